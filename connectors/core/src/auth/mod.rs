@@ -1,0 +1,46 @@
+//! Where access tokens come from: a static token (HubSpot private app,
+//! Salesforce session id), or OAuth2 through the `oauth2` crate with the
+//! refresh-token or client-credentials grant. Secrets stay in `secrecy`
+//! types from the config reader to the `Authorization` header.
+
+mod oauth;
+
+pub use oauth::{OAuth2Grant, OAuth2Settings, OAuth2Token, RefreshTokenSink};
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::error::ConnectorResult;
+
+/// A source of bearer tokens for one connector.
+#[async_trait]
+pub trait TokenSource: Send + Sync {
+    /// A token that should be valid now (refreshed ahead of its expiry).
+    async fn access_token(&self) -> ConnectorResult<SecretString>;
+
+    /// The vendor refused `rejected`: get a new token if this source can.
+    /// Returns false when it cannot (a static token), so the caller reports
+    /// the refusal instead of retrying.
+    async fn refresh_after_unauthorized(&self, rejected: &SecretString) -> ConnectorResult<bool>;
+}
+
+/// A token that never changes: a HubSpot private-app token or a fixed session id.
+pub struct StaticToken(SecretString);
+
+impl StaticToken {
+    /// Wraps the token.
+    pub fn new(token: SecretString) -> Self {
+        Self(token)
+    }
+}
+
+#[async_trait]
+impl TokenSource for StaticToken {
+    async fn access_token(&self) -> ConnectorResult<SecretString> {
+        Ok(self.0.clone())
+    }
+
+    async fn refresh_after_unauthorized(&self, _rejected: &SecretString) -> ConnectorResult<bool> {
+        Ok(false)
+    }
+}

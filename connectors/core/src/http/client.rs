@@ -1,0 +1,294 @@
+//! The retry loop every vendor call goes through.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use self::bytes_compat::Bytes;
+use jiff::tz::TimeZone;
+use reqwest::header::{HeaderMap, AUTHORIZATION};
+use reqwest::{RequestBuilder, StatusCode};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use tracing::{debug, warn};
+
+use super::{Classify, DailyBudget, Limiter, RateLimit, RequestStats, RetryPolicy, UsageSnapshot, Verdict};
+use crate::auth::TokenSource;
+use crate::error::{ConnectorError, ConnectorResult};
+
+// reqwest re-exports the `bytes` type it returns; naming it once keeps the
+// core free of a direct `bytes` dependency outside the simulator kit.
+mod bytes_compat {
+    pub type Bytes = Vec<u8>;
+}
+
+/// Settings of one connector's HTTP layer, with the vendor's defaults filled
+/// in by the connector and overridable from config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpSettings {
+    /// Per-request timeout, connect included.
+    #[serde(with = "secs")]
+    pub timeout: Duration,
+    /// Retries of passing failures.
+    pub retry: RetryPolicy,
+    /// The client-side limit for all calls; `None` for unlimited (benchmarks).
+    pub rate_limit: Option<RateLimit>,
+    /// The most calls a day this connector may make; `None` for no cap.
+    pub daily_cap: Option<u64>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            rate_limit: None,
+            daily_cap: None,
+        }
+    }
+}
+
+mod secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_secs_f64(f64::deserialize(d)?))
+    }
+}
+
+/// A vendor response, read whole.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The raw body.
+    pub body: Bytes,
+}
+
+impl ApiResponse {
+    /// The body decoded as JSON; a body that is not the expected JSON is a
+    /// passing failure (a truncated or garbled response), retried like a 5xx.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> ConnectorResult<T> {
+        serde_json::from_slice(&self.body).map_err(|e| ConnectorError::Retryable {
+            message: format!("unreadable response body (status {}): {e}", self.status),
+            retry_after: None,
+        })
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// One connector's HTTP client: shared by all its calls, cheap to clone.
+#[derive(Clone)]
+pub struct ApiClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    auth: Arc<dyn TokenSource>,
+    classify: Arc<dyn Classify>,
+    limiter: Limiter,
+    budget: DailyBudget,
+    stats: RequestStats,
+    retry: RetryPolicy,
+}
+
+impl ApiClient {
+    /// A client that authenticates with `auth` and reads responses with `classify`.
+    pub fn new(
+        settings: &HttpSettings,
+        auth: Arc<dyn TokenSource>,
+        classify: Arc<dyn Classify>,
+        budget_tz: TimeZone,
+    ) -> ConnectorResult<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("leadbridge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConnectorError::fatal(format!("cannot build HTTP client: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                auth,
+                classify,
+                limiter: Limiter::new(settings.rate_limit),
+                budget: DailyBudget::new(settings.daily_cap, budget_tz),
+                stats: RequestStats::default(),
+                retry: settings.retry.clone(),
+            }),
+        })
+    }
+
+    /// The underlying reqwest client, for building requests.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Calls made so far.
+    pub fn usage(&self) -> UsageSnapshot {
+        self.inner
+            .stats
+            .snapshot(self.inner.budget.used_today(), self.inner.budget.cap())
+    }
+
+    /// Sends a request built by `build` (called again for each attempt) and
+    /// decodes the successful response with `decode`, retrying passing
+    /// failures (including a `decode` that answers
+    /// [`ConnectorError::Retryable`]) within the retry policy.
+    ///
+    /// `endpoint` labels the call in the request counts; `extra` is an
+    /// endpoint-class limiter (HubSpot's search limit) waited on as well.
+    pub async fn execute<T>(
+        &self,
+        endpoint: &str,
+        extra: Option<&Limiter>,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        decode: impl Fn(ApiResponse) -> ConnectorResult<T>,
+    ) -> ConnectorResult<T> {
+        let inner = &self.inner;
+        let mut waited = Duration::ZERO;
+        let mut refreshed = false;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            inner.budget.take()?;
+            inner.limiter.wait().await;
+            if let Some(extra) = extra {
+                extra.wait().await;
+            }
+            let token = match inner.auth.access_token().await {
+                Ok(token) => token,
+                Err(ConnectorError::Retryable {
+                    message,
+                    retry_after,
+                }) => {
+                    // The token endpoint itself failed passingly: same budget as any call.
+                    match self.wait_before_retry(endpoint, attempt, &mut waited, message, retry_after).await {
+                        Ok(()) => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
+            inner.stats.count(endpoint, attempt > 1);
+            let request = build(&inner.http)
+                .header(AUTHORIZATION, format!("Bearer {}", token.expose_secret()));
+            let failure = match send(request).await {
+                Err(message) => Verdict::Retry {
+                    message,
+                    retry_after: None,
+                },
+                Ok(response) => {
+                    inner.classify.observe(&response, &inner.stats);
+                    match inner.classify.classify(&response) {
+                        Verdict::Ok => match decode(response) {
+                            Err(ConnectorError::Retryable {
+                                message,
+                                retry_after,
+                            }) => Verdict::Retry {
+                                message,
+                                retry_after,
+                            },
+                            other => return other,
+                        },
+                        verdict => verdict,
+                    }
+                }
+            };
+            match failure {
+                Verdict::Ok => unreachable!("handled above"),
+                Verdict::Unauthorized { message } => {
+                    if refreshed || !inner.auth.refresh_after_unauthorized(&token).await? {
+                        return Err(ConnectorError::Unauthorized { message });
+                    }
+                    debug!(endpoint, "access token refused; refreshed once, retrying");
+                    refreshed = true;
+                    // A refresh is not a failure of the vendor: it does not use a retry.
+                    attempt -= 1;
+                }
+                Verdict::Retry {
+                    message,
+                    retry_after,
+                } => {
+                    self.wait_before_retry(endpoint, attempt, &mut waited, message, retry_after)
+                        .await?;
+                }
+                Verdict::QuotaExhausted { message, resets_at } => {
+                    return Err(ConnectorError::QuotaExhausted { message, resets_at })
+                }
+                Verdict::Rejected { message, code } => {
+                    return Err(ConnectorError::Rejected { message, code })
+                }
+                Verdict::Fatal { message } => return Err(ConnectorError::Fatal { message }),
+            }
+        }
+    }
+}
+
+impl ApiClient {
+    /// Sleeps before the next attempt, or gives up with the last failure
+    /// when the attempts or the waiting budget are spent.
+    async fn wait_before_retry(
+        &self,
+        endpoint: &str,
+        attempt: u32,
+        waited: &mut Duration,
+        message: String,
+        retry_after: Option<Duration>,
+    ) -> ConnectorResult<()> {
+        let retry = &self.inner.retry;
+        let delay = retry.delay(attempt, retry_after);
+        let over_budget = attempt >= retry.max_attempts
+            || *waited + delay > retry.max_total_wait
+            || delay > retry.max_delay;
+        if over_budget {
+            warn!(endpoint, attempts = attempt, waited_ms = waited.as_millis() as u64, %message, "giving up after retries");
+            return Err(ConnectorError::Retryable {
+                message,
+                retry_after,
+            });
+        }
+        debug!(endpoint, attempt, delay_ms = delay.as_millis() as u64, %message, "retrying");
+        tokio::time::sleep(delay).await;
+        *waited += delay;
+        Ok(())
+    }
+}
+
+/// Sends one request and reads the whole body; transport failures come back
+/// as text without the URL's query (which may carry ids) or any header.
+async fn send(request: RequestBuilder) -> Result<ApiResponse, String> {
+    let describe = |e: reqwest::Error| {
+        let kind = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "could not connect"
+        } else if e.is_body() || e.is_decode() {
+            "connection dropped while reading the body"
+        } else {
+            "request failed"
+        };
+        format!("{kind}: {}", e.without_url())
+    };
+    let response = request.send().await.map_err(describe)?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.map_err(describe)?.to_vec();
+    Ok(ApiResponse {
+        status,
+        headers,
+        body,
+    })
+}
