@@ -3,8 +3,10 @@
 //! refresh-token or client-credentials grant. Secrets stay in `secrecy`
 //! types from the config reader to the `Authorization` header.
 
+mod config;
 mod oauth;
 
+pub use config::{AuthConfig, TokenDefaults};
 pub use oauth::{OAuth2Grant, OAuth2Settings, OAuth2Token, RefreshTokenSink};
 
 use async_trait::async_trait;

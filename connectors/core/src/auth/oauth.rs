@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, RefreshToken,
-    RequestTokenError, TokenResponse, TokenUrl,
+    AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, RefreshToken, RequestTokenError,
+    TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
@@ -55,7 +55,8 @@ pub struct OAuth2Settings {
     pub refresh_margin: Duration,
 }
 
-type Client = BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+type Client =
+    BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 struct Current {
     access: Option<(SecretString, Instant)>,
@@ -78,7 +79,10 @@ impl OAuth2Token {
         sink: Option<Arc<dyn RefreshTokenSink>>,
     ) -> ConnectorResult<Self> {
         let token_url = TokenUrl::new(settings.token_url.clone()).map_err(|e| {
-            ConnectorError::fatal(format!("invalid OAuth2 token URL {}: {e}", settings.token_url))
+            ConnectorError::fatal(format!(
+                "invalid OAuth2 token URL {}: {e}",
+                settings.token_url
+            ))
         })?;
         let client = BasicClient::new(ClientId::new(settings.client_id.clone()))
             .set_client_secret(ClientSecret::new(
@@ -151,7 +155,10 @@ impl OAuth2Token {
                 current.refresh = Some(new_refresh);
             }
         }
-        debug!(lifetime_s = lifetime.as_secs(), "obtained a new access token");
+        debug!(
+            lifetime_s = lifetime.as_secs(),
+            "obtained a new access token"
+        );
         Ok(())
     }
 }

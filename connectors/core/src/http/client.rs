@@ -11,7 +11,9 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
 
-use super::{Classify, DailyBudget, Limiter, RateLimit, RequestStats, RetryPolicy, UsageSnapshot, Verdict};
+use super::{
+    Classify, DailyBudget, Limiter, RateLimit, RequestStats, RetryPolicy, UsageSnapshot, Verdict,
+};
 use crate::auth::TokenSource;
 use crate::error::{ConnectorError, ConnectorResult};
 
@@ -175,7 +177,10 @@ impl ApiClient {
                     retry_after,
                 }) => {
                     // The token endpoint itself failed passingly: same budget as any call.
-                    match self.wait_before_retry(endpoint, attempt, &mut waited, message, retry_after).await {
+                    match self
+                        .wait_before_retry(endpoint, attempt, &mut waited, message, retry_after)
+                        .await
+                    {
                         Ok(()) => continue,
                         Err(e) => return Err(e),
                     }

@@ -44,7 +44,10 @@ impl RetryPolicy {
         }
         let ceiling = self
             .base_delay
-            .saturating_mul(1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX))
+            .saturating_mul(
+                1u32.checked_shl(retry.saturating_sub(1))
+                    .unwrap_or(u32::MAX),
+            )
             .min(self.max_delay);
         let millis = ceiling.as_millis() as u64;
         if millis == 0 {
@@ -75,7 +78,10 @@ mod tests {
     #[test]
     fn retry_after_wins_over_backoff() {
         let p = RetryPolicy::default();
-        assert_eq!(p.delay(3, Some(Duration::from_secs(7))), Duration::from_secs(7));
+        assert_eq!(
+            p.delay(3, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
     }
 
     #[test]

@@ -47,7 +47,8 @@ impl SimClock {
         let now = if s.frozen {
             s.origin
         } else {
-            let elapsed = SignedDuration::try_from(s.since.elapsed()).unwrap_or(SignedDuration::ZERO);
+            let elapsed =
+                SignedDuration::try_from(s.since.elapsed()).unwrap_or(SignedDuration::ZERO);
             s.origin.saturating_add(elapsed).unwrap_or(s.origin)
         };
         Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
@@ -91,6 +92,9 @@ mod tests {
         c.freeze_at(t);
         assert_eq!(c.now(), t);
         c.advance(Duration::from_secs(90));
-        assert_eq!(c.now(), "2026-03-01T09:01:30Z".parse::<Timestamp>().unwrap());
+        assert_eq!(
+            c.now(),
+            "2026-03-01T09:01:30Z".parse::<Timestamp>().unwrap()
+        );
     }
 }

@@ -161,14 +161,22 @@ async fn seed(State(ctl): State<Ctl>, Json(spec): Json<SeedSpec>) -> Response {
     }
 }
 
-async fn insert(State(ctl): State<Ctl>, Path(object): Path<String>, Json(body): Json<InsertBody>) -> Response {
+async fn insert(
+    State(ctl): State<Ctl>,
+    Path(object): Path<String>,
+    Json(body): Json<InsertBody>,
+) -> Response {
     match ctl.insert(&object, body.records) {
         Ok(ids) => Json(json!({ "ids": ids })).into_response(),
         Err(e) => bad(e),
     }
 }
 
-async fn find(State(ctl): State<Ctl>, Path(object): Path<String>, Query(q): Query<FindQuery>) -> Response {
+async fn find(
+    State(ctl): State<Ctl>,
+    Path(object): Path<String>,
+    Query(q): Query<FindQuery>,
+) -> Response {
     Json(ctl.find(&object, &q.field, &q.value)).into_response()
 }
 
@@ -215,7 +223,8 @@ async fn clock_now(State(ctl): State<Ctl>) -> Response {
 }
 
 async fn add_fault(State(ctl): State<Ctl>, Json(spec): Json<FaultSpec>) -> Response {
-    ctl.faults().add(spec.fault, spec.count, spec.rate, spec.path_contains);
+    ctl.faults()
+        .add(spec.fault, spec.count, spec.rate, spec.path_contains);
     StatusCode::NO_CONTENT.into_response()
 }
 

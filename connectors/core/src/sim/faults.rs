@@ -156,9 +156,8 @@ pub async fn fault_layer(
         Some(FaultKind::RateLimited { retry_after_s }) => {
             errors.rate_limited(Duration::from_secs(retry_after_s))
         }
-        Some(FaultKind::ServerError { status }) => {
-            errors.server_error(StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE))
-        }
+        Some(FaultKind::ServerError { status }) => errors
+            .server_error(StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)),
         Some(FaultKind::ExpiredToken) => errors.token_expired(),
         Some(FaultKind::Slow { delay_ms }) => {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
@@ -175,7 +174,10 @@ pub async fn fault_layer(
             // the connection: the client sees a reset mid-response.
             let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = vec![
                 Ok(bytes::Bytes::from_static(b"{\"results\":[")),
-                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected drop")),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected drop",
+                )),
             ];
             Response::builder()
                 .status(StatusCode::OK)
@@ -194,7 +196,12 @@ mod tests {
     #[test]
     fn counted_rules_run_out_and_paths_filter() {
         let f = Faults::default();
-        f.add(FaultKind::ServerError { status: 503 }, Some(2), None, Some("/search".into()));
+        f.add(
+            FaultKind::ServerError { status: 503 },
+            Some(2),
+            None,
+            Some("/search".into()),
+        );
         assert_eq!(f.pick("/crm/v3/objects/contacts"), None);
         assert!(f.pick("/crm/v3/objects/contacts/search").is_some());
         assert!(f.pick("/crm/v3/objects/contacts/search").is_some());

@@ -48,15 +48,41 @@ const COMPANIES: &[(&str, &str)] = &[
     ("Zephyr Mobility", "zephyr-mobility.example"),
 ];
 const TITLES: &[&str] = &[
-    "CTO", "Head of Marketing", "Marketing Manager", "VP Sales", "Operations Lead",
-    "Data Analyst", "Procurement Manager", "CEO", "IT Director", "Product Manager",
+    "CTO",
+    "Head of Marketing",
+    "Marketing Manager",
+    "VP Sales",
+    "Operations Lead",
+    "Data Analyst",
+    "Procurement Manager",
+    "CEO",
+    "IT Director",
+    "Product Manager",
 ];
 const COUNTRIES: &[&str] = &["JP", "US", "DE", "FR", "GB", "BR", "IN", "AU", "CA", "SG"];
-const SOURCES: &[&str] = &["ORGANIC_SEARCH", "PAID_SEARCH", "SOCIAL_MEDIA", "EMAIL_MARKETING", "REFERRALS", "DIRECT_TRAFFIC"];
-const CAMPAIGNS: &[&str] = &["webinar-2026-q4", "ebook-smarketing", "trade-show-tokyo", "newsletter", "free-trial"];
+const SOURCES: &[&str] = &[
+    "ORGANIC_SEARCH",
+    "PAID_SEARCH",
+    "SOCIAL_MEDIA",
+    "EMAIL_MARKETING",
+    "REFERRALS",
+    "DIRECT_TRAFFIC",
+];
+const CAMPAIGNS: &[&str] = &[
+    "webinar-2026-q4",
+    "ebook-smarketing",
+    "trade-show-tokyo",
+    "newsletter",
+    "free-trial",
+];
 /// HubSpot's lifecycle stages, in funnel order.
 pub const LIFECYCLE_STAGES: &[&str] = &[
-    "subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer",
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
 ];
 
 /// One synthetic person and their company.
@@ -100,7 +126,8 @@ pub fn person(seed: u64, index: u64) -> Person {
     let employees = 10f64.powf(rng.random_range(0.3..3.8)).round() as u32;
     let score = rng.random_range(0..=100);
     // Higher scores are likelier to be further down the funnel.
-    let stage_idx = ((score as usize * 3) / 100 + rng.random_range(0..3)).min(LIFECYCLE_STAGES.len() - 1);
+    let stage_idx =
+        ((score as usize * 3) / 100 + rng.random_range(0..3)).min(LIFECYCLE_STAGES.len() - 1);
     Person {
         first_name: first.to_owned(),
         last_name: last.to_owned(),

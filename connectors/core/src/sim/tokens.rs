@@ -106,7 +106,9 @@ pub struct TokenIssuer {
 
 fn random_token(prefix: &str) -> String {
     let mut rng = rand::rng();
-    let hex: String = (0..40).map(|_| format!("{:x}", rng.random_range(0..16u8))).collect();
+    let hex: String = (0..40)
+        .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+        .collect();
     format!("{prefix}{hex}")
 }
 
@@ -189,7 +191,11 @@ impl TokenIssuer {
     }
 
     /// The client-credentials grant.
-    pub fn client_credentials(&self, client_id: &str, client_secret: &str) -> Result<Issued, GrantError> {
+    pub fn client_credentials(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<Issued, GrantError> {
         self.check_client(client_id, client_secret)?;
         let mut state = self.lock();
         let (access_token, expires_in) = self.issue_access(&mut state);
@@ -301,9 +307,15 @@ mod tests {
         let first = i.refresh("sim-client", "sim-secret", "rt0").unwrap();
         let rt1 = first.refresh_token.unwrap();
         assert_eq!(i.check(&first.access_token), TokenCheck::Valid);
-        assert_eq!(i.refresh("sim-client", "sim-secret", "rt0").unwrap_err(), GrantError::InvalidGrant);
+        assert_eq!(
+            i.refresh("sim-client", "sim-secret", "rt0").unwrap_err(),
+            GrantError::InvalidGrant
+        );
         assert!(i.refresh("sim-client", "sim-secret", &rt1).is_ok());
-        assert_eq!(i.refresh("sim-client", "bad", &rt1).unwrap_err(), GrantError::InvalidClient);
+        assert_eq!(
+            i.refresh("sim-client", "bad", &rt1).unwrap_err(),
+            GrantError::InvalidClient
+        );
     }
 
     #[test]
@@ -321,13 +333,29 @@ mod tests {
         let i = issuer();
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-        let code = i.authorize("sim-client", "http://127.0.0.1/cb", Some(challenge)).unwrap();
+        let code = i
+            .authorize("sim-client", "http://127.0.0.1/cb", Some(challenge))
+            .unwrap();
         assert!(i
-            .exchange_code("sim-client", "sim-secret", &code, "http://127.0.0.1/cb", Some("wrong"))
+            .exchange_code(
+                "sim-client",
+                "sim-secret",
+                &code,
+                "http://127.0.0.1/cb",
+                Some("wrong")
+            )
             .is_err());
-        let code = i.authorize("sim-client", "http://127.0.0.1/cb", Some(challenge)).unwrap();
+        let code = i
+            .authorize("sim-client", "http://127.0.0.1/cb", Some(challenge))
+            .unwrap();
         assert!(i
-            .exchange_code("sim-client", "sim-secret", &code, "http://127.0.0.1/cb", Some(verifier))
+            .exchange_code(
+                "sim-client",
+                "sim-secret",
+                &code,
+                "http://127.0.0.1/cb",
+                Some(verifier)
+            )
             .is_ok());
     }
 }
