@@ -1,0 +1,6 @@
+//! leadbridge: joins a marketing tool and a CRM so marketing and sales work
+//! as one team. The binary in `main.rs` is a thin shell over this library so
+//! that tests drive the same code paths.
+#![deny(missing_docs)]
+
+pub mod cli;
