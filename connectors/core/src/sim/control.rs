@@ -78,7 +78,10 @@ pub trait SimControl: Send + Sync {
     fn find(&self, object: &str, field: &str, value: &str) -> Vec<Record>;
     /// How many live records an object has.
     fn count(&self, object: &str) -> usize;
-    /// How long a change takes to become visible to change queries.
+    /// How long a change takes to become visible to change queries (search,
+    /// SOQL): a record written while `lag` is set becomes visible at its
+    /// write time plus `lag`; records written earlier keep the visibility
+    /// they had. Look-ups by id or key are never delayed.
     fn set_index_lag(&self, lag: Duration);
     /// The vendor's daily API limit; `None` for unlimited.
     fn set_daily_limit(&self, max: Option<u64>);
