@@ -1,1 +1,42 @@
-//! placeholder
+//! The Salesforce connector of leadbridge: Leads, Contacts, Tasks and
+//! Opportunities through the Salesforce REST API, as [`leadbridge_core::Record`]s.
+//!
+//! - **Changes** come from one SOQL query ordered by `(SystemModstamp, Id)`,
+//!   the compound cursor, followed through `nextRecordsUrl` (the server-side
+//!   query cursor is a snapshot, so every record appears exactly once per
+//!   pass, however many share one timestamp). Deleted records come from the
+//!   same ordered stream through `queryAll` when asked for.
+//! - **Writes** go through sObject Collections, 200 records a call with
+//!   `allOrNone=false`, upserting by an External ID field when the batch is
+//!   keyed on one, so a retried batch never creates a duplicate.
+//! - **Errors** are read from Salesforce's `[{message, errorCode, fields}]`
+//!   bodies into the core's errors by meaning ([`SalesforceClassify`]).
+//!
+//! Behind the `simulator` feature, [`simulator::start`] serves a stateful,
+//! in-memory Salesforce on loopback (real paths, SOQL, paging, collections,
+//! error bodies, limits and OAuth2), and [`testing`] holds the conformance
+//! target.
+//!
+//! ```no_run
+//! use leadbridge_core::auth::AuthConfig;
+//! use leadbridge_salesforce::{SalesforceConfig, SalesforceConnector};
+//! # fn demo(token: secrecy::SecretString) -> leadbridge_core::ConnectorResult<()> {
+//! let config = SalesforceConfig::new("https://example.my.salesforce.com", AuthConfig::StaticToken { token });
+//! let connector = SalesforceConnector::new(config, None)?;
+//! # let _ = connector; Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod classify;
+mod config;
+mod connector;
+pub mod soql;
+
+#[cfg(feature = "simulator")]
+pub mod simulator;
+#[cfg(feature = "simulator")]
+pub mod testing;
+
+pub use classify::SalesforceClassify;
+pub use config::{SalesforceConfig, DEFAULT_API_VERSION};
+pub use connector::SalesforceConnector;

@@ -1,0 +1,864 @@
+//! [`SalesforceConnector`]: the core's [`Connector`] over the Salesforce REST API.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use leadbridge_core::auth::RefreshTokenSink;
+use leadbridge_core::http::{ApiClient, ApiResponse, UsageSnapshot};
+use leadbridge_core::{
+    Activity, ActivityKind, ChangePage, ChangesRequest, Connector, ConnectorError,
+    ConnectorResult, FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch,
+    WriteOutcome, WriteRecord,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::classify::{SalesforceClassify, SfError};
+use crate::config::SalesforceConfig;
+use crate::soql;
+
+/// The most records one query batch returns (Salesforce's default and maximum).
+pub const QUERY_BATCH: usize = 2000;
+/// The most records one sObject Collections call takes.
+pub const COLLECTION_MAX: usize = 200;
+/// The most key values one look-up query carries. SOQL allows ~100,000
+/// characters, but the query travels in a GET URL and Salesforce caps URIs
+/// at 16,384 bytes, so the URL length (see [`LOOKUP_MAX_URL_CHARS`]) is the
+/// real bound; this count only keeps each query modest.
+pub const LOOKUP_MAX_VALUES: usize = 200;
+/// The most percent-encoded characters of `IN (...)` values per look-up
+/// query, leaving room for the rest of the URL under the 16 KiB URI limit.
+pub const LOOKUP_MAX_URL_CHARS: usize = 12_000;
+
+/// What one object's describe told us, cached for the connector's lifetime
+/// (a write needs to know whether its key is an External ID field).
+struct Described {
+    schema: ObjectSchema,
+    /// External ID fields, lower-cased (Salesforce field names are case-insensitive).
+    external_ids: HashSet<String>,
+}
+
+/// The Salesforce connector: one org, one API client, no sync state of its
+/// own (the engine owns cursors).
+pub struct SalesforceConnector {
+    config: SalesforceConfig,
+    client: ApiClient,
+    described: Mutex<HashMap<String, Arc<Described>>>,
+}
+
+impl SalesforceConnector {
+    /// A connector for `config`; `sink` receives refresh tokens the org
+    /// rotates (connected apps with refresh-token rotation), so the engine
+    /// can persist them before the old one stops working.
+    pub fn new(
+        config: SalesforceConfig,
+        sink: Option<Arc<dyn RefreshTokenSink>>,
+    ) -> ConnectorResult<Self> {
+        url::Url::parse(&config.instance_url).map_err(|e| {
+            ConnectorError::fatal(format!(
+                "invalid Salesforce instance_url {}: {e}",
+                config.instance_url
+            ))
+        })?;
+        let tokens = config.auth.token_source(&config.token_defaults(), sink)?;
+        let client = ApiClient::new(
+            &config.http,
+            tokens,
+            Arc::new(SalesforceClassify),
+            // The org's API limit is a rolling 24 h window; a UTC day is
+            // the closest fixed day for our own configured cap.
+            TimeZone::UTC,
+        )?;
+        Ok(Self {
+            config,
+            client,
+            described: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The settings it runs with.
+    pub fn config(&self) -> &SalesforceConfig {
+        &self.config
+    }
+
+    /// Runs one SOQL GET (first page, or a `nextRecordsUrl` continuation).
+    async fn query_page(&self, endpoint: &str, url: String) -> ConnectorResult<QueryResponse> {
+        self.client
+            .execute(
+                endpoint,
+                None,
+                |http| http.get(&url),
+                |response| response.json::<QueryResponse>(),
+            )
+            .await
+    }
+
+    /// The first page of `soql` through `/query` or `/queryAll`.
+    async fn query(&self, soql: &str, all: bool) -> ConnectorResult<QueryResponse> {
+        let resource = if all { "queryAll" } else { "query" };
+        let mut url = url::Url::parse(&format!("{}/{resource}", self.config.data_url()))
+            .map_err(|e| ConnectorError::fatal(format!("bad query URL: {e}")))?;
+        url.query_pairs_mut().append_pair("q", soql);
+        self.query_page(resource, url.to_string()).await
+    }
+
+    /// The next page of a query, from its `nextRecordsUrl`.
+    async fn query_more(&self, next: &str) -> ConnectorResult<QueryResponse> {
+        if !next.starts_with("/services/data/") {
+            return Err(ConnectorError::fatal(
+                "page token is not a Salesforce nextRecordsUrl",
+            ));
+        }
+        self.query_page(
+            "query more",
+            format!("{}{}", self.config.instance_url, next),
+        )
+        .await
+    }
+
+    /// The object's describe, fetched once and cached.
+    async fn described(&self, object: &str) -> ConnectorResult<Arc<Described>> {
+        check_name(object)?;
+        if let Some(d) = self.lock_described().get(object) {
+            return Ok(d.clone());
+        }
+        let url = format!("{}/sobjects/{object}/describe", self.config.data_url());
+        let raw: RawDescribe = self
+            .client
+            .execute(
+                "describe",
+                None,
+                |http| http.get(&url),
+                |r: ApiResponse| r.json::<RawDescribe>(),
+            )
+            .await?;
+        let described = Arc::new(raw.into_described(object));
+        self.lock_described()
+            .insert(object.to_owned(), described.clone());
+        Ok(described)
+    }
+
+    fn lock_described(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Described>>> {
+        self.described.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One sObject Collections call; the outcomes come back in input order.
+    async fn collection_call(
+        &self,
+        endpoint: &str,
+        method: reqwest::Method,
+        url: String,
+        records: Vec<Value>,
+        upsert: bool,
+        create: bool,
+    ) -> ConnectorResult<Vec<WriteOutcome>> {
+        let expected = records.len();
+        let body = json!({ "allOrNone": false, "records": records });
+        let results: Vec<CollectionResult> = self
+            .client
+            .execute(
+                endpoint,
+                None,
+                |http| http.request(method.clone(), &url).json(&body),
+                |r| r.json::<Vec<CollectionResult>>(),
+            )
+            .await?;
+        if results.len() != expected {
+            return Err(ConnectorError::fatal(format!(
+                "sObject Collections answered {} results for {expected} records",
+                results.len()
+            )));
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.outcome(upsert, create))
+            .collect())
+    }
+}
+
+/// Object and field names are spliced into SOQL and URLs, so they must be
+/// plain API names (letters, digits, underscores; dots for relationship
+/// paths in a select list), never text that could change the query.
+fn check_name(name: &str) -> ConnectorResult<()> {
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConnectorError::fatal(format!(
+            "{name:?} is not a Salesforce API name"
+        )))
+    }
+}
+
+/// `fields` plus the ones the connector itself needs, each once
+/// (Salesforce rejects a duplicated field in a select list).
+fn select_list(fields: &[String], extra: &[&str]) -> ConnectorResult<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for f in extra.iter().copied().chain(fields.iter().map(String::as_str)) {
+        check_name(f)?;
+        if seen.insert(f.to_ascii_lowercase()) {
+            out.push(f.to_owned());
+        }
+    }
+    Ok(out.join(", "))
+}
+
+/// The `WHERE` clause of a change pass.
+///
+/// Without overlap it is the compound cursor: everything strictly after
+/// `(SystemModstamp, Id)` in the query's own order,
+/// `SystemModstamp > t OR (SystemModstamp = t AND Id > 'id')`.
+///
+/// With an overlap the pass restarts at `t - overlap`, and the cursor's id
+/// no longer applies: it orders records *at `t`*, not at `t - overlap`, so
+/// every record stamped at or after the earlier instant is read again
+/// (`SystemModstamp >= t - overlap`). Records re-read this way were already
+/// delivered; the engine drops them. That re-read is the point: a record
+/// whose stamp is older than the cursor but which became visible only
+/// after the last pass (a long transaction commits with the stamp of its
+/// start) is found.
+pub fn changes_filter(request: &ChangesRequest) -> ConnectorResult<Option<String>> {
+    let Some(since) = &request.since else {
+        return Ok(None);
+    };
+    if request.overlap.is_zero() {
+        let t = soql::datetime_literal(since.modified_at);
+        return Ok(Some(format!(
+            "SystemModstamp > {t} OR (SystemModstamp = {t} AND Id > {})",
+            soql::quote(&since.id)
+        )));
+    }
+    let overlap = SignedDuration::try_from(request.overlap)
+        .map_err(|e| ConnectorError::fatal(format!("overlap out of range: {e}")))?;
+    let start = since
+        .modified_at
+        .checked_sub(overlap)
+        .unwrap_or(Timestamp::MIN);
+    Ok(Some(format!(
+        "SystemModstamp >= {}",
+        soql::datetime_literal(start)
+    )))
+}
+
+/// The SOQL of a change pass: the fields asked for plus the cursor fields
+/// (and `IsDeleted` when deleted records are wanted), in cursor order.
+pub fn changes_soql(request: &ChangesRequest) -> ConnectorResult<String> {
+    check_name(&request.object)?;
+    let extra: &[&str] = if request.include_archived {
+        &["Id", "SystemModstamp", "IsDeleted"]
+    } else {
+        &["Id", "SystemModstamp"]
+    };
+    let mut q = format!(
+        "SELECT {} FROM {}",
+        select_list(&request.fields, extra)?,
+        request.object
+    );
+    if let Some(filter) = changes_filter(request)? {
+        q.push_str(" WHERE ");
+        q.push_str(&filter);
+    }
+    q.push_str(" ORDER BY SystemModstamp ASC, Id ASC");
+    Ok(q)
+}
+
+/// Splits look-up values into `IN (...)` lists that each fit one query URL.
+pub fn lookup_chunks(values: &[String]) -> Vec<Vec<String>> {
+    let mut chunks: Vec<Vec<String>> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    let mut size = 0;
+    for v in values {
+        let literal = soql::quote(v);
+        let encoded: usize = url::form_urlencoded::byte_serialize(literal.as_bytes())
+            .map(str::len)
+            .sum::<usize>()
+            + 3;
+        if !current.is_empty()
+            && (current.len() >= LOOKUP_MAX_VALUES || size + encoded > LOOKUP_MAX_URL_CHARS)
+        {
+            chunks.push(std::mem::take(&mut current));
+            size = 0;
+        }
+        size += encoded;
+        current.push(literal);
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryResponse {
+    #[allow(dead_code)]
+    #[serde(default)]
+    total_size: u64,
+    done: bool,
+    #[serde(default)]
+    next_records_url: Option<String>,
+    #[serde(default)]
+    records: Vec<Map<String, Value>>,
+}
+
+/// Reads a field by name the way Salesforce matches names: ignoring case.
+fn get_ci<'a>(rec: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    rec.get(name).or_else(|| {
+        rec.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+/// Turns one query record into a [`Record`], keeping the requested fields
+/// under the names the caller asked for.
+fn decode_record(rec: &Map<String, Value>, fields: &[String]) -> ConnectorResult<Record> {
+    let id = get_ci(rec, "Id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ConnectorError::Retryable {
+            message: "query record without Id".into(),
+            retry_after: None,
+        })?;
+    let modified_at = get_ci(rec, "SystemModstamp")
+        .and_then(Value::as_str)
+        .and_then(soql::parse_timestamp)
+        .ok_or_else(|| ConnectorError::Retryable {
+            message: format!("query record {id} without a readable SystemModstamp"),
+            retry_after: None,
+        })?;
+    let mut record = Record::new(id, modified_at);
+    record.archived = get_ci(rec, "IsDeleted")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    for f in fields {
+        if let Some(v) = get_ci(rec, f) {
+            record.fields.insert(f.clone(), v.clone());
+        }
+    }
+    Ok(record)
+}
+
+#[derive(Debug, Deserialize)]
+struct CollectionResult {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    success: bool,
+    #[serde(default)]
+    errors: Vec<SfError>,
+    #[serde(default)]
+    created: Option<bool>,
+}
+
+impl CollectionResult {
+    fn outcome(self, upsert: bool, create: bool) -> WriteOutcome {
+        match (self.success, self.id) {
+            (true, Some(id)) => {
+                let created = if upsert {
+                    self.created.unwrap_or(false)
+                } else {
+                    create
+                };
+                if created {
+                    WriteOutcome::Created { id }
+                } else {
+                    WriteOutcome::Updated { id }
+                }
+            }
+            _ => {
+                let message = if self.errors.is_empty() {
+                    "Salesforce refused the record without a reason".to_owned()
+                } else {
+                    self.errors
+                        .iter()
+                        .map(|e| e.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                };
+                let code = self.errors.iter().find_map(|e| e.error_code.clone());
+                let mut fields: Vec<String> = Vec::new();
+                for f in self.errors.iter().flat_map(|e| e.fields.iter()) {
+                    if !fields.contains(f) {
+                        fields.push(f.clone());
+                    }
+                }
+                WriteOutcome::Rejected {
+                    message,
+                    code,
+                    fields,
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RawDescribe {
+    #[serde(default)]
+    fields: Vec<RawField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawField {
+    name: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    nillable: bool,
+    #[serde(default)]
+    createable: bool,
+    #[serde(default)]
+    updateable: bool,
+    #[serde(default)]
+    defaulted_on_create: bool,
+    #[serde(default)]
+    external_id: bool,
+    #[serde(default)]
+    unique: bool,
+    #[serde(default)]
+    picklist_values: Vec<RawPicklistValue>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawPicklistValue {
+    value: String,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl RawDescribe {
+    fn into_described(self, object: &str) -> Described {
+        let mut external_ids = HashSet::new();
+        let fields = self
+            .fields
+            .into_iter()
+            .map(|f| {
+                if f.external_id {
+                    external_ids.insert(f.name.to_ascii_lowercase());
+                }
+                FieldSchema {
+                    // Required on create: Salesforce refuses a create without
+                    // it, and fills no default (booleans are non-nillable but defaulted).
+                    required: !f.nillable && f.createable && !f.defaulted_on_create,
+                    createable: f.createable,
+                    updateable: f.updateable,
+                    options: f
+                        .picklist_values
+                        .into_iter()
+                        .filter(|p| p.active)
+                        .map(|p| p.value)
+                        .collect(),
+                    unique: f.external_id || f.unique,
+                    kind: f.kind,
+                    name: f.name,
+                }
+            })
+            .collect();
+        Described {
+            schema: ObjectSchema {
+                object: object.to_owned(),
+                fields,
+            },
+            external_ids,
+        }
+    }
+}
+
+/// Which collection call each input record goes through.
+enum Route {
+    Upsert,
+    Update,
+    Create,
+}
+
+/// The body of one record in a collection call: its fields, the object's
+/// type, and the id (updates) or key (upserts, creates).
+fn collection_record(
+    object: &str,
+    record: &WriteRecord,
+    key_field: Option<&str>,
+    route: &Route,
+) -> Value {
+    let mut body = Map::new();
+    body.insert("attributes".into(), json!({ "type": object }));
+    for (k, v) in &record.fields {
+        // The id travels as `id` (updates) or not at all (upserts/creates refuse it).
+        if !k.eq_ignore_ascii_case("Id") {
+            body.insert(k.clone(), v.clone());
+        }
+    }
+    match route {
+        Route::Update => {
+            if let Some(id) = &record.id {
+                body.insert("id".into(), Value::String(id.clone()));
+            }
+        }
+        Route::Upsert | Route::Create => {
+            if let (Some(field), Some(key)) = (key_field, &record.key) {
+                body.retain(|k, _| !k.eq_ignore_ascii_case(field));
+                body.insert(field.to_owned(), Value::String(key.clone()));
+            }
+        }
+    }
+    Value::Object(body)
+}
+
+#[async_trait]
+impl Connector for SalesforceConnector {
+    fn kind(&self) -> &'static str {
+        "salesforce"
+    }
+
+    /// Query batches of 2000, collections of 200, look-ups of at most 200
+    /// keys; the rate is the configured client-side limit (unlimited shows
+    /// as infinity).
+    fn limits(&self) -> Limits {
+        Limits {
+            page_size: QUERY_BATCH,
+            batch_size: COLLECTION_MAX,
+            lookup_batch_size: LOOKUP_MAX_VALUES,
+            requests_per_second: self
+                .config
+                .http
+                .rate_limit
+                .map(|l| l.per_second())
+                .unwrap_or(f64::INFINITY),
+            daily_cap: self.config.http.daily_cap,
+            default_overlap: self.config.overlap,
+        }
+    }
+
+    async fn describe(&self, object: &str) -> ConnectorResult<ObjectSchema> {
+        Ok(self.described(object).await?.schema.clone())
+    }
+
+    /// One query batch of the pass. The first call runs the SOQL of
+    /// [`changes_soql`] (through `queryAll` when deleted records are wanted,
+    /// so live and deleted records come in one `(SystemModstamp, Id)` order
+    /// and one checkpoint covers both); later calls follow `nextRecordsUrl`,
+    /// which reads the server's snapshot of the result, so a record changed
+    /// mid-pass is neither skipped nor returned twice in the pass (its new
+    /// version comes in the next pass).
+    ///
+    /// Each page's checkpoint is its last record: the query's order is the
+    /// cursor's total order, so everything at or before it has been
+    /// delivered once this page and the earlier ones are applied.
+    async fn changes(
+        &self,
+        request: &ChangesRequest,
+        page: Option<&PageToken>,
+    ) -> ConnectorResult<ChangePage> {
+        let response = match page {
+            Some(token) => self.query_more(&token.0).await?,
+            None => {
+                let soql = changes_soql(request)?;
+                self.query(&soql, request.include_archived).await?
+            }
+        };
+        let records = response
+            .records
+            .iter()
+            .map(|r| decode_record(r, &request.fields))
+            .collect::<ConnectorResult<Vec<_>>>()?;
+        let checkpoint = records.last().map(Record::cursor);
+        let next = if response.done {
+            None
+        } else {
+            response.next_records_url.map(PageToken)
+        };
+        Ok(ChangePage {
+            records,
+            checkpoint,
+            next,
+        })
+    }
+
+    /// `SELECT … WHERE key IN (…)` in chunks that fit a query URL, each
+    /// followed to its last batch.
+    async fn lookup(
+        &self,
+        object: &str,
+        key_field: &str,
+        values: &[String],
+        fields: &[String],
+    ) -> ConnectorResult<Vec<Record>> {
+        check_name(object)?;
+        check_name(key_field)?;
+        let select = select_list(fields, &["Id", "SystemModstamp", key_field])?;
+        let mut wanted: Vec<String> = fields.to_vec();
+        if !wanted.iter().any(|f| f.eq_ignore_ascii_case(key_field)) {
+            wanted.push(key_field.to_owned());
+        }
+        let mut out = Vec::new();
+        for chunk in lookup_chunks(values) {
+            let soql = format!(
+                "SELECT {select} FROM {object} WHERE {key_field} IN ({})",
+                chunk.join(", ")
+            );
+            let mut response = self.query(&soql, false).await?;
+            loop {
+                for r in &response.records {
+                    out.push(decode_record(r, &wanted)?);
+                }
+                match (response.done, response.next_records_url.take()) {
+                    (false, Some(next)) => response = self.query_more(&next).await?,
+                    _ => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// sObject Collections, 200 records a call, `allOrNone=false`:
+    ///
+    /// - when the batch's `key_field` is an External ID field (per the
+    ///   object's describe), records with a key are upserted by it
+    ///   (`PATCH /composite/sobjects/{object}/{key_field}`): idempotent, a
+    ///   retry never creates a duplicate;
+    /// - records with an id are updated (`PATCH /composite/sobjects`);
+    /// - otherwise records with only a key are created
+    ///   (`POST /composite/sobjects`). Salesforce cannot upsert on a field
+    ///   that is not an External ID (such as `Email`), so for such keys the
+    ///   engine must look the key up first and pass the id of a match:
+    ///   creating by a non-unique key is not idempotent.
+    ///
+    /// Outcomes come back in input order; a record with neither id nor key
+    /// is rejected without a call.
+    async fn write(&self, batch: &WriteBatch) -> ConnectorResult<Vec<WriteOutcome>> {
+        check_name(&batch.object)?;
+        if batch.records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key_field = batch.key_field.as_deref();
+        if let Some(k) = key_field {
+            check_name(k)?;
+        }
+        let key_is_external = match key_field {
+            Some(k) if batch.records.iter().any(|r| r.id.is_none() && r.key.is_some()) => self
+                .described(&batch.object)
+                .await?
+                .external_ids
+                .contains(&k.to_ascii_lowercase()),
+            _ => false,
+        };
+        let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; batch.records.len()];
+        let mut upserts = Vec::new();
+        let mut updates = Vec::new();
+        let mut creates = Vec::new();
+        for (i, r) in batch.records.iter().enumerate() {
+            if r.id.is_some() {
+                updates.push(i);
+            } else if r.key.is_some() && key_field.is_some() {
+                if key_is_external {
+                    upserts.push(i);
+                } else {
+                    creates.push(i);
+                }
+            } else {
+                outcomes[i] = Some(WriteOutcome::Rejected {
+                    message: "record has neither an id nor a key value".into(),
+                    code: None,
+                    fields: Vec::new(),
+                });
+            }
+        }
+        let data = self.config.data_url();
+        let groups = [
+            (
+                upserts,
+                Route::Upsert,
+                "collections upsert",
+                reqwest::Method::PATCH,
+                format!(
+                    "{data}/composite/sobjects/{}/{}",
+                    batch.object,
+                    key_field.unwrap_or_default()
+                ),
+            ),
+            (
+                updates,
+                Route::Update,
+                "collections update",
+                reqwest::Method::PATCH,
+                format!("{data}/composite/sobjects"),
+            ),
+            (
+                creates,
+                Route::Create,
+                "collections create",
+                reqwest::Method::POST,
+                format!("{data}/composite/sobjects"),
+            ),
+        ];
+        for (indices, route, endpoint, method, url) in groups {
+            for chunk in indices.chunks(COLLECTION_MAX) {
+                let records = chunk
+                    .iter()
+                    .map(|&i| collection_record(&batch.object, &batch.records[i], key_field, &route))
+                    .collect();
+                let results = self
+                    .collection_call(
+                        endpoint,
+                        method.clone(),
+                        url.clone(),
+                        records,
+                        matches!(route, Route::Upsert),
+                        matches!(route, Route::Create),
+                    )
+                    .await?;
+                for (&i, outcome) in chunk.iter().zip(results) {
+                    outcomes[i] = Some(outcome);
+                }
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.ok_or_else(|| ConnectorError::fatal("a record got no outcome")))
+            .collect()
+    }
+
+    /// A Task linked to the Lead or Contact (`WhoId`; other objects by
+    /// `WhatId`), completed for notes and open for tasks, due on `due`'s
+    /// UTC date.
+    async fn create_activity(&self, activity: &Activity) -> ConnectorResult<String> {
+        let mut body = Map::new();
+        let link = if activity.parent_object.eq_ignore_ascii_case("Lead")
+            || activity.parent_object.eq_ignore_ascii_case("Contact")
+        {
+            "WhoId"
+        } else {
+            "WhatId"
+        };
+        body.insert(link.into(), json!(activity.parent_id));
+        // Subject is a 255-character field; cut on a character boundary.
+        let subject: String = activity.subject.chars().take(255).collect();
+        body.insert("Subject".into(), json!(subject));
+        body.insert("Description".into(), json!(activity.body));
+        let (status, priority) = match activity.kind {
+            ActivityKind::Note => ("Completed", "Normal"),
+            ActivityKind::Task => ("Not Started", "Normal"),
+        };
+        body.insert("Status".into(), json!(status));
+        body.insert("Priority".into(), json!(priority));
+        if let Some(owner) = &activity.owner {
+            body.insert("OwnerId".into(), json!(owner));
+        }
+        if let Some(due) = activity.due {
+            let date = due.to_zoned(TimeZone::UTC).date();
+            body.insert("ActivityDate".into(), json!(date.to_string()));
+        }
+        let url = format!("{}/sobjects/Task", self.config.data_url());
+        let body = Value::Object(body);
+        let result: CollectionResult = self
+            .client
+            .execute(
+                "create task",
+                None,
+                |http| http.post(&url).json(&body),
+                |r| r.json::<CollectionResult>(),
+            )
+            .await?;
+        match result.outcome(false, true) {
+            WriteOutcome::Created { id } => Ok(id),
+            WriteOutcome::Rejected { message, code, .. } => {
+                Err(ConnectorError::Rejected { message, code })
+            }
+            WriteOutcome::Updated { id } => Ok(id),
+        }
+    }
+
+    fn usage(&self) -> UsageSnapshot {
+        self.client.usage()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leadbridge_core::Cursor;
+    use std::time::Duration;
+
+    fn request(since: Option<Cursor>, overlap: Duration) -> ChangesRequest {
+        ChangesRequest {
+            object: "Lead".into(),
+            since,
+            overlap,
+            fields: vec!["Email".into(), "id".into()],
+            include_archived: false,
+        }
+    }
+
+    #[test]
+    fn the_compound_cursor_applies_only_without_overlap() {
+        let t: Timestamp = "2026-01-01T10:00:00.250Z".parse().unwrap();
+        let since = Cursor::new(t, "00QDn0000000001AAA");
+        assert_eq!(
+            changes_soql(&request(Some(since.clone()), Duration::ZERO)).unwrap(),
+            "SELECT Id, SystemModstamp, Email FROM Lead WHERE SystemModstamp > 2026-01-01T10:00:00.250Z \
+             OR (SystemModstamp = 2026-01-01T10:00:00.250Z AND Id > '00QDn0000000001AAA') \
+             ORDER BY SystemModstamp ASC, Id ASC"
+        );
+        assert_eq!(
+            changes_soql(&request(Some(since), Duration::from_secs(60))).unwrap(),
+            "SELECT Id, SystemModstamp, Email FROM Lead WHERE SystemModstamp >= 2026-01-01T09:59:00.250Z \
+             ORDER BY SystemModstamp ASC, Id ASC"
+        );
+        assert_eq!(
+            changes_soql(&request(None, Duration::ZERO)).unwrap(),
+            "SELECT Id, SystemModstamp, Email FROM Lead ORDER BY SystemModstamp ASC, Id ASC"
+        );
+    }
+
+    #[test]
+    fn names_that_could_change_a_query_are_refused() {
+        let mut r = request(None, Duration::ZERO);
+        r.object = "Lead WHERE Id != null".into();
+        assert!(matches!(changes_soql(&r), Err(ConnectorError::Fatal { .. })));
+    }
+
+    #[test]
+    fn lookups_split_by_count_and_url_length() {
+        let values: Vec<String> = (0..450).map(|i| format!("p{i}@example.com")).collect();
+        let chunks = lookup_chunks(&values);
+        assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 450);
+        assert!(chunks.iter().all(|c| c.len() <= LOOKUP_MAX_VALUES));
+        let long: Vec<String> = (0..100).map(|i| format!("{i}{}", "x".repeat(400))).collect();
+        let chunks = lookup_chunks(&long);
+        assert!(chunks.len() > 3, "{}", chunks.len());
+        assert_eq!(lookup_chunks(&[]).len(), 0);
+    }
+
+    #[test]
+    fn collection_results_become_outcomes() {
+        let raw = r#"[
+            {"id":"00Q1","success":true,"errors":[],"created":true},
+            {"id":"00Q2","success":true,"errors":[],"created":false},
+            {"success":false,"errors":[{"statusCode":"REQUIRED_FIELD_MISSING","message":"Required fields are missing: [LastName]","fields":["LastName"]}]}
+        ]"#;
+        let results: Vec<CollectionResult> = serde_json::from_str(raw).unwrap();
+        let outcomes: Vec<_> = results.into_iter().map(|r| r.outcome(true, false)).collect();
+        assert_eq!(outcomes[0], WriteOutcome::Created { id: "00Q1".into() });
+        assert_eq!(outcomes[1], WriteOutcome::Updated { id: "00Q2".into() });
+        assert_eq!(
+            outcomes[2],
+            WriteOutcome::Rejected {
+                message: "Required fields are missing: [LastName]".into(),
+                code: Some("REQUIRED_FIELD_MISSING".into()),
+                fields: vec!["LastName".into()],
+            }
+        );
+    }
+}
