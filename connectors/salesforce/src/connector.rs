@@ -218,22 +218,32 @@ fn select_list(fields: &[String], extra: &[&str]) -> ConnectorResult<String> {
 /// `SystemModstamp > t OR (SystemModstamp = t AND Id > 'id')`.
 ///
 /// With an overlap the pass restarts at `t - overlap`, and the cursor's id
-/// no longer applies: it orders records *at `t`*, not at `t - overlap`, so
-/// every record stamped at or after the earlier instant is read again
-/// (`SystemModstamp >= t - overlap`). Records re-read this way were already
-/// delivered; the engine drops them. That re-read is the point: a record
-/// whose stamp is older than the cursor but which became visible only
-/// after the last pass (a long transaction commits with the stamp of its
-/// start) is found.
+/// no longer orders anything there: it ranks records *at `t`*, not at
+/// `t - overlap`, so every record stamped in `[t - overlap, t)` is read
+/// again. That re-read is the point: `SystemModstamp` is stamped when a
+/// transaction starts, so a record can commit (become visible) after
+/// records stamped later than it were read and the cursor moved past it;
+/// it then sits just before the cursor, inside the window. Records re-read
+/// this way were usually delivered already; the engine drops them.
+///
+/// At the cursor's own instant `t` the compound rule still applies
+/// (`SystemModstamp != t OR Id > 'id'`): the records of that instant up
+/// to the cursor's id were delivered from one snapshot of the query, and
+/// re-sending a whole tie (a bulk import can stamp thousands of records
+/// with one millisecond) on every pass would cost pages for nothing.
+///
+/// ```text
+/// SystemModstamp >= t - overlap AND (SystemModstamp != t OR Id > 'id')
+/// ```
 pub fn changes_filter(request: &ChangesRequest) -> ConnectorResult<Option<String>> {
     let Some(since) = &request.since else {
         return Ok(None);
     };
+    let t = soql::datetime_literal(since.modified_at);
+    let id = soql::quote(&since.id);
     if request.overlap.is_zero() {
-        let t = soql::datetime_literal(since.modified_at);
         return Ok(Some(format!(
-            "SystemModstamp > {t} OR (SystemModstamp = {t} AND Id > {})",
-            soql::quote(&since.id)
+            "SystemModstamp > {t} OR (SystemModstamp = {t} AND Id > {id})"
         )));
     }
     let overlap = SignedDuration::try_from(request.overlap)
@@ -243,7 +253,7 @@ pub fn changes_filter(request: &ChangesRequest) -> ConnectorResult<Option<String
         .checked_sub(overlap)
         .unwrap_or(Timestamp::MIN);
     Ok(Some(format!(
-        "SystemModstamp >= {}",
+        "SystemModstamp >= {} AND (SystemModstamp != {t} OR Id > {id})",
         soql::datetime_literal(start)
     )))
 }
@@ -814,6 +824,7 @@ mod tests {
         assert_eq!(
             changes_soql(&request(Some(since), Duration::from_secs(60))).unwrap(),
             "SELECT Id, SystemModstamp, Email FROM Lead WHERE SystemModstamp >= 2026-01-01T09:59:00.250Z \
+             AND (SystemModstamp != 2026-01-01T10:00:00.250Z OR Id > '00QDn0000000001AAA') \
              ORDER BY SystemModstamp ASC, Id ASC"
         );
         assert_eq!(
