@@ -50,7 +50,11 @@
 //! starts exactly after `since` (`EQ since.time AND id GT since.id`, or
 //! later). Each page's checkpoint is safe to commit: while the pass runs it is
 //! "everything before `T`" (records at `T` came in no id order), inside a tie
-//! drain `(T, last id)`, and at the end the last record delivered.
+//! drain `(T, last id)`, and at the end the last record delivered — or, when
+//! the overlap is non-zero, "everything before the pass's start minus the
+//! overlap" if that is later (read from HubSpot's own `Date` header, so the
+//! daemon's clock skew does not matter): the overlap is the caller's bound
+//! on index lag, so every change older than that was visible and delivered.
 //!
 //! # Archived records
 //!
@@ -103,6 +107,12 @@ pub(crate) struct PassState {
     pub checkpoint: Option<(i64, Option<u64>)>,
     /// The cursor the pass started from (checkpoints never go below it).
     pub since: Option<Cursor>,
+    /// HubSpot's clock (the `Date` header) when the pass's first search ran.
+    #[serde(default)]
+    pub server_ms: Option<i64>,
+    /// The overlap the pass was asked for, in ms.
+    #[serde(default)]
+    pub overlap_ms: i64,
 }
 
 /// The phases of a pass.
@@ -170,6 +180,8 @@ impl PassState {
             last: None,
             checkpoint: None,
             since: request.since.clone(),
+            server_ms: None,
+            overlap_ms: i64::try_from(request.overlap.as_millis()).unwrap_or(i64::MAX),
         }
     }
 
@@ -349,9 +361,24 @@ impl PassState {
         }
     }
 
+    /// Records the server's clock at the first search of the pass.
+    pub fn observe_server_time(&mut self, server_ms: Option<i64>) {
+        if self.server_ms.is_none() {
+            self.server_ms = server_ms;
+        }
+    }
+
+    /// The end of the live part: everything delivered, and — when the caller
+    /// bounds the index lag with a non-zero overlap — everything changed
+    /// more than `overlap` before the pass began was visible to it and so
+    /// delivered too. Committing that point keeps the next pass's re-read
+    /// window small instead of re-reading the last records every time.
     fn finish_live(&mut self) {
         if let Some((ts, id)) = self.last {
             self.raise_checkpoint((ts, Some(id)));
+        }
+        if let (Some(server), true) = (self.server_ms, self.overlap_ms > 0) {
+            self.raise_checkpoint((server.saturating_sub(self.overlap_ms), None));
         }
     }
 

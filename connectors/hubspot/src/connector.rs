@@ -510,8 +510,24 @@ impl Connector for HubSpotConnector {
         match state.next_call(request, prop) {
             Call::Search(body) => {
                 let path = format!("/crm/v3/objects/{}/search", request.object);
-                let response: PageResponse =
-                    self.post(&path, &body, Some(&self.search_limiter)).await?;
+                let url = self.url(&path);
+                let label = format!("POST {path}");
+                let (response, server_ms): (PageResponse, Option<i64>) = self
+                    .client
+                    .execute(
+                        &label,
+                        Some(&self.search_limiter),
+                        |http| http.post(&url).json(&body),
+                        |response: ApiResponse| {
+                            let date = response
+                                .header("date")
+                                .and_then(|d| jiff::fmt::rfc2822::parse(d).ok())
+                                .map(|z| z.timestamp().as_millisecond());
+                            Ok((response.json::<PageResponse>()?, date))
+                        },
+                    )
+                    .await?;
+                state.observe_server_time(server_ms);
                 let has_next = Paging::after(&response.paging).is_some();
                 let (records, live_done) = state.on_search_page(
                     request,

@@ -175,6 +175,8 @@ pub(crate) fn endpoint_label(method: &str, path: &str) -> String {
     format!("{method} {}", segments.join("/"))
 }
 
+/// Counts the request, and dates the answer by the simulated clock (the
+/// `Date` header), as HubSpot's servers date theirs by their own.
 async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if !path.starts_with(CONTROL_PREFIX) {
@@ -182,7 +184,14 @@ async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
             .requests
             .hit(&endpoint_label(request.method().as_str(), path));
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    let date = shared
+        .clock
+        .now()
+        .strftime("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    add_header(&mut response, "date", date);
+    response
 }
 
 /// Bearer auth, the daily limit and the rate limits of every `/crm` path,
