@@ -1,8 +1,6 @@
 //! What Salesforce's status codes and error bodies mean.
 
-use leadbridge_core::http::{
-    retry_after_seconds, ApiResponse, Classify, RequestStats, Verdict,
-};
+use leadbridge_core::http::{retry_after_seconds, ApiResponse, Classify, RequestStats, Verdict};
 use reqwest::StatusCode;
 use serde::Deserialize;
 
@@ -112,7 +110,10 @@ impl Classify for SalesforceClassify {
     }
 
     fn observe(&self, response: &ApiResponse, stats: &RequestStats) {
-        if let Some((used, max)) = response.header("sforce-limit-info").and_then(parse_limit_info) {
+        if let Some((used, max)) = response
+            .header("sforce-limit-info")
+            .and_then(parse_limit_info)
+        {
             stats.vendor_usage(used, max);
         }
     }
@@ -181,7 +182,8 @@ mod tests {
             Verdict::Rejected { .. }
         ));
         let mut r = response(503, "oops");
-        r.headers.insert("retry-after", HeaderValue::from_static("3"));
+        r.headers
+            .insert("retry-after", HeaderValue::from_static("3"));
         assert_eq!(
             c.classify(&r),
             Verdict::Retry {

@@ -9,9 +9,8 @@ use jiff::{SignedDuration, Timestamp};
 use leadbridge_core::auth::RefreshTokenSink;
 use leadbridge_core::http::{ApiClient, ApiResponse, UsageSnapshot};
 use leadbridge_core::{
-    Activity, ActivityKind, ChangePage, ChangesRequest, Connector, ConnectorError,
-    ConnectorResult, FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch,
-    WriteOutcome, WriteRecord,
+    Activity, ActivityKind, ChangePage, ChangesRequest, Connector, ConnectorError, ConnectorResult,
+    FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch, WriteOutcome, WriteRecord,
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -202,7 +201,11 @@ fn check_name(name: &str) -> ConnectorResult<()> {
 fn select_list(fields: &[String], extra: &[&str]) -> ConnectorResult<String> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for f in extra.iter().copied().chain(fields.iter().map(String::as_str)) {
+    for f in extra
+        .iter()
+        .copied()
+        .chain(fields.iter().map(String::as_str))
+    {
         check_name(f)?;
         if seen.insert(f.to_ascii_lowercase()) {
             out.push(f.to_owned());
@@ -331,12 +334,13 @@ fn get_ci<'a>(rec: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 /// Turns one query record into a [`Record`], keeping the requested fields
 /// under the names the caller asked for.
 fn decode_record(rec: &Map<String, Value>, fields: &[String]) -> ConnectorResult<Record> {
-    let id = get_ci(rec, "Id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ConnectorError::Retryable {
-            message: "query record without Id".into(),
-            retry_after: None,
-        })?;
+    let id =
+        get_ci(rec, "Id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ConnectorError::Retryable {
+                message: "query record without Id".into(),
+                retry_after: None,
+            })?;
     let modified_at = get_ci(rec, "SystemModstamp")
         .and_then(Value::as_str)
         .and_then(soql::parse_timestamp)
@@ -657,11 +661,17 @@ impl Connector for SalesforceConnector {
             check_name(k)?;
         }
         let key_is_external = match key_field {
-            Some(k) if batch.records.iter().any(|r| r.id.is_none() && r.key.is_some()) => self
-                .described(&batch.object)
-                .await?
-                .external_ids
-                .contains(&k.to_ascii_lowercase()),
+            Some(k)
+                if batch
+                    .records
+                    .iter()
+                    .any(|r| r.id.is_none() && r.key.is_some()) =>
+            {
+                self.described(&batch.object)
+                    .await?
+                    .external_ids
+                    .contains(&k.to_ascii_lowercase())
+            }
             _ => false,
         };
         let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; batch.records.len()];
@@ -717,7 +727,9 @@ impl Connector for SalesforceConnector {
             for chunk in indices.chunks(COLLECTION_MAX) {
                 let records = chunk
                     .iter()
-                    .map(|&i| collection_record(&batch.object, &batch.records[i], key_field, &route))
+                    .map(|&i| {
+                        collection_record(&batch.object, &batch.records[i], key_field, &route)
+                    })
                     .collect();
                 let results = self
                     .collection_call(
@@ -837,7 +849,10 @@ mod tests {
     fn names_that_could_change_a_query_are_refused() {
         let mut r = request(None, Duration::ZERO);
         r.object = "Lead WHERE Id != null".into();
-        assert!(matches!(changes_soql(&r), Err(ConnectorError::Fatal { .. })));
+        assert!(matches!(
+            changes_soql(&r),
+            Err(ConnectorError::Fatal { .. })
+        ));
     }
 
     #[test]
@@ -846,7 +861,9 @@ mod tests {
         let chunks = lookup_chunks(&values);
         assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 450);
         assert!(chunks.iter().all(|c| c.len() <= LOOKUP_MAX_VALUES));
-        let long: Vec<String> = (0..100).map(|i| format!("{i}{}", "x".repeat(400))).collect();
+        let long: Vec<String> = (0..100)
+            .map(|i| format!("{i}{}", "x".repeat(400)))
+            .collect();
         let chunks = lookup_chunks(&long);
         assert!(chunks.len() > 3, "{}", chunks.len());
         assert_eq!(lookup_chunks(&[]).len(), 0);
@@ -860,7 +877,10 @@ mod tests {
             {"success":false,"errors":[{"statusCode":"REQUIRED_FIELD_MISSING","message":"Required fields are missing: [LastName]","fields":["LastName"]}]}
         ]"#;
         let results: Vec<CollectionResult> = serde_json::from_str(raw).unwrap();
-        let outcomes: Vec<_> = results.into_iter().map(|r| r.outcome(true, false)).collect();
+        let outcomes: Vec<_> = results
+            .into_iter()
+            .map(|r| r.outcome(true, false))
+            .collect();
         assert_eq!(outcomes[0], WriteOutcome::Created { id: "00Q1".into() });
         assert_eq!(outcomes[1], WriteOutcome::Updated { id: "00Q2".into() });
         assert_eq!(

@@ -57,12 +57,7 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
         let sign = bytes[bytes.len() - 5];
         let tail = &text[text.len() - 4..];
         if (sign == b'+' || sign == b'-') && tail.bytes().all(|b| b.is_ascii_digit()) {
-            let fixed = format!(
-                "{}{}:{}",
-                &text[..text.len() - 4],
-                &tail[..2],
-                &tail[2..]
-            );
+            let fixed = format!("{}{}:{}", &text[..text.len() - 4], &tail[..2], &tail[2..]);
             return fixed.parse::<Timestamp>().ok();
         }
     }

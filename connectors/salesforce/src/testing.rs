@@ -56,7 +56,10 @@ impl Target for SalesforceTarget {
         f.insert("FirstName".into(), json!("Test"));
         f.insert("LastName".into(), json!(format!("Lead {i}")));
         f.insert("Company".into(), json!("Conformance Inc"));
-        f.insert("Email".into(), json!(format!("test.lead.{i}@conformance.example")));
+        f.insert(
+            "Email".into(),
+            json!(format!("test.lead.{i}@conformance.example")),
+        );
         f.insert("Lead_Score__c".into(), json!(i % 100));
         f.insert("Leadbridge_Id__c".into(), json!(format!("lb-{i:08}")));
         f
@@ -66,7 +69,10 @@ impl Target for SalesforceTarget {
         // No LastName, no Company: REQUIRED_FIELD_MISSING.
         let mut f = Fields::new();
         f.insert("FirstName".into(), json!("Broken"));
-        f.insert("Email".into(), json!(format!("broken.{i}@conformance.example")));
+        f.insert(
+            "Email".into(),
+            json!(format!("broken.{i}@conformance.example")),
+        );
         f.insert("Leadbridge_Id__c".into(), json!(format!("lb-{i:08}")));
         f
     }

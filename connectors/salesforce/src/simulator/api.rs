@@ -2,6 +2,10 @@
 //! version, trailing slashes and percent-encoded segments (external ids
 //! such as emails) work as they do on Salesforce.
 
+// Helpers answer `Err(Response)` with the finished HTTP error: the error
+// path is cold and the response is returned as is, so boxing buys nothing.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -125,7 +129,9 @@ async fn versions() -> Response {
         ("Winter '25", "62.0"),
     ]
     .iter()
-    .map(|(label, v)| json!({ "label": label, "url": format!("/services/data/v{v}"), "version": v }))
+    .map(
+        |(label, v)| json!({ "label": label, "url": format!("/services/data/v{v}"), "version": v }),
+    )
     .collect();
     json_response(StatusCode::OK, &Value::Array(list))
 }
@@ -239,7 +245,12 @@ impl Ctx {
     fn batch_size(&self) -> Option<usize> {
         let value = self.headers.get("sforce-query-options")?.to_str().ok()?;
         value.split(',').find_map(|part| {
-            let n: usize = part.trim().strip_prefix("batchSize=")?.trim().parse().ok()?;
+            let n: usize = part
+                .trim()
+                .strip_prefix("batchSize=")?
+                .trim()
+                .parse()
+                .ok()?;
             Some(n.clamp(QUERY_BATCH_MIN, QUERY_BATCH))
         })
     }
@@ -266,11 +277,12 @@ async fn dispatch(
         return not_found();
     };
     let (version, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    let valid_version = version
-        .split_once('.')
-        .is_some_and(|(a, b)| {
-            !a.is_empty() && !b.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
-        });
+    let valid_version = version.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty()
+            && !b.is_empty()
+            && a.bytes().all(|c| c.is_ascii_digit())
+            && b.bytes().all(|c| c.is_ascii_digit())
+    });
     if !valid_version {
         return not_found();
     }
@@ -331,11 +343,13 @@ fn route(sim: &Sim, ctx: &Ctx, segs: &[&str]) -> Response {
             Method::POST => create_one(sim, ctx, def),
             _ => method_not_allowed(m, "GET,HEAD,POST"),
         }),
-        ["sobjects", t, "describe"] if m == Method::GET => {
-            with_object(t, |def| json_response(StatusCode::OK, &def.describe(&ctx.version)))
-        }
+        ["sobjects", t, "describe"] if m == Method::GET => with_object(t, |def| {
+            json_response(StatusCode::OK, &def.describe(&ctx.version))
+        }),
         ["sobjects", t, which @ ("updated" | "deleted")] if m == Method::GET => {
-            with_object(t, |def| updated_or_deleted(sim, ctx, def, *which == "deleted"))
+            with_object(t, |def| {
+                updated_or_deleted(sim, ctx, def, *which == "deleted")
+            })
         }
         ["sobjects", t, id] => with_object(t, |def| match *m {
             Method::GET => get_one(sim, ctx, def, id),
@@ -343,7 +357,9 @@ fn route(sim: &Sim, ctx: &Ctx, segs: &[&str]) -> Response {
             Method::DELETE => delete_one(sim, def, id),
             _ => method_not_allowed(m, "GET,HEAD,PATCH,DELETE"),
         }),
-        ["sobjects", t, field, value] => with_object(t, |def| by_external_id(sim, ctx, def, field, value)),
+        ["sobjects", t, field, value] => {
+            with_object(t, |def| by_external_id(sim, ctx, def, field, value))
+        }
         ["composite", "sobjects"] => match *m {
             Method::POST => collection_create(sim, ctx),
             Method::PATCH => collection_update(sim, ctx),
@@ -549,7 +565,12 @@ fn updated_or_deleted(sim: &Sim, ctx: &Ctx, def: &ObjectDef, deleted: bool) -> R
 }
 
 /// All fields of a record, or the ones named in `fields=`.
-fn full_record(def: &ObjectDef, rec: &Rec, fields: Option<&str>, version: &str) -> Result<Value, Response> {
+fn full_record(
+    def: &ObjectDef,
+    rec: &Rec,
+    fields: Option<&str>,
+    version: &str,
+) -> Result<Value, Response> {
     let columns: Vec<usize> = match fields {
         Some(list) => {
             let mut cols = Vec::new();
@@ -597,7 +618,13 @@ fn create_one(sim: &Sim, ctx: &Ctx, def: &ObjectDef) -> Response {
     };
     let now = sim.now_ms();
     let mut db = sim.write();
-    match db.plan_create(def.name, &body, now, sim.visible_at(now), &mut HashMap::new()) {
+    match db.plan_create(
+        def.name,
+        &body,
+        now,
+        sim.visible_at(now),
+        &mut HashMap::new(),
+    ) {
         Ok(plan) => {
             let id = plan.rec.id.to_string();
             db.commit(vec![plan]);
@@ -620,7 +647,14 @@ fn update_one(sim: &Sim, ctx: &Ctx, def: &ObjectDef, id: &str) -> Response {
     if db.table(def.name).and_then(|t| t.find_id(id)).is_none() {
         return not_found();
     }
-    match db.plan_update(def.name, id, &body, now, sim.visible_at(now), &mut HashMap::new()) {
+    match db.plan_update(
+        def.name,
+        id,
+        &body,
+        now,
+        sim.visible_at(now),
+        &mut HashMap::new(),
+    ) {
         Ok(plan) => {
             db.commit(vec![plan]);
             StatusCode::NO_CONTENT.into_response()
@@ -645,8 +679,17 @@ fn delete_one(sim: &Sim, def: &ObjectDef, id: &str) -> Response {
 }
 
 /// `/sobjects/{type}/{field}/{value}`: retrieve, upsert or delete by External ID.
-fn by_external_id(sim: &Sim, ctx: &Ctx, def: &'static ObjectDef, field: &str, value: &str) -> Response {
-    let Some(idx) = def.field(field).filter(|i| def.fields[*i].external_id || def.fields[*i].name == "Id") else {
+fn by_external_id(
+    sim: &Sim,
+    ctx: &Ctx,
+    def: &'static ObjectDef,
+    field: &str,
+    value: &str,
+) -> Response {
+    let Some(idx) = def
+        .field(field)
+        .filter(|i| def.fields[*i].external_id || def.fields[*i].name == "Id")
+    else {
         return error(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
@@ -664,7 +707,12 @@ fn by_external_id(sim: &Sim, ctx: &Ctx, def: &'static ObjectDef, field: &str, va
     if matches.len() > 1 {
         let urls: Vec<String> = matches
             .iter()
-            .map(|r| format!("/services/data/v{}/sobjects/{}/{}", ctx.version, def.name, r.id))
+            .map(|r| {
+                format!(
+                    "/services/data/v{}/sobjects/{}/{}",
+                    ctx.version, def.name, r.id
+                )
+            })
             .collect();
         return json_response(StatusCode::MULTIPLE_CHOICES, &json!(urls));
     }
@@ -700,7 +748,9 @@ fn by_external_id(sim: &Sim, ctx: &Ctx, def: &'static ObjectDef, field: &str, va
             }
             body.retain(|k, _| !k.eq_ignore_ascii_case(field_name));
             let result = match matches.first() {
-                Some(r) => db.plan_update(def.name, &r.id, &body, now, visible, &mut HashMap::new()),
+                Some(r) => {
+                    db.plan_update(def.name, &r.id, &body, now, visible, &mut HashMap::new())
+                }
                 None if ctx.param("updateOnly") == Some("true") => return not_found(),
                 None => {
                     body.insert(field_name.into(), json!(value));
@@ -821,7 +871,11 @@ fn collection_create(sim: &Sim, ctx: &Ctx) -> Response {
         .iter()
         .map(|r| {
             let Some(m) = r.as_object() else {
-                return Err(RecordError::new("JSON_PARSER_ERROR", "records must be objects", vec![]));
+                return Err(RecordError::new(
+                    "JSON_PARSER_ERROR",
+                    "records must be objects",
+                    vec![],
+                ));
             };
             let Some(def) = record_type(m).and_then(schema::object) else {
                 return Err(RecordError::new(
@@ -856,7 +910,11 @@ fn collection_update(sim: &Sim, ctx: &Ctx) -> Response {
         .iter()
         .map(|r| {
             let Some(m) = r.as_object() else {
-                return Err(RecordError::new("JSON_PARSER_ERROR", "records must be objects", vec![]));
+                return Err(RecordError::new(
+                    "JSON_PARSER_ERROR",
+                    "records must be objects",
+                    vec![],
+                ));
             };
             let Some(id) = m
                 .iter()
@@ -890,7 +948,10 @@ fn collection_upsert(sim: &Sim, ctx: &Ctx, def: &'static ObjectDef, field: &str)
         return error(
             StatusCode::BAD_REQUEST,
             "INVALID_FIELD",
-            &format!("Field name provided, {field} is not an External ID or indexed field for {}", def.name),
+            &format!(
+                "Field name provided, {field} is not an External ID or indexed field for {}",
+                def.name
+            ),
         );
     };
     let field_name = def.fields[idx].name;
@@ -907,12 +968,19 @@ fn collection_upsert(sim: &Sim, ctx: &Ctx, def: &'static ObjectDef, field: &str)
         .iter()
         .map(|r| {
             let Some(m) = r.as_object() else {
-                return Err(RecordError::new("JSON_PARSER_ERROR", "records must be objects", vec![]));
+                return Err(RecordError::new(
+                    "JSON_PARSER_ERROR",
+                    "records must be objects",
+                    vec![],
+                ));
             };
             if record_type(m).is_some_and(|t| !t.eq_ignore_ascii_case(def.name)) {
                 return Err(RecordError::new(
                     "INVALID_TYPE",
-                    format!("Upsert only supports records of the type in the URL: {}", def.name),
+                    format!(
+                        "Upsert only supports records of the type in the URL: {}",
+                        def.name
+                    ),
                     vec![],
                 ));
             }
@@ -938,7 +1006,10 @@ fn collection_upsert(sim: &Sim, ctx: &Ctx, def: &'static ObjectDef, field: &str)
                     vec![field_name.into()],
                 ));
             }
-            let matches = db.table(def.name).map(|t| t.find_by(idx, &value)).unwrap_or_default();
+            let matches = db
+                .table(def.name)
+                .map(|t| t.find_by(idx, &value))
+                .unwrap_or_default();
             match matches.as_slice() {
                 [] => db.plan_create(def.name, m, now, visible, &mut pending),
                 [one] => {
@@ -947,7 +1018,9 @@ fn collection_upsert(sim: &Sim, ctx: &Ctx, def: &'static ObjectDef, field: &str)
                 }
                 _ => Err(RecordError::new(
                     "DUPLICATE_EXTERNAL_ID",
-                    format!("{field_name}: more than one record found for external id field: {value}"),
+                    format!(
+                        "{field_name}: more than one record found for external id field: {value}"
+                    ),
                     vec![field_name.into()],
                 )),
             }
@@ -965,14 +1038,23 @@ fn collection_retrieve(sim: &Sim, ctx: &Ctx, def: &ObjectDef) -> Response {
         let list = |k: &str| -> Vec<String> {
             body.get(k)
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         (list("ids"), list("fields"))
     } else {
         let list = |k: &str| -> Vec<String> {
             ctx.param(k)
-                .map(|s| s.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect())
+                .map(|s| {
+                    s.split(',')
+                        .map(|x| x.trim().to_owned())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         (list("ids"), list("fields"))
@@ -1012,7 +1094,12 @@ fn collection_retrieve(sim: &Sim, ctx: &Ctx, def: &ObjectDef) -> Response {
 fn collection_delete(sim: &Sim, ctx: &Ctx) -> Response {
     let ids: Vec<String> = ctx
         .param("ids")
-        .map(|s| s.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect())
+        .map(|s| {
+            s.split(',')
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     if ids.len() > COLLECTION_MAX {
         return error(
@@ -1025,20 +1112,25 @@ fn collection_delete(sim: &Sim, ctx: &Ctx) -> Response {
     let now = sim.now_ms();
     let visible = sim.visible_at(now);
     let mut db = sim.write();
-    let check = |db: &super::store::Db, id: &str| -> Result<(&'static str, Box<str>), RecordError> {
-        let def = schema::object_of_id(id).ok_or_else(|| {
-            RecordError::new("MALFORMED_ID", format!("malformed id {id}"), vec![])
-        })?;
-        match db.table(def.name).and_then(|t| t.find_id(id)) {
-            Some(r) if r.deleted => Err(RecordError::new("ENTITY_IS_DELETED", "entity is deleted", vec![])),
-            Some(r) => Ok((def.name, r.id.clone())),
-            None => Err(RecordError::new(
-                "INVALID_CROSS_REFERENCE_KEY",
-                "invalid cross reference id",
-                vec![],
-            )),
-        }
-    };
+    let check =
+        |db: &super::store::Db, id: &str| -> Result<(&'static str, Box<str>), RecordError> {
+            let def = schema::object_of_id(id).ok_or_else(|| {
+                RecordError::new("MALFORMED_ID", format!("malformed id {id}"), vec![])
+            })?;
+            match db.table(def.name).and_then(|t| t.find_id(id)) {
+                Some(r) if r.deleted => Err(RecordError::new(
+                    "ENTITY_IS_DELETED",
+                    "entity is deleted",
+                    vec![],
+                )),
+                Some(r) => Ok((def.name, r.id.clone())),
+                None => Err(RecordError::new(
+                    "INVALID_CROSS_REFERENCE_KEY",
+                    "invalid cross reference id",
+                    vec![],
+                )),
+            }
+        };
     let checked: Vec<_> = ids.iter().map(|id| check(&db, id)).collect();
     let rollback = all_or_none && checked.iter().any(Result::is_err);
     let mut out = Vec::new();
@@ -1072,7 +1164,10 @@ mod tests {
             "GET /query/{locator}"
         );
         assert_eq!(
-            endpoint_label(&Method::PATCH, "/services/data/v62.0/sobjects/Lead/00QDn000000000001AAA"),
+            endpoint_label(
+                &Method::PATCH,
+                "/services/data/v62.0/sobjects/Lead/00QDn000000000001AAA"
+            ),
             "PATCH /sobjects/Lead/{id}"
         );
         assert_eq!(

@@ -74,6 +74,9 @@ pub(crate) struct QueryCursor {
     batch: usize,
 }
 
+/// Open query cursors by id, and their ids oldest first (for eviction).
+type Cursors = (HashMap<String, Arc<QueryCursor>>, VecDeque<String>);
+
 /// The simulator's state, shared by every handler.
 pub(crate) struct Sim {
     clock: SimClock,
@@ -82,7 +85,7 @@ pub(crate) struct Sim {
     counter: RequestCounter,
     base_url: RwLock<String>,
     db: RwLock<Db>,
-    cursors: Mutex<(HashMap<String, Arc<QueryCursor>>, VecDeque<String>)>,
+    cursors: Mutex<Cursors>,
     next_cursor: AtomicU64,
     usage: Mutex<(i64, u64)>,
     daily_limit: Mutex<Option<u64>>,
@@ -183,7 +186,13 @@ impl Sim {
     }
 
     /// The fields of seeded person number `index` for an object.
-    fn person_fields(&self, object: &str, seed_no: u64, index: u64, users: &[Box<str>]) -> Map<String, Value> {
+    fn person_fields(
+        &self,
+        object: &str,
+        seed_no: u64,
+        index: u64,
+        users: &[Box<str>],
+    ) -> Map<String, Value> {
         let p = seed::person(seed_no, index);
         let mut m = Map::new();
         match object {
@@ -257,7 +266,10 @@ impl SimControl for Sim {
     fn seed(&self, spec: &SeedSpec) -> Result<Vec<String>, String> {
         let def = Self::object(&spec.object)?;
         if !matches!(def.name, "Lead" | "Contact" | "Account") {
-            return Err(format!("seeding {} is not supported (Lead, Contact, Account)", def.name));
+            return Err(format!(
+                "seeding {} is not supported (Lead, Contact, Account)",
+                def.name
+            ));
         }
         let now = self.now_ms();
         let visible = self.visible_at(now);
@@ -415,7 +427,8 @@ async fn count_requests(State(sim): State<Arc<Sim>>, request: Request, next: Nex
 
 /// Enforces the concurrent-request limit when rate limits are on.
 async fn concurrency(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
-    if request.uri().path().starts_with(CONTROL_PREFIX) || !sim.rate_limits.load(Ordering::Relaxed) {
+    if request.uri().path().starts_with(CONTROL_PREFIX) || !sim.rate_limits.load(Ordering::Relaxed)
+    {
         return next.run(request).await;
     }
     let now = sim.in_flight.fetch_add(1, Ordering::SeqCst) + 1;

@@ -68,11 +68,7 @@ fn client(form: &[(String, String)], headers: &HeaderMap) -> (String, String) {
 /// configured), authorization code (with PKCE) and client credentials.
 async fn token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let field = |k: &str| {
-        form.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let (client_id, client_secret) = client(&form, &headers);
     let grant = field("grant_type").unwrap_or_default();
     let issued = match grant {
@@ -139,7 +135,10 @@ async fn authorize(
 ) -> Response {
     let field = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let Some(redirect_uri) = field("redirect_uri") else {
-        return oauth_error("redirect_uri_missing", "redirect_uri must match configuration");
+        return oauth_error(
+            "redirect_uri_missing",
+            "redirect_uri must match configuration",
+        );
     };
     if field("response_type") != Some("code") {
         return oauth_error("unsupported_response_type", "response type not supported");
@@ -154,7 +153,12 @@ async fn authorize(
     };
     let mut target = match url::Url::parse(redirect_uri) {
         Ok(u) => u,
-        Err(_) => return oauth_error("redirect_uri_mismatch", "redirect_uri must match configuration"),
+        Err(_) => {
+            return oauth_error(
+                "redirect_uri_mismatch",
+                "redirect_uri must match configuration",
+            )
+        }
     };
     {
         let mut pairs = target.query_pairs_mut();
@@ -163,11 +167,7 @@ async fn authorize(
             pairs.append_pair("state", state);
         }
     }
-    (
-        StatusCode::FOUND,
-        [(header::LOCATION, target.to_string())],
-    )
-        .into_response()
+    (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
 }
 
 /// `POST /services/oauth2/revoke`: accepted (the simulator keeps tokens

@@ -149,7 +149,8 @@ fn lex(input: &str) -> Result<Vec<Tok>, SoqlError> {
                 let start = i;
                 i += 1;
                 while i < chars.len()
-                    && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], ':' | '.' | '+' | '-'))
+                    && (chars[i].is_ascii_alphanumeric()
+                        || matches!(chars[i], ':' | '.' | '+' | '-'))
                 {
                     i += 1;
                 }
@@ -157,9 +158,8 @@ fn lex(input: &str) -> Result<Vec<Tok>, SoqlError> {
                 let b = word.as_bytes();
                 if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
                     if b.len() == 10 {
-                        jiff::civil::Date::strptime("%Y-%m-%d", &word).map_err(|_| {
-                            SoqlError::Malformed(format!("invalid date: {word}"))
-                        })?;
+                        jiff::civil::Date::strptime("%Y-%m-%d", &word)
+                            .map_err(|_| SoqlError::Malformed(format!("invalid date: {word}")))?;
                         out.push(Tok::Date(word));
                     } else {
                         let ts = crate::soql::parse_timestamp(&word).ok_or_else(|| {
@@ -170,15 +170,17 @@ fn lex(input: &str) -> Result<Vec<Tok>, SoqlError> {
                         out.push(Tok::DateTime(ts.as_millisecond()));
                     }
                 } else {
-                    let n: f64 = word.parse().map_err(|_| {
-                        SoqlError::Malformed(format!("unexpected token: '{word}'"))
-                    })?;
+                    let n: f64 = word
+                        .parse()
+                        .map_err(|_| SoqlError::Malformed(format!("unexpected token: '{word}'")))?;
                     out.push(Tok::Num(n));
                 }
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
                 let start = i;
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '_' | '.')) {
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '_' | '.'))
+                {
                     i += 1;
                 }
                 out.push(Tok::Ident(chars[start..i].iter().collect()));
@@ -733,10 +735,7 @@ fn field_uses(cond: &Cond, idx: usize) -> bool {
 /// says (so a change query starts its index walk there).
 fn stamp_floor(cond: &Cond, stamp: usize) -> Option<i64> {
     match cond {
-        Cond::Cmp(i, op, Lit::DateTime(t)) if *i == stamp => match op {
-            Op::Gt | Op::Ge | Op::Eq => Some(*t),
-            _ => None,
-        },
+        Cond::Cmp(i, Op::Gt | Op::Ge | Op::Eq, Lit::DateTime(t)) if *i == stamp => Some(*t),
         Cond::And(a, b) => match (stamp_floor(a, stamp), stamp_floor(b, stamp)) {
             (Some(x), Some(y)) => Some(x.max(y)),
             (x, y) => x.or(y),
@@ -851,7 +850,12 @@ impl Query {
                 }
             }
         } else {
-            out = table.rows.values().filter(|r| visible(r)).cloned().collect();
+            out = table
+                .rows
+                .values()
+                .filter(|r| visible(r))
+                .cloned()
+                .collect();
             if self.order.is_empty() {
                 out.sort_by(|a, b| a.id.cmp(&b.id));
             } else {
@@ -903,10 +907,16 @@ mod tests {
             code("SELECT Id FROM Lead WHERE SystemModstamp > '2024-01-01'"),
             "INVALID_FIELD"
         );
-        assert_eq!(code("SELECT Id FROM Lead WHERE Email = 'x"), "MALFORMED_QUERY");
+        assert_eq!(
+            code("SELECT Id FROM Lead WHERE Email = 'x"),
+            "MALFORMED_QUERY"
+        );
         assert_eq!(code("SELECT Id, Id FROM Lead"), "MALFORMED_QUERY");
         assert_eq!(code("SELECT Id FROM Lead LIMIT"), "MALFORMED_QUERY");
-        assert_eq!(code("SELECT Id FROM Lead WHERE (Email = 'a'"), "MALFORMED_QUERY");
+        assert_eq!(
+            code("SELECT Id FROM Lead WHERE (Email = 'a'"),
+            "MALFORMED_QUERY"
+        );
     }
 
     #[test]
@@ -924,7 +934,9 @@ mod tests {
         m.insert("Company".into(), Value::from("C"));
         m.insert("Email".into(), Value::from(email));
         m.insert("Lead_Score__c".into(), Value::from(score));
-        let plan = db.plan_create("Lead", &m, at, at, &mut HashMap::new()).unwrap();
+        let plan = db
+            .plan_create("Lead", &m, at, at, &mut HashMap::new())
+            .unwrap();
         let id = plan.rec.id.clone();
         db.commit(vec![plan]);
         id
@@ -937,11 +949,22 @@ mod tests {
         let b = lead(&mut db, "Amy", "A@X.com", 50.0, 2000);
         let c = lead(&mut db, "Bob", "b@y.com", 90.0, 2000);
         let t = db.table("Lead").unwrap();
-        let run = Run { all: false, now: 10_000 };
-        let ids = |soql: &str| -> Vec<Box<str>> {
-            parse(soql).unwrap().run(t, &run).iter().map(|r| r.id.clone()).collect()
+        let run = Run {
+            all: false,
+            now: 10_000,
         };
-        assert_eq!(ids("SELECT Id FROM Lead WHERE Email = 'a@x.com'"), vec![b.clone()]);
+        let ids = |soql: &str| -> Vec<Box<str>> {
+            parse(soql)
+                .unwrap()
+                .run(t, &run)
+                .iter()
+                .map(|r| r.id.clone())
+                .collect()
+        };
+        assert_eq!(
+            ids("SELECT Id FROM Lead WHERE Email = 'a@x.com'"),
+            vec![b.clone()]
+        );
         assert_eq!(
             ids("SELECT Id FROM Lead ORDER BY LastName"),
             vec![b.clone(), c.clone(), a.clone()]
@@ -959,7 +982,16 @@ mod tests {
             ids("SELECT Id FROM Lead WHERE SystemModstamp >= 1970-01-01T00:00:01.000Z ORDER BY SystemModstamp, Id LIMIT 2"),
             vec![a.clone(), b.clone()]
         );
-        assert_eq!(ids("SELECT Id FROM Lead WHERE Email LIKE '%@x.com' AND NOT LastName = 'zed'"), vec![b]);
-        assert_eq!(parse("SELECT COUNT() FROM Lead").unwrap().run(t, &run).len(), 3);
+        assert_eq!(
+            ids("SELECT Id FROM Lead WHERE Email LIKE '%@x.com' AND NOT LastName = 'zed'"),
+            vec![b]
+        );
+        assert_eq!(
+            parse("SELECT COUNT() FROM Lead")
+                .unwrap()
+                .run(t, &run)
+                .len(),
+            3
+        );
     }
 }

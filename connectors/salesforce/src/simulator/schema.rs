@@ -289,8 +289,7 @@ impl ObjectDef {
                 .refs(&["User"])
                 .readonly()
                 .defaulted(),
-            f("LastModifiedDate", "Last Modified Date", Kind::DateTime)
-                .sys(Sys::LastModifiedDate),
+            f("LastModifiedDate", "Last Modified Date", Kind::DateTime).sys(Sys::LastModifiedDate),
             f("LastModifiedById", "Last Modified By ID", Kind::Reference)
                 .refs(&["User"])
                 .readonly()
@@ -450,12 +449,20 @@ fn objects() -> Vec<ObjectDef> {
                 f("IsConverted", "Converted", Kind::Boolean)
                     .defaulted()
                     .readonly(),
-                f("ConvertedAccountId", "Converted Account ID", Kind::Reference)
-                    .refs(&["Account"])
-                    .readonly(),
-                f("ConvertedContactId", "Converted Contact ID", Kind::Reference)
-                    .refs(&["Contact"])
-                    .readonly(),
+                f(
+                    "ConvertedAccountId",
+                    "Converted Account ID",
+                    Kind::Reference,
+                )
+                .refs(&["Account"])
+                .readonly(),
+                f(
+                    "ConvertedContactId",
+                    "Converted Contact ID",
+                    Kind::Reference,
+                )
+                .refs(&["Contact"])
+                .readonly(),
                 f(
                     "ConvertedOpportunityId",
                     "Converted Opportunity ID",
@@ -464,7 +471,11 @@ fn objects() -> Vec<ObjectDef> {
                 .refs(&["Opportunity"])
                 .readonly(),
                 f("Lead_Score__c", "Lead Score", Kind::Double),
-                f("Disqualified_Reason__c", "Disqualified Reason", Kind::String),
+                f(
+                    "Disqualified_Reason__c",
+                    "Disqualified Reason",
+                    Kind::String,
+                ),
                 f("Leadbridge_Id__c", "Leadbridge Id", Kind::String)
                     .len(64)
                     .ext_id(),
@@ -520,7 +531,9 @@ fn objects() -> Vec<ObjectDef> {
                 f("Amount", "Amount", Kind::Currency),
                 f("CloseDate", "Close Date", Kind::Date).required(),
                 f("IsWon", "Won", Kind::Boolean).defaulted().readonly(),
-                f("IsClosed", "Closed", Kind::Boolean).defaulted().readonly(),
+                f("IsClosed", "Closed", Kind::Boolean)
+                    .defaulted()
+                    .readonly(),
                 f("LeadSource", "Lead Source", Kind::Picklist).picklist(LEAD_SOURCE, false),
                 owner(),
             ],
@@ -543,7 +556,9 @@ fn objects() -> Vec<ObjectDef> {
                 f("Priority", "Priority", Kind::Picklist)
                     .picklist(PRIORITY, true)
                     .defaulted(),
-                f("IsClosed", "Closed", Kind::Boolean).defaulted().readonly(),
+                f("IsClosed", "Closed", Kind::Boolean)
+                    .defaulted()
+                    .readonly(),
             ],
         ),
         ObjectDef::new(

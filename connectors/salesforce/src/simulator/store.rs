@@ -446,12 +446,16 @@ impl Db {
                 V::Num(n)
             }
             Kind::Date => {
-                let date: jiff::civil::Date =
-                    text.get(..10).unwrap_or("").parse().map_err(|_| parse_err("VALUE_STRING"))?;
+                let date: jiff::civil::Date = text
+                    .get(..10)
+                    .unwrap_or("")
+                    .parse()
+                    .map_err(|_| parse_err("VALUE_STRING"))?;
                 V::Str(date.to_string().into())
             }
             Kind::DateTime => {
-                let ts = crate::soql::parse_timestamp(&text).ok_or_else(|| parse_err("VALUE_STRING"))?;
+                let ts =
+                    crate::soql::parse_timestamp(&text).ok_or_else(|| parse_err("VALUE_STRING"))?;
                 V::Ts(ts.as_millisecond())
             }
             Kind::Id | Kind::Reference => {
@@ -464,7 +468,11 @@ impl Db {
                         vec![field.name.to_owned()],
                     ));
                 }
-                let id = if text.len() == 15 { full_id(&text) } else { text };
+                let id = if text.len() == 15 {
+                    full_id(&text)
+                } else {
+                    text
+                };
                 if let Err(code) = self.reference_ok(field.reference_to, &id) {
                     let message = if code == "INVALID_CROSS_REFERENCE_KEY" {
                         format!("{label}: invalid cross reference id")
@@ -494,7 +502,11 @@ impl Db {
                     ));
                 }
                 if field.kind == Kind::Picklist && field.restricted {
-                    match field.picklist.iter().find(|p| p.eq_ignore_ascii_case(&text)) {
+                    match field
+                        .picklist
+                        .iter()
+                        .find(|p| p.eq_ignore_ascii_case(&text))
+                    {
                         Some(p) => return Ok(V::Str((*p).into())),
                         None => {
                             return Err(RecordError::new(
@@ -595,7 +607,11 @@ impl Db {
             .iter()
             .enumerate()
             .filter(|(i, f)| {
-                f.sys.is_none() && !f.nillable && f.createable && !f.defaulted && values[*i] == V::Null
+                f.sys.is_none()
+                    && !f.nillable
+                    && f.createable
+                    && !f.defaulted
+                    && values[*i] == V::Null
             })
             .map(|(_, f)| f.name.to_owned())
             .collect();
@@ -620,10 +636,11 @@ impl Db {
         for (idx, index) in &table.unique {
             if let Some(V::Str(s)) = rec.values.get(*idx) {
                 let key = s.to_lowercase();
-                let holder = index
-                    .get(&key)
-                    .filter(|id| **id != rec.id)
-                    .or_else(|| pending.get(&(*idx, key.clone())).filter(|id| **id != rec.id));
+                let holder = index.get(&key).filter(|id| **id != rec.id).or_else(|| {
+                    pending
+                        .get(&(*idx, key.clone()))
+                        .filter(|id| **id != rec.id)
+                });
                 if let Some(other) = holder {
                     let name = table.def.fields[*idx].name;
                     return Err(RecordError::new(
@@ -634,7 +651,7 @@ impl Db {
                 }
             }
         }
-        for (idx, _) in &table.unique {
+        for idx in table.unique.keys() {
             if let Some(V::Str(s)) = rec.values.get(*idx) {
                 pending.insert((*idx, s.to_lowercase()), rec.id.clone());
             }
@@ -822,27 +839,31 @@ mod tests {
     fn required_fields_and_bad_values_are_refused() {
         let mut db = Db::new(0);
         let mut pending = HashMap::new();
-        let input: Map<String, Value> =
-            serde_json::from_str(r#"{"FirstName":"Ann"}"#).unwrap();
-        let err = db.plan_create("Lead", &input, 1, 1, &mut pending).unwrap_err();
+        let input: Map<String, Value> = serde_json::from_str(r#"{"FirstName":"Ann"}"#).unwrap();
+        let err = db
+            .plan_create("Lead", &input, 1, 1, &mut pending)
+            .unwrap_err();
         assert_eq!(err.code, "REQUIRED_FIELD_MISSING");
         assert_eq!(err.fields, vec!["LastName", "Company"]);
         let input: Map<String, Value> =
             serde_json::from_str(r#"{"LastName":"A","Company":"C","Email":"nope"}"#).unwrap();
         assert_eq!(
-            db.plan_create("Lead", &input, 1, 1, &mut pending).unwrap_err().code,
+            db.plan_create("Lead", &input, 1, 1, &mut pending)
+                .unwrap_err()
+                .code,
             "INVALID_EMAIL_ADDRESS"
         );
         let input: Map<String, Value> =
             serde_json::from_str(r#"{"LastName":"A","Company":"C","Status":"Hot"}"#).unwrap();
         assert_eq!(
-            db.plan_create("Lead", &input, 1, 1, &mut pending).unwrap_err().code,
+            db.plan_create("Lead", &input, 1, 1, &mut pending)
+                .unwrap_err()
+                .code,
             "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
         );
-        let input: Map<String, Value> = serde_json::from_str(
-            r#"{"LastName":"A","Company":"C","Leadbridge_Id__c":"k1"}"#,
-        )
-        .unwrap();
+        let input: Map<String, Value> =
+            serde_json::from_str(r#"{"LastName":"A","Company":"C","Leadbridge_Id__c":"k1"}"#)
+                .unwrap();
         let plan = db.plan_create("Lead", &input, 1, 1, &mut pending).unwrap();
         db.commit(vec![plan]);
         let err = db
