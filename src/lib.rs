@@ -4,3 +4,5 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod config;
+pub mod rules;

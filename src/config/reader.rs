@@ -1,0 +1,288 @@
+//! A typed walk over the spanned TOML tree that reports every problem it
+//! meets and keeps going. serde with `deny_unknown_fields` stops at the first
+//! mistake; ops want them all, each at its own line and column.
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use super::diagnostics::{suggest, Diagnostics};
+
+/// One TOML table being read: hands out its values by key, checks their
+/// types, and at [`Table::report_unknown`] reports keys nobody asked for.
+pub(crate) struct Table<'a, 'i, 's> {
+    table: &'a DeTable<'i>,
+    span: Range<usize>,
+    /// How the table is named in messages: `[connectors.hubspot]`.
+    name: String,
+    known: RefCell<Vec<&'static str>>,
+    diag: &'a Diagnostics<'s>,
+}
+
+/// Names a TOML value's type the way ops write it.
+pub(crate) fn type_name(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+impl<'a, 'i, 's> Table<'a, 'i, 's> {
+    /// Reads `table`, found at `span`, named `name` in messages.
+    pub(crate) fn new(
+        table: &'a DeTable<'i>,
+        span: Range<usize>,
+        name: impl Into<String>,
+        diag: &'a Diagnostics<'s>,
+    ) -> Self {
+        Self {
+            table,
+            span,
+            name: name.into(),
+            known: RefCell::new(Vec::new()),
+            diag,
+        }
+    }
+
+    /// Where the table was written (its header, or the inline table).
+    pub(crate) fn span(&self) -> Range<usize> {
+        self.span.clone()
+    }
+
+    /// The table's name in messages.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The diagnostics this table reports to.
+    pub(crate) fn diag(&self) -> &'a Diagnostics<'s> {
+        self.diag
+    }
+
+    /// The raw value of `key`, registering `key` as one this table knows.
+    pub(crate) fn get(&self, key: &'static str) -> Option<&'a Spanned<DeValue<'i>>> {
+        self.known.borrow_mut().push(key);
+        self.table.get(key)
+    }
+
+    fn wrong_type(&self, key: &str, value: &Spanned<DeValue<'i>>, expected: &str) {
+        self.diag.error(
+            value.span(),
+            format!(
+                "`{key}` in {} is {}",
+                self.name,
+                type_name(value.get_ref())
+            ),
+            Some(expected.to_string()),
+        );
+    }
+
+    /// Reports that a required key is absent, at the table's position.
+    pub(crate) fn missing(&self, key: &str, expected: &str) {
+        self.diag.error(
+            self.span.clone(),
+            format!("missing key `{key}` in {}", self.name),
+            Some(expected.to_string()),
+        );
+    }
+
+    /// An optional string.
+    pub(crate) fn string(&self, key: &'static str, expected: &str) -> Option<Spanned<String>> {
+        let value = self.get(key)?;
+        match value.get_ref() {
+            DeValue::String(s) => Some(Spanned::new(value.span(), s.to_string())),
+            _ => {
+                self.wrong_type(key, value, expected);
+                None
+            }
+        }
+    }
+
+    /// A required string.
+    pub(crate) fn req_string(&self, key: &'static str, expected: &str) -> Option<Spanned<String>> {
+        if self.table.get(key).is_none() {
+            self.known.borrow_mut().push(key);
+            self.missing(key, expected);
+            return None;
+        }
+        self.string(key, expected)
+    }
+
+    /// An optional integer.
+    pub(crate) fn integer(&self, key: &'static str, expected: &str) -> Option<Spanned<i64>> {
+        let value = self.get(key)?;
+        match value.get_ref() {
+            DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
+                Ok(n) => Some(Spanned::new(value.span(), n)),
+                Err(_) => {
+                    self.diag.error(
+                        value.span(),
+                        format!("`{key}` in {} is out of range", self.name),
+                        Some(expected.to_string()),
+                    );
+                    None
+                }
+            },
+            _ => {
+                self.wrong_type(key, value, expected);
+                None
+            }
+        }
+    }
+
+    /// A required integer.
+    pub(crate) fn req_integer(&self, key: &'static str, expected: &str) -> Option<Spanned<i64>> {
+        if self.table.get(key).is_none() {
+            self.known.borrow_mut().push(key);
+            self.missing(key, expected);
+            return None;
+        }
+        self.integer(key, expected)
+    }
+
+    /// An optional boolean.
+    pub(crate) fn boolean(&self, key: &'static str, expected: &str) -> Option<Spanned<bool>> {
+        let value = self.get(key)?;
+        match value.get_ref() {
+            DeValue::Boolean(b) => Some(Spanned::new(value.span(), *b)),
+            _ => {
+                self.wrong_type(key, value, expected);
+                None
+            }
+        }
+    }
+
+    /// An optional array of strings; a wrong element is reported and skipped.
+    pub(crate) fn strings(
+        &self,
+        key: &'static str,
+        expected: &str,
+    ) -> Option<Spanned<Vec<Spanned<String>>>> {
+        let value = self.get(key)?;
+        let DeValue::Array(items) = value.get_ref() else {
+            self.wrong_type(key, value, expected);
+            return None;
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::String(s) => out.push(Spanned::new(item.span(), s.to_string())),
+                other => self.diag.error(
+                    item.span(),
+                    format!(
+                        "an element of `{key}` in {} is {}",
+                        self.name,
+                        type_name(other)
+                    ),
+                    Some("strings only".to_string()),
+                ),
+            }
+        }
+        Some(Spanned::new(value.span(), out))
+    }
+
+    /// An optional sub-table (inline or with its own header).
+    pub(crate) fn table(&self, key: &'static str, expected: &str) -> Option<Table<'a, 'i, 's>> {
+        let value = self.get(key)?;
+        match value.get_ref() {
+            DeValue::Table(t) => Some(Table::new(
+                t,
+                value.span(),
+                self.child_name(key),
+                self.diag,
+            )),
+            _ => {
+                self.wrong_type(key, value, expected);
+                None
+            }
+        }
+    }
+
+    /// A required sub-table.
+    pub(crate) fn req_table(&self, key: &'static str, expected: &str) -> Option<Table<'a, 'i, 's>> {
+        if self.table.get(key).is_none() {
+            self.known.borrow_mut().push(key);
+            self.missing(key, expected);
+            return None;
+        }
+        self.table(key, expected)
+    }
+
+    /// An optional array of tables (`[[pipelines]]` or `[{…}, {…}]`); each
+    /// element is named `name[i]` in messages.
+    pub(crate) fn tables(&self, key: &'static str, expected: &str) -> Option<Vec<Table<'a, 'i, 's>>> {
+        let value = self.get(key)?;
+        let DeValue::Array(items) = value.get_ref() else {
+            self.wrong_type(key, value, expected);
+            return None;
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            match item.get_ref() {
+                DeValue::Table(t) => out.push(Table::new(
+                    t,
+                    item.span(),
+                    format!("{}[{i}]", self.child_name(key)),
+                    self.diag,
+                )),
+                other => self.diag.error(
+                    item.span(),
+                    format!(
+                        "an element of `{key}` in {} is {}",
+                        self.name,
+                        type_name(other)
+                    ),
+                    Some(expected.to_string()),
+                ),
+            }
+        }
+        Some(out)
+    }
+
+    /// Every entry of a table whose keys are names chosen by ops
+    /// (`[connectors.<name>]`, `[pipelines.fields]`, value maps). Marks the
+    /// whole table as read.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (Spanned<String>, &'a Spanned<DeValue<'i>>)> + '_ {
+        self.table
+            .iter()
+            .map(|(k, v)| (Spanned::new(k.span(), k.get_ref().to_string()), v))
+    }
+
+    /// The name of a child key in messages.
+    pub(crate) fn child_name(&self, key: &str) -> String {
+        let base = self.name.trim_start_matches('[').trim_end_matches(']');
+        if base.is_empty() {
+            format!("[{key}]")
+        } else {
+            format!("[{base}.{key}]")
+        }
+    }
+
+    /// Reports every key that no accessor asked for: a typo or a setting
+    /// this version does not have. Call it after every accessor.
+    pub(crate) fn report_unknown(&self) {
+        let known = self.known.borrow();
+        for (key, _) in self.table.iter() {
+            let name = key.get_ref().as_ref();
+            if known.contains(&name) {
+                continue;
+            }
+            let mut expected = format!("one of: {}", known.join(", "));
+            if let Some(s) = suggest(name, known.iter().copied()) {
+                expected = format!("`{s}`; {expected}");
+            }
+            self.diag.error(
+                key.span(),
+                format!("unknown key `{name}` in {}", self.name),
+                Some(expected),
+            );
+        }
+    }
+}
