@@ -1,3 +1,12 @@
+// A cross-client smoke test: jsforce 3 against the Salesforce simulator.
+// Start a fresh simulator with 5000 seeded Leads:
+//   cargo run -p leadbridge-salesforce --features simulator --example serve -- 127.0.0.1:0 5000
+// then, with `npm install jsforce@3` done here:  node smoke.js http://127.0.0.1:PORT
+// Checked with jsforce 3.10.16: create, retrieve (single and composite),
+// update, upsert by External ID (201 then 200), collection create with a
+// per-record error, query with autoFetch to the end, queryMore, COUNT(),
+// destroy, queryAll (scanAll), describe, limits / Sforce-Limit-Info, a
+// MALFORMED/INVALID_FIELD error, and the OAuth2 refresh-token flow.
 const jsforce = require('jsforce');
 (async () => {
   const url = process.argv[2];
