@@ -345,10 +345,7 @@ impl PassState {
                 self.tie_ids = self.tie_ids.split_off(&last.saturating_add(1));
                 self.raise_checkpoint((ts, Some(last)));
                 if more {
-                    self.phase = Phase::Tie {
-                        ts,
-                        after_id: last,
-                    };
+                    self.phase = Phase::Tie { ts, after_id: last };
                 } else {
                     self.tie_ms = Some(ts);
                     self.tie_complete = true;
@@ -491,17 +488,31 @@ mod tests {
             .on_search_page(&r, "lastmodifieddate", &page, Some(500), true)
             .unwrap();
         assert_eq!((out.len(), done), (150, false));
-        assert!(matches!(s.phase, Phase::Tie { ts: 10, after_id: 0 }));
+        assert!(matches!(
+            s.phase,
+            Phase::Tie {
+                ts: 10,
+                after_id: 0
+            }
+        ));
         assert_eq!(s.checkpoint(), Some(Cursor::before(from_ms(10))));
         // The drain returns ids in order, including those already delivered.
         let drain: Vec<ApiObject> = (1..=200).map(|id| obj(id, 10)).collect();
         let (out, _) = s
             .on_search_page(&r, "lastmodifieddate", &drain, Some(1000), true)
             .unwrap();
-        let seen_before = (1..=200).filter(|id| (1000 - id) % 3 == 0 && *id > 550).count();
+        let seen_before = (1..=200)
+            .filter(|id| (1000 - id) % 3 == 0 && *id > 550)
+            .count();
         assert_eq!(out.len(), 200 - seen_before);
         assert_eq!(s.checkpoint(), Some(Cursor::new(from_ms(10), "200")));
-        assert!(matches!(s.phase, Phase::Tie { ts: 10, after_id: 200 }));
+        assert!(matches!(
+            s.phase,
+            Phase::Tie {
+                ts: 10,
+                after_id: 200
+            }
+        ));
     }
 
     #[test]
@@ -520,7 +531,13 @@ mod tests {
         assert_eq!(at_t[1]["values"], json!(["2", "3"]));
         // A repeated record is dropped, a new one at the same time delivered.
         let (out, done) = s
-            .on_search_page(&r, "lastmodifieddate", &[obj(3, 7), obj(4, 7)], Some(2), false)
+            .on_search_page(
+                &r,
+                "lastmodifieddate",
+                &[obj(3, 7), obj(4, 7)],
+                Some(2),
+                false,
+            )
             .unwrap();
         assert_eq!(out.len(), 1);
         assert!(done);

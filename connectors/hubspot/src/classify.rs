@@ -41,10 +41,7 @@ fn describe(response: &ApiResponse, error: &StandardError) -> String {
 fn next_midnight_utc() -> Option<Timestamp> {
     let now = Timestamp::now().to_zoned(TimeZone::UTC);
     let tomorrow = now.date().checked_add(1.day()).ok()?;
-    tomorrow
-        .to_zoned(TimeZone::UTC)
-        .ok()
-        .map(|z| z.timestamp())
+    tomorrow.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp())
 }
 
 impl Classify for HubSpotClassify {
@@ -127,7 +124,9 @@ mod tests {
             429,
             r#"{"status":"error","message":"You have reached your ten_secondly_rolling limit.","policyName":"TEN_SECONDLY_ROLLING"}"#,
         );
-        assert!(matches!(c.classify(&burst), Verdict::Retry { retry_after: Some(d), .. } if d == Duration::from_secs(10)));
+        assert!(
+            matches!(c.classify(&burst), Verdict::Retry { retry_after: Some(d), .. } if d == Duration::from_secs(10))
+        );
         let secondly = response(
             429,
             r#"{"status":"error","message":"You have reached your secondly limit."}"#,
@@ -139,7 +138,10 @@ mod tests {
         );
         assert!(matches!(
             c.classify(&daily),
-            Verdict::QuotaExhausted { resets_at: Some(_), .. }
+            Verdict::QuotaExhausted {
+                resets_at: Some(_),
+                ..
+            }
         ));
     }
 
@@ -147,10 +149,19 @@ mod tests {
     fn other_statuses_map_by_meaning() {
         let c = HubSpotClassify;
         assert!(matches!(c.classify(&response(207, "{}")), Verdict::Ok));
-        assert!(matches!(c.classify(&response(401, "{}")), Verdict::Unauthorized { .. }));
-        assert!(matches!(c.classify(&response(503, "")), Verdict::Retry { .. }));
         assert!(matches!(
-            c.classify(&response(403, r#"{"category":"MISSING_SCOPES","message":"no"}"#)),
+            c.classify(&response(401, "{}")),
+            Verdict::Unauthorized { .. }
+        ));
+        assert!(matches!(
+            c.classify(&response(503, "")),
+            Verdict::Retry { .. }
+        ));
+        assert!(matches!(
+            c.classify(&response(
+                403,
+                r#"{"category":"MISSING_SCOPES","message":"no"}"#
+            )),
             Verdict::Fatal { .. }
         ));
         assert!(matches!(
@@ -162,8 +173,10 @@ mod tests {
     #[test]
     fn daily_usage_headers_reach_the_stats() {
         let mut r = response(200, "{}");
-        r.headers
-            .insert("x-hubspot-ratelimit-daily", HeaderValue::from_static("250000"));
+        r.headers.insert(
+            "x-hubspot-ratelimit-daily",
+            HeaderValue::from_static("250000"),
+        );
         r.headers.insert(
             "x-hubspot-ratelimit-daily-remaining",
             HeaderValue::from_static("249990"),

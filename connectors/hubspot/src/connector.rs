@@ -10,9 +10,8 @@ use jiff::{tz::TimeZone, Timestamp};
 use leadbridge_core::auth::RefreshTokenSink;
 use leadbridge_core::http::{ApiClient, ApiResponse, Limiter, UsageSnapshot};
 use leadbridge_core::{
-    Activity, ActivityKind, ChangePage, ChangesRequest, Connector, ConnectorError,
-    ConnectorResult, FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch,
-    WriteOutcome, WriteRecord,
+    Activity, ActivityKind, ChangePage, ChangesRequest, Connector, ConnectorError, ConnectorResult,
+    FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch, WriteOutcome, WriteRecord,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
@@ -22,7 +21,9 @@ use crate::changes::{Call, PassState, Phase, LIST_LIMIT, PAGE_LIMIT};
 use crate::classify::HubSpotClassify;
 use crate::config::HubSpotConfig;
 use crate::time::{from_ms, iso_ms, parse_ms};
-use crate::wire::{ApiObject, BatchResponse, PageResponse, Paging, PropertiesResponse, StandardError};
+use crate::wire::{
+    ApiObject, BatchResponse, PageResponse, Paging, PropertiesResponse, StandardError,
+};
 use crate::{is_contacts, modified_property};
 
 /// The most inputs one batch call takes (HubSpot's documented batch limit).
@@ -67,12 +68,7 @@ impl HubSpotConnector {
         sink: Option<Arc<dyn RefreshTokenSink>>,
     ) -> ConnectorResult<Self> {
         let auth = config.auth.token_source(&config.token_defaults(), sink)?;
-        let client = ApiClient::new(
-            &config.http,
-            auth,
-            Arc::new(HubSpotClassify),
-            TimeZone::UTC,
-        )?;
+        let client = ApiClient::new(&config.http, auth, Arc::new(HubSpotClassify), TimeZone::UTC)?;
         Ok(Self {
             base_url: config.base_url.clone(),
             search_limiter: Limiter::new(config.search_rate_limit),
@@ -211,8 +207,9 @@ impl HubSpotConnector {
                     done.push((
                         items[0].0,
                         WriteOutcome::Rejected {
-                            message: "HubSpot returned neither a result nor an error for this record"
-                                .into(),
+                            message:
+                                "HubSpot returned neither a result nor an error for this record"
+                                    .into(),
                             code: None,
                             fields: Vec::new(),
                         },
@@ -413,8 +410,7 @@ fn map_batch_response<'a>(
             };
             out.push((idx, outcome));
         }
-    } else if open.len() == 1 && unattributed_errors.len() == 1 && unattributed_results.is_empty()
-    {
+    } else if open.len() == 1 && unattributed_errors.len() == 1 && unattributed_results.is_empty() {
         if let Some(idx) = open.keys().next().copied() {
             open.remove(&idx);
             out.push((idx, rejection(unattributed_errors[0])));
@@ -565,12 +561,8 @@ impl Connector for HubSpotConnector {
                     .get(&format!("/crm/v3/objects/{}", request.object), &query)
                     .await?;
                 let next_after = Paging::after(&response.paging);
-                let records = state.on_archived_page(
-                    request,
-                    prop,
-                    &response.results,
-                    next_after.clone(),
-                );
+                let records =
+                    state.on_archived_page(request, prop, &response.results, next_after.clone());
                 let next = match next_after {
                     Some(_) => Some(PageToken(state.token()?)),
                     None => None,
@@ -629,8 +621,7 @@ impl Connector for HubSpotConnector {
                 (None, Some(_), Some(_)) => groups[1].1.push((idx, record)),
                 (None, Some(_), None) => {
                     outcomes[idx] = Some(WriteOutcome::Rejected {
-                        message: "record has a key value but the batch names no key field"
-                            .into(),
+                        message: "record has a key value but the batch names no key field".into(),
                         code: Some("MISSING_KEY_FIELD".into()),
                         fields: Vec::new(),
                     })
@@ -765,7 +756,9 @@ mod tests {
         out.sort_by_key(|(i, _)| *i);
         assert!(rest.is_empty());
         assert_eq!(out[0].1, WriteOutcome::Created { id: "1".into() });
-        assert!(matches!(&out[1].1, WriteOutcome::Rejected { code: Some(c), fields, .. } if c == "INVALID_OPTION" && fields == &["lifecyclestage".to_owned()]));
+        assert!(
+            matches!(&out[1].1, WriteOutcome::Rejected { code: Some(c), fields, .. } if c == "INVALID_OPTION" && fields == &["lifecyclestage".to_owned()])
+        );
         assert_eq!(out[2].1, WriteOutcome::Updated { id: "2".into() });
     }
 }

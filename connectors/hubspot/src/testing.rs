@@ -88,9 +88,16 @@ impl Target for HubSpotTarget {
     }
 
     fn fields(&self) -> Vec<String> {
-        ["email", "firstname", "lastname", "company", "jobtitle", "lifecyclestage"]
-            .map(String::from)
-            .to_vec()
+        [
+            "email",
+            "firstname",
+            "lastname",
+            "company",
+            "jobtitle",
+            "lifecyclestage",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     fn valid_record(&self, i: u64) -> Fields {

@@ -1,5 +1,9 @@
 //! The vendor paths: objects, search, batch, properties, associations, OAuth.
 
+// Helpers answer `Err(Response)` so a handler can return the error as is;
+// boxing the response would only add an allocation on the error path.
+#![allow(clippy::result_large_err)]
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -107,8 +111,13 @@ fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
     } else {
         body
     };
-    serde_json::from_slice(slice)
-        .map_err(|e| bad_request(format!("Invalid input JSON on line {}, column {}: {e}", e.line(), e.column())))
+    serde_json::from_slice(slice).map_err(|e| {
+        bad_request(format!(
+            "Invalid input JSON on line {}, column {}: {e}",
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 /// Query parameters, with repeated and comma-separated lists both accepted
@@ -145,7 +154,8 @@ impl Params {
     }
 
     fn flag(&self, name: &str) -> bool {
-        self.one(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.one(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 }
 
@@ -201,7 +211,12 @@ pub(crate) fn render(kind: ObjectType, id: u64, rec: &Rec, properties: Option<&[
     out
 }
 
-fn batch_response(status: StatusCode, results: Vec<Value>, errors: Vec<Value>, started: &str) -> Response {
+fn batch_response(
+    status: StatusCode,
+    results: Vec<Value>,
+    errors: Vec<Value>,
+    started: &str,
+) -> Response {
     let status = if errors.is_empty() {
         status
     } else {
@@ -222,7 +237,12 @@ fn batch_response(status: StatusCode, results: Vec<Value>, errors: Vec<Value>, s
 }
 
 /// One entry of a batch's `errors`.
-fn batch_error(category: &str, message: String, context: Map<String, Value>, errors: Value) -> Value {
+fn batch_error(
+    category: &str,
+    message: String,
+    context: Map<String, Value>,
+    errors: Value,
+) -> Value {
     json!({
         "status": "error",
         "category": category,
@@ -241,7 +261,12 @@ fn trace_context(trace: Option<&str>) -> Map<String, Value> {
     c
 }
 
-fn write_error_entry(kind: ObjectType, err: &WriteFailure, trace: Option<&str>, id: Option<&str>) -> Value {
+fn write_error_entry(
+    kind: ObjectType,
+    err: &WriteFailure,
+    trace: Option<&str>,
+    id: Option<&str>,
+) -> Value {
     let mut context = trace_context(trace);
     match err {
         WriteFailure::Invalid(errors) => {
@@ -322,7 +347,11 @@ fn single_error(kind: ObjectType, err: WriteFailure) -> Response {
 /// Validated inline associations: `(to object, to id, type id, reverse type id)`.
 type Links = Vec<(ObjectType, u64, u16, u16)>;
 
-fn check_associations(db: &Db, kind: ObjectType, associations: Option<&Value>) -> Result<Links, WriteFailure> {
+fn check_associations(
+    db: &Db,
+    kind: ObjectType,
+    associations: Option<&Value>,
+) -> Result<Links, WriteFailure> {
     let mut out = Vec::new();
     let Some(list) = associations.and_then(Value::as_array) else {
         return Ok(out);
@@ -336,17 +365,28 @@ fn check_associations(db: &Db, kind: ObjectType, associations: Option<&Value>) -
             })
             .unwrap_or_default();
         let Ok(to_id) = to_id.parse::<u64>() else {
-            return Err(WriteFailure::Association(format!("Invalid association target id {to_id:?}")));
+            return Err(WriteFailure::Association(format!(
+                "Invalid association target id {to_id:?}"
+            )));
         };
-        let types = a.get("types").and_then(Value::as_array).cloned().unwrap_or_default();
+        let types = a
+            .get("types")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if types.is_empty() {
-            return Err(WriteFailure::Association("An association needs at least one type".into()));
+            return Err(WriteFailure::Association(
+                "An association needs at least one type".into(),
+            ));
         }
         for t in types {
-            let type_id = t.get("associationTypeId").and_then(Value::as_u64).unwrap_or(0) as u16;
-            let found = ObjectType::ALL.iter().find_map(|to| {
-                reverse_association(kind, *to, type_id).map(|rev| (*to, rev))
-            });
+            let type_id = t
+                .get("associationTypeId")
+                .and_then(Value::as_u64)
+                .unwrap_or(0) as u16;
+            let found = ObjectType::ALL
+                .iter()
+                .find_map(|to| reverse_association(kind, *to, type_id).map(|rev| (*to, rev)));
             let Some((to_kind, rev)) = found else {
                 return Err(WriteFailure::Association(format!(
                     "{type_id} is not a valid association type id for {}",
@@ -373,13 +413,18 @@ fn create_in(
     properties: &Map<String, Value>,
     associations: Option<&Value>,
 ) -> Result<u64, WriteFailure> {
-    let mut changes = db.store(kind).validate(properties, false).map_err(WriteFailure::Invalid)?;
+    let mut changes = db
+        .store(kind)
+        .validate(properties, false)
+        .map_err(WriteFailure::Invalid)?;
     let missing: Vec<PropError> = kind
         .required_on_create()
         .iter()
         .filter(|name| {
             let idx = kind.prop(name);
-            !changes.iter().any(|(i, v)| Some(*i) == idx && !v.is_empty())
+            !changes
+                .iter()
+                .any(|(i, v)| Some(*i) == idx && !v.is_empty())
         })
         .map(|name| PropError {
             name: (*name).to_owned(),
@@ -412,7 +457,10 @@ fn update_in(
     if db.store(kind).live(id).is_none() {
         return Err(WriteFailure::NotFound);
     }
-    let changes = db.store(kind).validate(properties, false).map_err(WriteFailure::Invalid)?;
+    let changes = db
+        .store(kind)
+        .validate(properties, false)
+        .map_err(WriteFailure::Invalid)?;
     let now = shared.now_ms();
     let visible = shared.visible_ms(now);
     db.store_mut(kind).update(id, &changes, now, visible)?;
@@ -421,7 +469,10 @@ fn update_in(
 
 fn resolve(db: &Db, kind: ObjectType, id: &str, id_property: Option<&str>) -> Option<u64> {
     match id_property {
-        None | Some("hs_object_id") => id.parse().ok().filter(|i| db.store(kind).live(*i).is_some()),
+        None | Some("hs_object_id") => id
+            .parse()
+            .ok()
+            .filter(|i| db.store(kind).live(*i).is_some()),
         Some(prop) => db.store(kind).by_unique(prop, id),
     }
 }
@@ -451,7 +502,11 @@ async fn list(State(shared): St, Path(object): Path<String>, RawQuery(q): RawQue
         Some(Ok(n)) => n.clamp(1, 100),
         Some(Err(_)) => return bad_request("limit must be a number"),
     };
-    let after: u64 = match params.one("after").filter(|a| !a.is_empty()).map(str::parse) {
+    let after: u64 = match params
+        .one("after")
+        .filter(|a| !a.is_empty())
+        .map(str::parse)
+    {
         None => 0,
         Some(Ok(a)) => a,
         Some(Err(_)) => return bad_request("Invalid after token"),
@@ -484,7 +539,8 @@ async fn list(State(shared): St, Path(object): Path<String>, RawQuery(q): RawQue
     }
     let mut body = json!({ "results": results });
     if let Some(next) = next {
-        body["paging"] = json!({"next": {"after": next.to_string(), "link": format!("?after={next}")}});
+        body["paging"] =
+            json!({"next": {"after": next.to_string(), "link": format!("?after={next}")}});
     }
     Json(body).into_response()
 }
@@ -499,11 +555,19 @@ async fn create_one(State(shared): St, Path(object): Path<String>, body: Bytes) 
     };
     let properties = super::as_map(input.get("properties"));
     let mut db = shared.write();
-    match create_in(&shared, &mut db, kind, &properties, input.get("associations")) {
+    match create_in(
+        &shared,
+        &mut db,
+        kind,
+        &properties,
+        input.get("associations"),
+    ) {
         Ok(id) => {
             let rec = db.store(kind).recs.get(&id).cloned();
             match rec {
-                Some(rec) => (StatusCode::CREATED, Json(render(kind, id, &rec, None))).into_response(),
+                Some(rec) => {
+                    (StatusCode::CREATED, Json(render(kind, id, &rec, None))).into_response()
+                }
                 None => not_found(kind),
             }
         }
@@ -511,7 +575,11 @@ async fn create_one(State(shared): St, Path(object): Path<String>, body: Bytes) 
     }
 }
 
-async fn get_one(State(shared): St, Path((object, id)): Path<(String, String)>, RawQuery(q): RawQuery) -> Response {
+async fn get_one(
+    State(shared): St,
+    Path((object, id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let Some(kind) = ObjectType::parse(&object) else {
         return unknown_object(&object);
     };
@@ -597,7 +665,12 @@ async fn search(State(shared): St, Path(object): Path<String>, body: Bytes) -> R
     let results: Vec<Value> = page
         .ids
         .iter()
-        .filter_map(|id| store.recs.get(id).map(|r| render(kind, *id, r, query.properties.as_deref())))
+        .filter_map(|id| {
+            store
+                .recs
+                .get(id)
+                .map(|r| render(kind, *id, r, query.properties.as_deref()))
+        })
         .collect();
     let mut out = json!({ "total": page.total, "results": results });
     if let Some(after) = page.next_after {
@@ -629,7 +702,11 @@ fn text_of(v: Option<&Value>) -> Option<String> {
     }
 }
 
-async fn batch(State(shared): St, Path((object, op)): Path<(String, String)>, body: Bytes) -> Response {
+async fn batch(
+    State(shared): St,
+    Path((object, op)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let Some(kind) = ObjectType::parse(&object) else {
         return unknown_object(&object);
     };
@@ -657,11 +734,21 @@ async fn batch(State(shared): St, Path((object, op)): Path<(String, String)>, bo
             }
             StatusCode::NO_CONTENT.into_response()
         }
-        other => error(StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND", format!("No batch operation {other:?}")),
+        other => error(
+            StatusCode::NOT_FOUND,
+            "OBJECT_NOT_FOUND",
+            format!("No batch operation {other:?}"),
+        ),
     }
 }
 
-fn batch_read(shared: &Shared, kind: ObjectType, body: &Value, inputs: Vec<Value>, started: &str) -> Response {
+fn batch_read(
+    shared: &Shared,
+    kind: ObjectType,
+    body: &Value,
+    inputs: Vec<Value>,
+    started: &str,
+) -> Response {
     let with_history = body
         .get("propertiesWithHistory")
         .and_then(Value::as_array)
@@ -675,9 +762,12 @@ fn batch_read(shared: &Shared, kind: ObjectType, body: &Value, inputs: Vec<Value
             return r;
         }
     }
-    let properties: Option<Vec<String>> = body.get("properties").and_then(Value::as_array).map(|a| {
-        a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
-    });
+    let properties: Option<Vec<String>> =
+        body.get("properties").and_then(Value::as_array).map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        });
     let properties = properties.filter(|p| !p.is_empty());
     let db = shared.read();
     let store = db.store(kind);
@@ -685,7 +775,9 @@ fn batch_read(shared: &Shared, kind: ObjectType, body: &Value, inputs: Vec<Value
     let mut missing = Vec::new();
     let mut seen = HashSet::new();
     for input in inputs {
-        let Some(key) = text_of(input.get("id")) else { continue };
+        let Some(key) = text_of(input.get("id")) else {
+            continue;
+        };
         match resolve(&db, kind, &key, id_property) {
             Some(id) => {
                 if seen.insert(id) {
@@ -729,11 +821,20 @@ fn batch_create(shared: &Shared, kind: ObjectType, inputs: Vec<Value>, started: 
     for input in inputs {
         let trace = text_of(input.get("objectWriteTraceId"));
         let properties = super::as_map(input.get("properties"));
-        match create_in(shared, &mut db, kind, &properties, input.get("associations")) {
+        match create_in(
+            shared,
+            &mut db,
+            kind,
+            &properties,
+            input.get("associations"),
+        ) {
             Ok(id) => {
                 if let Some(rec) = db.store(kind).recs.get(&id) {
                     let props: Vec<String> = properties.keys().cloned().collect();
-                    results.push(with_trace(render(kind, id, rec, Some(&props)), trace.as_deref()));
+                    results.push(with_trace(
+                        render(kind, id, rec, Some(&props)),
+                        trace.as_deref(),
+                    ));
                 }
             }
             Err(e) => errors.push(write_error_entry(kind, &e, trace.as_deref(), None)),
@@ -759,7 +860,10 @@ fn batch_update(shared: &Shared, kind: ObjectType, inputs: Vec<Value>, started: 
             Ok(id) => {
                 if let Some(rec) = db.store(kind).recs.get(&id) {
                     let props: Vec<String> = properties.keys().cloned().collect();
-                    results.push(with_trace(render(kind, id, rec, Some(&props)), trace.as_deref()));
+                    results.push(with_trace(
+                        render(kind, id, rec, Some(&props)),
+                        trace.as_deref(),
+                    ));
                 }
             }
             Err(e) => errors.push(write_error_entry(kind, &e, trace.as_deref(), Some(&key))),
@@ -779,7 +883,9 @@ fn batch_upsert(shared: &Shared, kind: ObjectType, inputs: Vec<Value>, started: 
         }
     }
     if !duplicates.is_empty() {
-        return bad_request(format!("Duplicate IDs found in batch input: {duplicates:?}"));
+        return bad_request(format!(
+            "Duplicate IDs found in batch input: {duplicates:?}"
+        ));
     }
     let mut db = shared.write();
     let mut results = Vec::new();
@@ -816,7 +922,8 @@ fn batch_upsert(shared: &Shared, kind: ObjectType, inputs: Vec<Value>, started: 
             Ok((id, new)) => {
                 if let Some(rec) = db.store(kind).recs.get(&id) {
                     let props: Vec<String> = properties.keys().cloned().collect();
-                    let mut object = with_trace(render(kind, id, rec, Some(&props)), trace.as_deref());
+                    let mut object =
+                        with_trace(render(kind, id, rec, Some(&props)), trace.as_deref());
                     object["new"] = Value::Bool(new);
                     results.push(object);
                 }
@@ -865,7 +972,9 @@ async fn properties(Path(object): Path<String>) -> Response {
     let Some(kind) = ObjectType::parse(&object) else {
         return unknown_object(&object);
     };
-    let results: Vec<Value> = (0..kind.props().len()).map(|i| property_json(kind, i)).collect();
+    let results: Vec<Value> = (0..kind.props().len())
+        .map(|i| property_json(kind, i))
+        .collect();
     Json(json!({ "results": results })).into_response()
 }
 
@@ -892,8 +1001,15 @@ async fn list_associations(
         return unknown_object(&format!("{object}/{to}"));
     };
     let params = Params::new(q);
-    let limit = params.one("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(500).clamp(1, 500);
-    let after = params.one("after").and_then(|a| a.parse::<u64>().ok()).unwrap_or(0);
+    let limit = params
+        .one("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(500)
+        .clamp(1, 500);
+    let after = params
+        .one("after")
+        .and_then(|a| a.parse::<u64>().ok())
+        .unwrap_or(0);
     let Ok(id) = id.parse::<u64>() else {
         return not_found(kind);
     };
@@ -922,7 +1038,8 @@ async fn list_associations(
     }
     let mut body = json!({ "results": results });
     if let Some(next) = next {
-        body["paging"] = json!({"next": {"after": next.to_string(), "link": format!("?after={next}")}});
+        body["paging"] =
+            json!({"next": {"after": next.to_string(), "link": format!("?after={next}")}});
     }
     Json(body).into_response()
 }
@@ -942,7 +1059,11 @@ fn associate(
         return bad_request("ids must be numeric");
     };
     let Some(fwd) = type_id.or_else(|| default_association(kind, to_kind)) else {
-        return bad_request(format!("{} cannot be associated with {}", kind.name(), to_kind.name()));
+        return bad_request(format!(
+            "{} cannot be associated with {}",
+            kind.name(),
+            to_kind.name()
+        ));
     };
     let Some(rev) = reverse_association(kind, to_kind, fwd) else {
         return bad_request(format!("{fwd} is not a valid association type id"));
@@ -1004,7 +1125,12 @@ fn oauth_error(status: &str, error_code: &str, message: &str) -> Response {
 /// `POST /oauth/v1/token`: form-encoded (parameters in the query accepted
 /// too, as the v1 spec lists them), client credentials in the body or as
 /// HTTP Basic. Errors carry both HubSpot's `status` and RFC 6749's `error`.
-async fn token(State(shared): St, RawQuery(q): RawQuery, headers: HeaderMap, body: Bytes) -> Response {
+async fn token(
+    State(shared): St,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let mut form: HashMap<String, String> = Params::new(q).0.into_iter().collect();
     form.extend(url::form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())));
     if let Some((id, secret)) = headers
@@ -1031,7 +1157,13 @@ async fn token(State(shared): St, RawQuery(q): RawQuery, headers: HeaderMap, bod
             let verifier = form.get("code_verifier").map(String::as_str);
             shared
                 .tokens
-                .exchange_code(client_id, client_secret, field("code"), field("redirect_uri"), verifier)
+                .exchange_code(
+                    client_id,
+                    client_secret,
+                    field("code"),
+                    field("redirect_uri"),
+                    verifier,
+                )
                 .map(|i| (i, "access_token"))
         }
         _ => {
@@ -1060,7 +1192,9 @@ async fn token(State(shared): St, RawQuery(q): RawQuery, headers: HeaderMap, bod
         }
         Err(e) => {
             let (status, message) = match (e.code(), grant) {
-                ("invalid_client", _) => ("BAD_CLIENT_ID", "missing or unknown client id or secret"),
+                ("invalid_client", _) => {
+                    ("BAD_CLIENT_ID", "missing or unknown client id or secret")
+                }
                 (_, "refresh_token") => ("BAD_REFRESH_TOKEN", "missing or unknown refresh token"),
                 (_, "authorization_code") => ("BAD_AUTH_CODE", "missing or unknown auth code"),
                 _ => ("BAD_GRANT", "the grant was refused"),
@@ -1079,10 +1213,11 @@ async fn authorize(State(shared): St, RawQuery(q): RawQuery) -> Response {
         return bad_request("redirect_uri must be an absolute URL");
     };
     let challenge = params.one("code_challenge");
-    match shared
-        .tokens
-        .authorize(params.one("client_id").unwrap_or_default(), &redirect, challenge)
-    {
+    match shared.tokens.authorize(
+        params.one("client_id").unwrap_or_default(),
+        &redirect,
+        challenge,
+    ) {
         Ok(code) => {
             {
                 let mut pairs = target.query_pairs_mut();

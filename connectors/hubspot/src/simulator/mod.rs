@@ -42,9 +42,9 @@ use axum::response::Response;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use leadbridge_core::sim::{
-    control_router, fault_layer, seed, Faults, RequestCounter, RunningSimulator,
-    SeedSpec, SimClock, SimControl, SimServer, SimulatorOptions, TokenCheck, TokenIssuer,
-    VendorErrors, CONTROL_PREFIX,
+    control_router, fault_layer, seed, Faults, RequestCounter, RunningSimulator, SeedSpec,
+    SimClock, SimControl, SimServer, SimulatorOptions, TokenCheck, TokenIssuer, VendorErrors,
+    CONTROL_PREFIX,
 };
 use leadbridge_core::{Fields, Record};
 use serde_json::{Map, Value};
@@ -205,7 +205,10 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .unwrap_or_default()
         .to_owned();
@@ -257,7 +260,10 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
             } else {
                 (&mut rates.burst, BURST)
             };
-            while window.front().is_some_and(|t| now.duration_since(*t) >= span) {
+            while window
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= span)
+            {
                 window.pop_front();
             }
             if window.len() >= max {
@@ -275,7 +281,10 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
             let remaining = max - window.len();
             if is_search {
                 headers.push(("x-hubspot-ratelimit-secondly", max.to_string()));
-                headers.push(("x-hubspot-ratelimit-secondly-remaining", remaining.to_string()));
+                headers.push((
+                    "x-hubspot-ratelimit-secondly-remaining",
+                    remaining.to_string(),
+                ));
             } else {
                 headers.push(("x-hubspot-ratelimit-interval-milliseconds", "10000".into()));
                 headers.push(("x-hubspot-ratelimit-max", max.to_string()));
@@ -366,7 +375,10 @@ impl SimControl for HubSpotSim {
     fn seed(&self, spec: &SeedSpec) -> Result<Vec<String>, String> {
         let kind = object_type(&spec.object)?;
         if !matches!(kind, ObjectType::Contacts | ObjectType::Companies) {
-            return Err(format!("cannot seed {}: only contacts and companies", kind.name()));
+            return Err(format!(
+                "cannot seed {}: only contacts and companies",
+                kind.name()
+            ));
         }
         let now = self.shared.now_ms();
         let visible = self.shared.visible_ms(now);
@@ -538,7 +550,10 @@ impl SimControl for HubSpotSim {
 
 /// Fields to JSON properties, for the handlers.
 pub(crate) fn as_map(value: Option<&Value>) -> Map<String, Value> {
-    value.and_then(Value::as_object).cloned().unwrap_or_default()
+    value
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

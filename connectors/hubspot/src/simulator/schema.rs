@@ -173,7 +173,13 @@ const SOURCES: &[&str] = &[
     "OFFLINE",
     "PAID_SOCIAL",
 ];
-const TASK_STATUS: &[&str] = &["NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"];
+const TASK_STATUS: &[&str] = &[
+    "NOT_STARTED",
+    "IN_PROGRESS",
+    "WAITING",
+    "COMPLETED",
+    "DEFERRED",
+];
 const TASK_PRIORITY: &[&str] = &["LOW", "MEDIUM", "HIGH"];
 const TASK_TYPE: &[&str] = &["CALL", "EMAIL", "TODO"];
 const DEAL_STAGES: &[&str] = &[
@@ -214,11 +220,18 @@ static CONTACTS: &[PropDef] = &[
     )),
     owner(p("hubspot_owner_id", "Contact owner", Kind::Enumeration)),
     custom(p("campaign", "Campaign", Kind::String)),
-    custom(p("disqualify_reason", "Disqualification reason", Kind::String)),
+    custom(p(
+        "disqualify_reason",
+        "Disqualification reason",
+        Kind::String,
+    )),
     custom(p("marketing_consent", "Marketing consent", Kind::Bool)),
     custom(p("last_event_date", "Last event date", Kind::Date)),
     computed(p("hs_object_id", "Record ID", Kind::Number), Computed::Id),
-    computed(p("createdate", "Create Date", Kind::DateTime), Computed::Created),
+    computed(
+        p("createdate", "Create Date", Kind::DateTime),
+        Computed::Created,
+    ),
     computed(
         p("lastmodifieddate", "Last Modified Date", Kind::DateTime),
         Computed::Modified,
@@ -233,7 +246,10 @@ static COMPANIES: &[PropDef] = &[
     p("country", "Country/Region", Kind::String),
     owner(p("hubspot_owner_id", "Company owner", Kind::Enumeration)),
     computed(p("hs_object_id", "Record ID", Kind::Number), Computed::Id),
-    computed(p("createdate", "Create Date", Kind::DateTime), Computed::Created),
+    computed(
+        p("createdate", "Create Date", Kind::DateTime),
+        Computed::Created,
+    ),
     computed(
         p("hs_lastmodifieddate", "Last Modified Date", Kind::DateTime),
         Computed::Modified,
@@ -248,7 +264,10 @@ static DEALS: &[PropDef] = &[
     p("closedate", "Close Date", Kind::DateTime),
     owner(p("hubspot_owner_id", "Deal owner", Kind::Enumeration)),
     computed(p("hs_object_id", "Record ID", Kind::Number), Computed::Id),
-    computed(p("createdate", "Create Date", Kind::DateTime), Computed::Created),
+    computed(
+        p("createdate", "Create Date", Kind::DateTime),
+        Computed::Created,
+    ),
     computed(
         p("hs_lastmodifieddate", "Last Modified Date", Kind::DateTime),
         Computed::Modified,
@@ -258,9 +277,16 @@ static DEALS: &[PropDef] = &[
 static NOTES: &[PropDef] = &[
     text(p("hs_note_body", "Note body", Kind::String)),
     p("hs_timestamp", "Activity date", Kind::DateTime),
-    owner(p("hubspot_owner_id", "Activity assigned to", Kind::Enumeration)),
+    owner(p(
+        "hubspot_owner_id",
+        "Activity assigned to",
+        Kind::Enumeration,
+    )),
     computed(p("hs_object_id", "Record ID", Kind::Number), Computed::Id),
-    computed(p("hs_createdate", "Create date", Kind::DateTime), Computed::Created),
+    computed(
+        p("hs_createdate", "Create date", Kind::DateTime),
+        Computed::Created,
+    ),
     computed(
         p("hs_lastmodifieddate", "Last Modified Date", Kind::DateTime),
         Computed::Modified,
@@ -270,7 +296,10 @@ static NOTES: &[PropDef] = &[
 static TASKS: &[PropDef] = &[
     text(p("hs_task_subject", "Task Title", Kind::String)),
     p("hs_task_body", "Task notes", Kind::String),
-    options(p("hs_task_status", "Task Status", Kind::Enumeration), TASK_STATUS),
+    options(
+        p("hs_task_status", "Task Status", Kind::Enumeration),
+        TASK_STATUS,
+    ),
     options(
         p("hs_task_priority", "Priority", Kind::Enumeration),
         TASK_PRIORITY,
@@ -280,7 +309,10 @@ static TASKS: &[PropDef] = &[
     owner(p("hubspot_owner_id", "Assigned to", Kind::Enumeration)),
     read_only(p("hs_task_completion_date", "Completed at", Kind::DateTime)),
     computed(p("hs_object_id", "Record ID", Kind::Number), Computed::Id),
-    computed(p("hs_createdate", "Create date", Kind::DateTime), Computed::Created),
+    computed(
+        p("hs_createdate", "Create date", Kind::DateTime),
+        Computed::Created,
+    ),
     computed(
         p("hs_lastmodifieddate", "Last Modified Date", Kind::DateTime),
         Computed::Modified,

@@ -148,7 +148,11 @@ impl Query {
                 "Too many filters: {total} provided, the maximum is 25 across all filter groups."
             ));
         }
-        if body.query.as_ref().is_some_and(|q| q.chars().count() > 3000) {
+        if body
+            .query
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > 3000)
+        {
             return Err("query must be at most 3000 characters".into());
         }
         let limit = match &body.limit {
@@ -186,10 +190,7 @@ impl Query {
             groups.push(filters);
         }
         let (sort, descending) = Self::sort(kind, &body.sorts)?;
-        let tokens = body
-            .query
-            .map(|q| tokenize(&q))
-            .unwrap_or_default();
+        let tokens = body.query.map(|q| tokenize(&q)).unwrap_or_default();
         Ok(Self {
             groups,
             sort,
@@ -202,9 +203,13 @@ impl Query {
     }
 
     fn filter(kind: ObjectType, f: FilterBody) -> Result<Filter, String> {
-        let prop = kind
-            .prop(&f.property_name)
-            .ok_or_else(|| format!("There was a problem with the request: property {:?} does not exist on {}", f.property_name, kind.name()))?;
+        let prop = kind.prop(&f.property_name).ok_or_else(|| {
+            format!(
+                "There was a problem with the request: property {:?} does not exist on {}",
+                f.property_name,
+                kind.name()
+            )
+        })?;
         let def = &kind.props()[prop];
         let op = match f.operator.as_str() {
             "EQ" => Op::Eq,
@@ -225,10 +230,21 @@ impl Query {
         let value = f.value.as_ref().map(text).unwrap_or_default();
         let needs_value = matches!(
             op,
-            Op::Eq | Op::Neq | Op::Lt | Op::Lte | Op::Gt | Op::Gte | Op::Between | Op::Contains | Op::NotContains
+            Op::Eq
+                | Op::Neq
+                | Op::Lt
+                | Op::Lte
+                | Op::Gt
+                | Op::Gte
+                | Op::Between
+                | Op::Contains
+                | Op::NotContains
         );
         if needs_value && f.value.is_none() {
-            return Err(format!("Filter on {} with {} needs a value", def.name, f.operator));
+            return Err(format!(
+                "Filter on {} with {} needs a value",
+                def.name, f.operator
+            ));
         }
         let values: HashSet<String> = f
             .values
@@ -237,15 +253,27 @@ impl Query {
             .map(|v| text(v).to_lowercase())
             .collect();
         if matches!(op, Op::In | Op::NotIn) && values.is_empty() {
-            return Err(format!("Filter on {} with {} needs values", def.name, f.operator));
+            return Err(format!(
+                "Filter on {} with {} needs values",
+                def.name, f.operator
+            ));
         }
         let numeric = def.kind.numeric() || def.computed.is_some();
-        let num = if numeric { num_of(def.kind, def.computed, &value) } else { None };
-        if numeric && needs_value && num.is_none() && !matches!(op, Op::Contains | Op::NotContains) {
+        let num = if numeric {
+            num_of(def.kind, def.computed, &value)
+        } else {
+            None
+        };
+        if numeric && needs_value && num.is_none() && !matches!(op, Op::Contains | Op::NotContains)
+        {
             return Err(format!("{value:?} is not a valid value for {}", def.name));
         }
         let high_text = f.high_value.as_ref().map(text).unwrap_or_default();
-        let high = if numeric { num_of(def.kind, def.computed, &high_text) } else { None };
+        let high = if numeric {
+            num_of(def.kind, def.computed, &high_text)
+        } else {
+            None
+        };
         if op == Op::Between && f.high_value.is_none() {
             return Err(format!("BETWEEN on {} needs a highValue", def.name));
         }
@@ -309,7 +337,9 @@ impl Query {
                 if f.computed != Some(Computed::Modified) {
                     continue;
                 }
-                let Some(v) = f.num.map(|n| n as i64) else { continue };
+                let Some(v) = f.num.map(|n| n as i64) else {
+                    continue;
+                };
                 match f.op {
                     Op::Eq => {
                         lo = lo.max(v);
@@ -338,7 +368,9 @@ impl Query {
                     if f.computed != Some(Computed::Id) {
                         continue;
                     }
-                    let Some(v) = f.num.map(|n| n as u64) else { continue };
+                    let Some(v) = f.num.map(|n| n as u64) else {
+                        continue;
+                    };
                     match f.op {
                         Op::Gt => lo_id = lo_id.max(v.saturating_add(1)),
                         Op::Gte => lo_id = lo_id.max(v),
@@ -421,15 +453,16 @@ impl Query {
         };
         let range = self.modified_range();
         let by_index = matches!(self.sort, SortKey::Modified)
-            || (matches!(self.sort, SortKey::Id)
-                && range.is_some_and(|(lo, hi)| lo.0 == hi.0));
+            || (matches!(self.sort, SortKey::Id) && range.is_some_and(|(lo, hi)| lo.0 == hi.0));
         if let (true, Some((lo, hi))) = (by_index, range) {
             if lo <= hi {
                 let iter = store.by_modified.range(lo..=hi);
                 let needs_record = self.needs_record();
                 let mut visit = |&(modified, id): &(i64, u64)| {
                     if needs_record || check_visibility {
-                        let Some(rec) = store.recs.get(&id) else { return };
+                        let Some(rec) = store.recs.get(&id) else {
+                            return;
+                        };
                         if !visible(rec) || !self.matches(kind, id, rec) {
                             return;
                         }
@@ -505,9 +538,8 @@ impl Query {
             SortKey::Created => SortValue::Num(rec.created as f64),
             SortKey::Prop(idx, numeric) => match value_of(kind, id, rec, idx) {
                 None => SortValue::Missing,
-                Some(v) if numeric => {
-                    num_of(kind.props()[idx].kind, None, &v).map_or(SortValue::Missing, SortValue::Num)
-                }
+                Some(v) if numeric => num_of(kind.props()[idx].kind, None, &v)
+                    .map_or(SortValue::Missing, SortValue::Num),
                 Some(v) => SortValue::Text(v.to_lowercase()),
             },
         }
@@ -590,8 +622,7 @@ impl Filter {
                         (Some(n), Some(Computed::Id)) => format!("{}", n as u64),
                         _ => as_text(),
                     };
-                    self.values.contains(&t)
-                        || t.split(';').any(|part| self.values.contains(part))
+                    self.values.contains(&t) || t.split(';').any(|part| self.values.contains(part))
                 };
                 (self.op == Op::In) == found
             }

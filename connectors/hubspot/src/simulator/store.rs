@@ -61,10 +61,8 @@ impl Rec {
 
     /// Sets values (an empty value clears the property).
     fn set(&mut self, changes: &[(usize, String)]) {
-        let mut all: BTreeMap<usize, String> = self
-            .iter()
-            .map(|(i, v)| (i, v.to_owned()))
-            .collect();
+        let mut all: BTreeMap<usize, String> =
+            self.iter().map(|(i, v)| (i, v.to_owned())).collect();
         for (idx, value) in changes {
             if value.is_empty() {
                 all.remove(idx);
@@ -197,7 +195,11 @@ impl ObjectStore {
     /// The live record whose unique property `prop` equals `value`.
     pub fn by_unique(&self, prop: &str, value: &str) -> Option<u64> {
         match prop {
-            "hs_object_id" | "id" => value.trim().parse().ok().filter(|id| self.live(*id).is_some()),
+            "hs_object_id" | "id" => value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|id| self.live(*id).is_some()),
             "email" if self.email_idx.is_some() => self.by_email(value),
             _ => {
                 let idx = self.kind.prop(prop)?;
@@ -255,7 +257,10 @@ impl ObjectStore {
                     if valid_email(&value) {
                         Ok(value.trim().to_owned())
                     } else {
-                        Err(bad("INVALID_EMAIL", format!("Email address {value} is invalid")))
+                        Err(bad(
+                            "INVALID_EMAIL",
+                            format!("Email address {value} is invalid"),
+                        ))
                     }
                 }
                 Kind::String => Ok(value),
@@ -288,9 +293,7 @@ impl ObjectStore {
                     )),
                 },
                 Kind::Enumeration => {
-                    if def.external_options
-                        || value.split(';').all(|v| def.options.contains(&v))
-                    {
+                    if def.external_options || value.split(';').all(|v| def.options.contains(&v)) {
                         Ok(value)
                     } else {
                         Err(bad(
@@ -416,19 +419,25 @@ impl ObjectStore {
     }
 }
 
+/// Associations from `(object, id)` to `(object, id, type id)`.
+pub(crate) type Associations = HashMap<(ObjectType, u64), Vec<(ObjectType, u64, u16)>>;
+
 /// The whole simulated account.
 #[derive(Debug)]
 pub(crate) struct Db {
     pub objects: Vec<ObjectStore>,
     pub next_id: u64,
     /// Associations from `(object, id)` to `(object, id, type id)`.
-    pub associations: HashMap<(ObjectType, u64), Vec<(ObjectType, u64, u16)>>,
+    pub associations: Associations,
 }
 
 impl Db {
     pub fn new() -> Self {
         Self {
-            objects: ObjectType::ALL.iter().map(|k| ObjectStore::new(*k)).collect(),
+            objects: ObjectType::ALL
+                .iter()
+                .map(|k| ObjectStore::new(*k))
+                .collect(),
             next_id: 1001,
             associations: HashMap::new(),
         }
@@ -449,7 +458,13 @@ impl Db {
     }
 
     /// Links two records both ways.
-    pub fn associate(&mut self, from: (ObjectType, u64), to: (ObjectType, u64), fwd: u16, rev: u16) {
+    pub fn associate(
+        &mut self,
+        from: (ObjectType, u64),
+        to: (ObjectType, u64),
+        fwd: u16,
+        rev: u16,
+    ) {
         let list = self.associations.entry(from).or_default();
         if !list.contains(&(to.0, to.1, fwd)) {
             list.push((to.0, to.1, fwd));
@@ -480,7 +495,8 @@ mod tests {
     fn emails_are_unique_case_insensitively_and_freed_on_archive() {
         let mut s = ObjectStore::new(ObjectType::Contacts);
         let email = s.kind.prop("email").unwrap();
-        s.create(1, &[(email, "A@x.example".into())], 10, 10).unwrap();
+        s.create(1, &[(email, "A@x.example".into())], 10, 10)
+            .unwrap();
         assert_eq!(
             s.create(2, &[(email, "a@X.example".into())], 11, 11),
             Err(WriteError::Conflict(1))
@@ -488,7 +504,9 @@ mod tests {
         assert_eq!(s.by_email("a@x.example"), Some(1));
         s.archive(1, 12).unwrap();
         assert_eq!(s.by_email("a@x.example"), None);
-        assert!(s.create(2, &[(email, "a@x.example".into())], 13, 13).is_ok());
+        assert!(s
+            .create(2, &[(email, "a@x.example".into())], 13, 13)
+            .is_ok());
     }
 
     #[test]
@@ -499,7 +517,12 @@ mod tests {
         let codes: Vec<_> = errors.iter().map(|e| e.code).collect();
         assert_eq!(
             codes,
-            vec!["INVALID_EMAIL", "INVALID_OPTION", "PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE"]
+            vec![
+                "INVALID_EMAIL",
+                "INVALID_OPTION",
+                "PROPERTY_DOESNT_EXIST",
+                "READ_ONLY_VALUE"
+            ]
         );
     }
 }
