@@ -817,6 +817,39 @@ impl Query {
         })
     }
 
+    /// Candidates from an index when the whole condition is `Id` or a
+    /// unique field `=` / `IN` string literals (look-ups by id or key), so a
+    /// look-up does not scan a million records. `None`: no index applies.
+    fn keyed(&self, table: &Table, run: &Run) -> Option<Vec<Arc<Rec>>> {
+        // Unique indexes hold live records only.
+        if run.all {
+            return None;
+        }
+        let (idx, lits) = match self.filter.as_ref()? {
+            Cond::In(i, l, false) => (*i, l.as_slice()),
+            Cond::Cmp(i, Op::Eq, l) => (*i, std::slice::from_ref(l)),
+            _ => return None,
+        };
+        let is_id = self.object.fields.get(idx)?.sys == Some(schema::Sys::Id);
+        let unique = table.unique.get(&idx);
+        if !is_id && unique.is_none() {
+            return None;
+        }
+        let mut out = Vec::new();
+        for lit in lits {
+            let Lit::Str(s) = lit else { continue };
+            let rec = if is_id {
+                table.find_id(s)
+            } else {
+                unique
+                    .and_then(|u| u.get(&s.to_lowercase()))
+                    .and_then(|id| table.rows.get(id))
+            };
+            out.extend(rec.cloned());
+        }
+        Some(out)
+    }
+
     /// The matching records, ordered, offset and limited.
     pub fn run(&self, table: &Table, run: &Run) -> Vec<Arc<Rec>> {
         let def = self.object;
@@ -837,7 +870,15 @@ impl Query {
         let floor = self.filter.as_ref().and_then(|f| stamp_floor(f, stamp));
         let wanted = self.limit.map(|l| l + self.offset);
         let mut out: Vec<Arc<Rec>> = Vec::new();
-        if index_order && (floor.is_some() || !self.order.is_empty()) {
+        if let Some(mut keyed) = self.keyed(table, run) {
+            keyed.retain(|r| visible(r));
+            keyed.sort_by(|a, b| a.id.cmp(&b.id));
+            keyed.dedup_by(|a, b| a.id == b.id);
+            if !self.order.is_empty() {
+                keyed.sort_by(|a, b| order_cmp(def, &self.order, a, b));
+            }
+            out = keyed;
+        } else if index_order && (floor.is_some() || !self.order.is_empty()) {
             let start: (i64, Box<str>) = (floor.unwrap_or(i64::MIN), "".into());
             for (_, rid) in table.order.range(start..) {
                 if let Some(r) = table.rows.get(rid) {
