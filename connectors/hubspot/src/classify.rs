@@ -81,6 +81,14 @@ impl Classify for HubSpotClassify {
                 retry_after,
             },
             403 | 404 => Verdict::Fatal { message },
+            // An object type HubSpot does not know is misconfiguration, not a bad record.
+            400 if error
+                .message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("Unable to infer object type")) =>
+            {
+                Verdict::Fatal { message }
+            }
             _ => Verdict::Rejected {
                 message,
                 code: error.category.clone(),

@@ -1,6 +1,6 @@
 //! Unit tests of the simulator's tricky parts, over real HTTP on loopback.
 
-use leadbridge_core::sim::{SimControl, SimulatorOptions, TokenSettings};
+use leadbridge_core::sim::{SimulatorOptions, TokenSettings};
 use serde_json::{json, Value};
 
 use super::*;
