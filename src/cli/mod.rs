@@ -1,5 +1,6 @@
 //! The command line: one subcommand per thing ops do.
 
+mod check;
 mod simulate;
 
 use std::process::ExitCode;
@@ -18,6 +19,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Validate a config file offline: every problem with file:line:col.
+    Check(check::CheckArgs),
     /// Serve a local simulator of a tool's API on loopback (tests, demo, trying things).
     Simulate(simulate::SimulateArgs),
 }
@@ -25,6 +28,7 @@ pub enum Command {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Check(args) => check::run(args),
         Command::Simulate(args) => simulate::run(args),
     }
 }

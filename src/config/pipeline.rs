@@ -159,6 +159,8 @@ pub(crate) fn validate(
                     c.error(m.span(), format!("`match_on` names `{}`, which does not live on both sides", m.get_ref()), Some("a canonical field with both `marketing` and `crm`".to_string()));
                     None
                 }
+                // A field written with its own mistake: reported where it is.
+                None if names.contains(m.get_ref()) => None,
                 None => {
                     unknown_field(c, "match_on", m, &names);
                     None
@@ -217,8 +219,13 @@ fn schedule(text: &Text, c: &Checker<'_, '_>) -> Option<cron::Schedule> {
     }
     match cron::Schedule::from_str(expr) {
         Ok(s) => Some(s),
-        Err(e) => {
-            c.error(text.span(), format!("bad cron expression `{expr}`: {e}"), Some(expected));
+        // The cron crate's message only repeats the expression; say what it means.
+        Err(_) => {
+            c.error(
+                text.span(),
+                format!("bad cron expression `{expr}`: a field is out of range or not understood"),
+                Some(expected),
+            );
             None
         }
     }

@@ -426,7 +426,8 @@ fn read_pipeline(t: &Table<'_, '_, '_>) -> RawPipeline {
                             value.span(),
                             format!("field `{}`", name.get_ref()),
                             f.diag(),
-                        );
+                        )
+                        .with_path(format!("pipelines.fields.{}", name.get_ref()));
                         out.insert(name, read_field(&table));
                     }
                     other => f.diag().error(

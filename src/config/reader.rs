@@ -17,6 +17,8 @@ pub(crate) struct Table<'a, 'i, 's> {
     span: Range<usize>,
     /// How the table is named in messages: `[connectors.hubspot]`.
     name: String,
+    /// The dotted path of the table (`pipelines.handoff`), for its children's names.
+    path: String,
     known: RefCell<Vec<&'static str>>,
     diag: &'a Diagnostics<'s>,
 }
@@ -42,10 +44,13 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
         name: impl Into<String>,
         diag: &'a Diagnostics<'s>,
     ) -> Self {
+        let name = name.into();
+        let path = name.trim_start_matches('[').trim_end_matches(']').to_string();
         Self {
             table,
             span,
-            name: name.into(),
+            path,
+            name,
             known: RefCell::new(Vec::new()),
             diag,
         }
@@ -58,7 +63,15 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
 
     /// The table's name in messages.
     pub(crate) fn name(&self) -> &str {
-        &self.name
+        self.display_name()
+    }
+
+    fn display_name(&self) -> &str {
+        if self.name.is_empty() {
+            "the top level"
+        } else {
+            &self.name
+        }
     }
 
     /// The diagnostics this table reports to.
@@ -77,7 +90,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
             value.span(),
             format!(
                 "`{key}` in {} is {}",
-                self.name,
+                self.display_name(),
                 type_name(value.get_ref())
             ),
             Some(expected.to_string()),
@@ -88,7 +101,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     pub(crate) fn missing(&self, key: &str, expected: &str) {
         self.diag.error(
             self.span.clone(),
-            format!("missing key `{key}` in {}", self.name),
+            format!("missing key `{key}` in {}", self.display_name()),
             Some(expected.to_string()),
         );
     }
@@ -124,7 +137,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
                 Err(_) => {
                     self.diag.error(
                         value.span(),
-                        format!("`{key}` in {} is out of range", self.name),
+                        format!("`{key}` in {} is out of range", self.display_name()),
                         Some(expected.to_string()),
                     );
                     None
@@ -178,7 +191,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
                     item.span(),
                     format!(
                         "an element of `{key}` in {} is {}",
-                        self.name,
+                        self.display_name(),
                         type_name(other)
                     ),
                     Some("strings only".to_string()),
@@ -226,17 +239,19 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             match item.get_ref() {
-                DeValue::Table(t) => out.push(Table::new(
-                    t,
-                    item.span(),
-                    format!("{}[{i}]", self.child_name(key)),
-                    self.diag,
-                )),
+                DeValue::Table(t) => {
+                    let path = self.child_name(key);
+                    let path = path.trim_start_matches('[').trim_end_matches(']').to_string();
+                    out.push(
+                        Table::new(t, item.span(), format!("[[{path}]] #{}", i + 1), self.diag)
+                            .with_path(path),
+                    )
+                }
                 other => self.diag.error(
                     item.span(),
                     format!(
                         "an element of `{key}` in {} is {}",
-                        self.name,
+                        self.display_name(),
                         type_name(other)
                     ),
                     Some(expected.to_string()),
@@ -255,13 +270,19 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
             .map(|(k, v)| (Spanned::new(k.span(), k.get_ref().to_string()), v))
     }
 
+    /// Sets the dotted path children are named from, when the table's
+    /// own name is not a path (`[[pipelines]] #1`, `field `email``).
+    pub(crate) fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
     /// The name of a child key in messages.
     pub(crate) fn child_name(&self, key: &str) -> String {
-        let base = self.name.trim_start_matches('[').trim_end_matches(']');
-        if base.is_empty() {
+        if self.path.is_empty() {
             format!("[{key}]")
         } else {
-            format!("[{base}.{key}]")
+            format!("[{}.{key}]", self.path)
         }
     }
 
@@ -280,7 +301,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
             }
             self.diag.error(
                 key.span(),
-                format!("unknown key `{name}` in {}", self.name),
+                format!("unknown key `{name}` in {}", self.display_name()),
                 Some(expected),
             );
         }
