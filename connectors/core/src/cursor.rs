@@ -70,8 +70,11 @@ pub struct ChangesRequest {
     /// Where the last committed pass stopped; `None` reads from the beginning.
     pub since: Option<Cursor>,
     /// How far before `since` to re-read, so a record that became visible
-    /// late (search-index lag, clock skew) is still seen. Records re-read
-    /// this way are returned again; the engine drops what it already applied.
+    /// late (search-index lag, clock skew) is still seen: records modified
+    /// in `[since.modified_at - overlap, since.modified_at)` are returned
+    /// again (the engine drops what it already applied), while at
+    /// `since.modified_at` itself the compound rule still holds (only ids
+    /// after `since.id`), so a quiet pass returns nothing.
     pub overlap: Duration,
     /// The vendor fields to return on each record; only these are requested.
     pub fields: Vec<String>,

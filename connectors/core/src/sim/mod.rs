@@ -29,7 +29,7 @@ pub use control::{control_router, FaultSpec, SeedSpec, SimControl, CONTROL_PREFI
 pub use counter::RequestCounter;
 pub use faults::{fault_layer, FaultKind, Faults, VendorErrors};
 pub use server::SimServer;
-pub use tokens::{Issued, TokenCheck, TokenIssuer, TokenSettings};
+pub use tokens::{GrantError, Issued, TokenCheck, TokenIssuer, TokenSettings};
 
 /// How to start a simulator, the same for every tool (the CLI's
 /// `leadbridge simulate <tool>` flags map onto it one to one).
