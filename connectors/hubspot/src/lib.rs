@@ -44,8 +44,8 @@ pub mod simulator;
 pub mod testing;
 
 pub use classify::HubSpotClassify;
-pub use config::HubSpotConfig;
-pub use connector::HubSpotConnector;
+pub use config::{HubSpotConfig, DEFAULT_RATE_LIMIT, DEFAULT_SEARCH_RATE_LIMIT};
+pub use connector::{HubSpotConnector, BATCH_LIMIT};
 
 /// The property that holds an object's last-modified time: `lastmodifieddate`
 /// on contacts, `hs_lastmodifieddate` on every other object (HubSpot kept the
