@@ -27,7 +27,7 @@ use std::sync::Arc;
 pub use clock::SimClock;
 pub use control::{control_router, FaultSpec, SeedSpec, SimControl, CONTROL_PREFIX};
 pub use counter::RequestCounter;
-pub use faults::{fault_layer, FaultKind, Faults, VendorErrors};
+pub use faults::{fault_layer, FaultKind, FaultState, Faults, VendorErrors};
 pub use server::SimServer;
 pub use tokens::{GrantError, Issued, TokenCheck, TokenIssuer, TokenSettings};
 
