@@ -48,9 +48,12 @@ fn every_broken_config_fails_with_a_located_error() {
     for file in &files {
         let source = std::fs::read_to_string(file).expect("read");
         let first = source.lines().next().unwrap_or_default();
-        let expect = first
-            .strip_prefix("# expect: ")
-            .unwrap_or_else(|| panic!("{}: first line must be `# expect: LINE:COL text`", file.display()));
+        let expect = first.strip_prefix("# expect: ").unwrap_or_else(|| {
+            panic!(
+                "{}: first line must be `# expect: LINE:COL text`",
+                file.display()
+            )
+        });
         let (position, substring) = expect.split_once(' ').expect("LINE:COL then text");
         let output = check(file, &[]);
         let out = text(&output);
@@ -73,7 +76,11 @@ fn every_broken_config_fails_with_a_located_error() {
 fn the_base_of_the_broken_configs_is_valid() {
     let output = check(&configs_dir().join("base.toml"), &[]);
     assert!(output.status.success(), "{}", text(&output));
-    assert!(text(&output).contains("ok: 1 pipeline (inbound), 2 connectors"), "{}", text(&output));
+    assert!(
+        text(&output).contains("ok: 1 pipeline (inbound), 2 connectors"),
+        "{}",
+        text(&output)
+    );
 }
 
 #[test]
@@ -87,10 +94,16 @@ fn the_annotated_example_is_valid() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("config/leadbridge.example.toml"),
     )
     .expect("example")
-    .replace("file:/etc/leadbridge/sf.token", &format!("file:{}", token.display()));
+    .replace(
+        "file:/etc/leadbridge/sf.token",
+        &format!("file:{}", token.display()),
+    );
     let path = dir.path().join("leadbridge.toml");
     std::fs::write(&path, example).expect("write config");
-    let output = check(&path, &[("HUBSPOT_TOKEN", "pat-na1-x"), ("SF_SECRET", "secret")]);
+    let output = check(
+        &path,
+        &[("HUBSPOT_TOKEN", "pat-na1-x"), ("SF_SECRET", "secret")],
+    );
     let out = text(&output);
     assert!(output.status.success(), "{out}");
     assert!(out.contains("ok: 2 pipelines (inbound, events), 2 connectors (hubspot (hubspot), salesforce (salesforce))"), "{out}");
@@ -101,11 +114,17 @@ fn a_config_with_several_problems_reports_all_of_them() {
     let base = std::fs::read_to_string(configs_dir().join("base.toml")).expect("base");
     let broken = base
         .replace("[daemon]\nstate_dir", "[daemon]\nstatedir")
-        .replace("kind = \"salesforce\"", "kind = \"salesforce\"\ntimeout = \"soon\"")
+        .replace(
+            "kind = \"salesforce\"",
+            "kind = \"salesforce\"\ntimeout = \"soon\"",
+        )
         .replace("\"0 */2 * * * *\"", "\"*/2 * * * *\"")
         .replace("score >= 80", "scroe >= 80")
         .replace("env:LB_TEST_SF_SECRET", "env:LB_TEST_UNSET_VARIABLE")
-        .replace("owner = \"both\", conflict = \"newest\"", "owner = \"both\"");
+        .replace(
+            "owner = \"both\", conflict = \"newest\"",
+            "owner = \"both\"",
+        );
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("several.toml");
     std::fs::write(&path, broken).expect("write");
@@ -123,7 +142,8 @@ fn a_config_with_several_problems_reports_all_of_them() {
     ] {
         let located = format!("{file}:{position}:");
         assert!(
-            out.lines().any(|l| l.starts_with(&located) && l.contains(what)),
+            out.lines()
+                .any(|l| l.starts_with(&located) && l.contains(what)),
             "missing `{located} … {what}` in:\n{out}"
         );
     }
@@ -134,5 +154,6 @@ fn a_config_with_several_problems_reports_all_of_them() {
 fn a_missing_file_is_an_error_not_a_panic() {
     let output = check(Path::new("/nonexistent/leadbridge.toml"), &[]);
     assert!(!output.status.success());
-    assert!(text(&output).contains("/nonexistent/leadbridge.toml:1:1: error: cannot read the config file"));
+    assert!(text(&output)
+        .contains("/nonexistent/leadbridge.toml:1:1: error: cannot read the config file"));
 }

@@ -27,7 +27,12 @@ pub(crate) struct Checker<'a, 's> {
 
 impl Checker<'_, '_> {
     /// Reports a problem at `span`.
-    pub(crate) fn error(&self, span: Range<usize>, message: impl Into<String>, expected: impl Into<Option<String>>) {
+    pub(crate) fn error(
+        &self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        expected: impl Into<Option<String>>,
+    ) {
         self.diag.error(span, message, expected.into());
     }
 
@@ -67,7 +72,11 @@ impl Checker<'_, '_> {
             Some(s) => format!("\"{s}\"; one of {list}"),
             None => format!("one of {list}"),
         };
-        self.error(text.span(), format!("unknown {key} `{value}`"), Some(expected));
+        self.error(
+            text.span(),
+            format!("unknown {key} `{value}`"),
+            Some(expected),
+        );
         None
     }
 
@@ -131,7 +140,9 @@ impl Checker<'_, '_> {
                     text.span(),
                     format!("`{key}`: {problem}"),
                     Some(match reference {
-                        SecretRef::Env(_) => "the variable to be set in the daemon's environment".to_string(),
+                        SecretRef::Env(_) => {
+                            "the variable to be set in the daemon's environment".to_string()
+                        }
                         SecretRef::File(_) => "a readable, non-empty file".to_string(),
                     }),
                 );
@@ -144,7 +155,9 @@ impl Checker<'_, '_> {
     pub(crate) fn plain_or_reference(&self, key: &str, text: &Text) -> Option<String> {
         if looks_like_reference(text.get_ref()) {
             use secrecy::ExposeSecret;
-            return self.secret(key, text).map(|s| s.expose_secret().to_string());
+            return self
+                .secret(key, text)
+                .map(|s| s.expose_secret().to_string());
         }
         self.non_empty(key, text)
     }
@@ -157,16 +170,29 @@ impl Checker<'_, '_> {
             Err(errors) => {
                 for e in errors {
                     let (line, column, message, expected) = match &e {
-                        RuleError::Syntax { line, column, message } => (
+                        RuleError::Syntax {
+                            line,
+                            column,
+                            message,
+                        } => (
                             *line,
                             *column,
                             format!("`{key}` is not valid CEL: {message}"),
-                            "a CEL expression such as \"score >= 80 && country == 'JP'\"".to_string(),
+                            "a CEL expression such as \"score >= 80 && country == 'JP'\""
+                                .to_string(),
                         ),
-                        RuleError::UnknownField { name, line, column, .. } => {
+                        RuleError::UnknownField {
+                            name, line, column, ..
+                        } => {
                             let hint = match suggest(name, fields.iter().map(String::as_str)) {
-                                Some(s) => format!("`{s}`; a canonical field of this pipeline: {}", fields.join(", ")),
-                                None => format!("a canonical field of this pipeline: {}", fields.join(", ")),
+                                Some(s) => format!(
+                                    "`{s}`; a canonical field of this pipeline: {}",
+                                    fields.join(", ")
+                                ),
+                                None => format!(
+                                    "a canonical field of this pipeline: {}",
+                                    fields.join(", ")
+                                ),
                             };
                             (
                                 *line,

@@ -89,13 +89,22 @@ impl ConnectorConfig {
 /// HubSpot's public API root.
 pub const HUBSPOT_BASE_URL: &str = "https://api.hubapi.com";
 
-pub(crate) fn validate(name: &Text, raw: &RawConnector, c: &Checker<'_, '_>) -> Option<ConnectorConfig> {
+pub(crate) fn validate(
+    name: &Text,
+    raw: &RawConnector,
+    c: &Checker<'_, '_>,
+) -> Option<ConnectorConfig> {
     let kind = raw.kind.as_ref().and_then(|k| {
-        c.choice("connector kind", k, &["hubspot", "salesforce"], |s| match s {
-            "hubspot" => Some(ConnectorKind::HubSpot),
-            "salesforce" => Some(ConnectorKind::Salesforce),
-            _ => None,
-        })
+        c.choice(
+            "connector kind",
+            k,
+            &["hubspot", "salesforce"],
+            |s| match s {
+                "hubspot" => Some(ConnectorKind::HubSpot),
+                "salesforce" => Some(ConnectorKind::Salesforce),
+                _ => None,
+            },
+        )
     });
     let not_for = |key: &str, value: &Option<Text>, kind_name: &str, expected: &str| {
         if let Some(v) = value {
@@ -112,7 +121,11 @@ pub(crate) fn validate(name: &Text, raw: &RawConnector, c: &Checker<'_, '_>) -> 
     if let Some(t) = &raw.timeout {
         match c.duration("timeout", t) {
             Some(d) if d.is_zero() => {
-                c.error(t.span(), "`timeout` is zero", Some("a positive duration such as \"30s\"".to_string()));
+                c.error(
+                    t.span(),
+                    "`timeout` is zero",
+                    Some("a positive duration such as \"30s\"".to_string()),
+                );
                 ok = false;
             }
             Some(d) => http.timeout = d,
@@ -123,23 +136,38 @@ pub(crate) fn validate(name: &Text, raw: &RawConnector, c: &Checker<'_, '_>) -> 
         match u64::try_from(*cap.get_ref()) {
             Ok(n) if n > 0 => http.daily_cap = Some(n),
             _ => {
-                c.error(cap.span(), "`daily_cap` must be positive", Some("a whole number of calls per day".to_string()));
+                c.error(
+                    cap.span(),
+                    "`daily_cap` must be positive",
+                    Some("a whole number of calls per day".to_string()),
+                );
                 ok = false;
             }
         }
     }
     let mut rate_limit = None;
     if let Some(r) = &raw.rate_limit {
-        let requests = r.requests.as_ref().and_then(|n| match u32::try_from(*n.get_ref()) {
-            Ok(v) if v > 0 => Some(v),
-            _ => {
-                c.error(n.span(), "`requests` must be positive", Some("a whole number of requests per window".to_string()));
-                None
-            }
-        });
+        let requests = r
+            .requests
+            .as_ref()
+            .and_then(|n| match u32::try_from(*n.get_ref()) {
+                Ok(v) if v > 0 => Some(v),
+                _ => {
+                    c.error(
+                        n.span(),
+                        "`requests` must be positive",
+                        Some("a whole number of requests per window".to_string()),
+                    );
+                    None
+                }
+            });
         let per = r.per.as_ref().and_then(|p| match c.duration("per", p) {
             Some(d) if d.is_zero() => {
-                c.error(p.span(), "`per` is zero", Some("a positive duration such as \"10s\"".to_string()));
+                c.error(
+                    p.span(),
+                    "`per` is zero",
+                    Some("a positive duration such as \"10s\"".to_string()),
+                );
                 None
             }
             d => d,
@@ -154,7 +182,11 @@ pub(crate) fn validate(name: &Text, raw: &RawConnector, c: &Checker<'_, '_>) -> 
             match u32::try_from(*n.get_ref()) {
                 Ok(v) if v > 0 => http.retry.max_attempts = v,
                 _ => {
-                    c.error(n.span(), "`max_attempts` must be at least 1", Some("a whole number of attempts, the first included".to_string()));
+                    c.error(
+                        n.span(),
+                        "`max_attempts` must be at least 1",
+                        Some("a whole number of attempts, the first included".to_string()),
+                    );
                     ok = false;
                 }
             }
@@ -162,7 +194,11 @@ pub(crate) fn validate(name: &Text, raw: &RawConnector, c: &Checker<'_, '_>) -> 
         for (key, value, slot) in [
             ("base_delay", &r.base_delay, &mut http.retry.base_delay),
             ("max_delay", &r.max_delay, &mut http.retry.max_delay),
-            ("max_total_wait", &r.max_total_wait, &mut http.retry.max_total_wait),
+            (
+                "max_total_wait",
+                &r.max_total_wait,
+                &mut http.retry.max_total_wait,
+            ),
         ] {
             if let Some(t) = value {
                 match c.duration(key, t) {
@@ -184,9 +220,24 @@ pub(crate) fn validate(name: &Text, raw: &RawConnector, c: &Checker<'_, '_>) -> 
     };
     let settings = match kind? {
         ConnectorKind::HubSpot => {
-            not_for("instance_url", &raw.instance_url, "HubSpot", "`base_url` for HubSpot");
-            not_for("login_url", &raw.login_url, "HubSpot", "`base_url` for HubSpot");
-            not_for("api_version", &raw.api_version, "HubSpot", "no API version for HubSpot");
+            not_for(
+                "instance_url",
+                &raw.instance_url,
+                "HubSpot",
+                "`base_url` for HubSpot",
+            );
+            not_for(
+                "login_url",
+                &raw.login_url,
+                "HubSpot",
+                "`base_url` for HubSpot",
+            );
+            not_for(
+                "api_version",
+                &raw.api_version,
+                "HubSpot",
+                "no API version for HubSpot",
+            );
             let base_url = match &raw.base_url {
                 Some(u) => c.url("base_url", u),
                 None => Some(HUBSPOT_BASE_URL.to_string()),
@@ -196,14 +247,25 @@ pub(crate) fn validate(name: &Text, raw: &RawConnector, c: &Checker<'_, '_>) -> 
             ConnectorSettings::HubSpot(cfg)
         }
         ConnectorKind::Salesforce => {
-            not_for("base_url", &raw.base_url, "Salesforce", "`instance_url` (and `login_url`) for Salesforce");
+            not_for(
+                "base_url",
+                &raw.base_url,
+                "Salesforce",
+                "`instance_url` (and `login_url`) for Salesforce",
+            );
             let instance_url = match &raw.instance_url {
                 Some(u) => c.url("instance_url", u),
                 None => {
                     c.error(
                         raw.span.clone(),
-                        format!("missing key `instance_url` in [connectors.{}]", name.get_ref()),
-                        Some("the org's URL such as \"https://example.my.salesforce.com\"".to_string()),
+                        format!(
+                            "missing key `instance_url` in [connectors.{}]",
+                            name.get_ref()
+                        ),
+                        Some(
+                            "the org's URL such as \"https://example.my.salesforce.com\""
+                                .to_string(),
+                        ),
                     );
                     None
                 }
@@ -216,7 +278,11 @@ pub(crate) fn validate(name: &Text, raw: &RawConnector, c: &Checker<'_, '_>) -> 
                 Some(v) => {
                     let text = v.get_ref().trim_start_matches('v');
                     if text.parse::<f32>().is_err() {
-                        c.error(v.span(), format!("`api_version` is not a version: `{}`", v.get_ref()), Some("a REST API version such as \"62.0\"".to_string()));
+                        c.error(
+                            v.span(),
+                            format!("`api_version` is not a version: `{}`", v.get_ref()),
+                            Some("a REST API version such as \"62.0\"".to_string()),
+                        );
                         None
                     } else {
                         Some(Some(text.to_string()))
@@ -258,16 +324,30 @@ fn apply(
     }
 }
 
-const AUTH_TYPES: &[&str] = &["private_app", "static_token", "oauth2_refresh", "client_credentials"];
+const AUTH_TYPES: &[&str] = &[
+    "private_app",
+    "static_token",
+    "oauth2_refresh",
+    "client_credentials",
+];
 
-fn validate_auth(raw: &RawAuth, kind: Option<ConnectorKind>, c: &Checker<'_, '_>) -> Option<AuthConfig> {
+fn validate_auth(
+    raw: &RawAuth,
+    kind: Option<ConnectorKind>,
+    c: &Checker<'_, '_>,
+) -> Option<AuthConfig> {
     let ty = raw.kind.as_ref()?;
-    let name = c.choice("auth type", ty, AUTH_TYPES, |s| AUTH_TYPES.iter().find(|t| **t == s).copied())?;
+    let name = c.choice("auth type", ty, AUTH_TYPES, |s| {
+        AUTH_TYPES.iter().find(|t| **t == s).copied()
+    })?;
     if name == "private_app" && kind == Some(ConnectorKind::Salesforce) {
         c.error(
             ty.span(),
             "auth type `private_app` is HubSpot's",
-            Some("\"static_token\", \"oauth2_refresh\" or \"client_credentials\" for Salesforce".to_string()),
+            Some(
+                "\"static_token\", \"oauth2_refresh\" or \"client_credentials\" for Salesforce"
+                    .to_string(),
+            ),
         );
         return None;
     }
@@ -280,8 +360,14 @@ fn validate_auth(raw: &RawAuth, kind: Option<ConnectorKind>, c: &Checker<'_, '_>
     let present: [(&str, Option<std::ops::Range<usize>>); 6] = [
         ("token", raw.token.as_ref().map(|t| t.span())),
         ("client_id", raw.client_id.as_ref().map(|t| t.span())),
-        ("client_secret", raw.client_secret.as_ref().map(|t| t.span())),
-        ("refresh_token", raw.refresh_token.as_ref().map(|t| t.span())),
+        (
+            "client_secret",
+            raw.client_secret.as_ref().map(|t| t.span()),
+        ),
+        (
+            "refresh_token",
+            raw.refresh_token.as_ref().map(|t| t.span()),
+        ),
         ("token_url", raw.token_url.as_ref().map(|t| t.span())),
         ("scopes", raw.scopes.as_ref().map(|t| t.span())),
     ];
@@ -327,9 +413,12 @@ fn validate_auth(raw: &RawAuth, kind: Option<ConnectorKind>, c: &Checker<'_, '_>
             AuthConfig::StaticToken { token: token? }
         }
         "oauth2_refresh" => {
-            let client_id = required("client_id", &raw.client_id).and_then(|t| c.plain_or_reference("client_id", &t));
-            let client_secret = required("client_secret", &raw.client_secret).and_then(|t| c.secret("client_secret", &t));
-            let refresh_token = required("refresh_token", &raw.refresh_token).and_then(|t| c.secret("refresh_token", &t));
+            let client_id = required("client_id", &raw.client_id)
+                .and_then(|t| c.plain_or_reference("client_id", &t));
+            let client_secret = required("client_secret", &raw.client_secret)
+                .and_then(|t| c.secret("client_secret", &t));
+            let refresh_token = required("refresh_token", &raw.refresh_token)
+                .and_then(|t| c.secret("refresh_token", &t));
             AuthConfig::OAuth2Refresh {
                 client_id: client_id?,
                 client_secret: client_secret?,
@@ -338,8 +427,10 @@ fn validate_auth(raw: &RawAuth, kind: Option<ConnectorKind>, c: &Checker<'_, '_>
             }
         }
         _ => {
-            let client_id = required("client_id", &raw.client_id).and_then(|t| c.plain_or_reference("client_id", &t));
-            let client_secret = required("client_secret", &raw.client_secret).and_then(|t| c.secret("client_secret", &t));
+            let client_id = required("client_id", &raw.client_id)
+                .and_then(|t| c.plain_or_reference("client_id", &t));
+            let client_secret = required("client_secret", &raw.client_secret)
+                .and_then(|t| c.secret("client_secret", &t));
             AuthConfig::ClientCredentials {
                 client_id: client_id?,
                 client_secret: client_secret?,

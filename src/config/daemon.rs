@@ -42,13 +42,17 @@ pub(crate) fn validate(raw: &RawDaemon, c: &Checker<'_, '_>) -> Option<DaemonCon
         Some(c.path(t))
     });
     let admin_listen = match &raw.admin_listen {
-        Some(t) => t.get_ref().parse::<SocketAddr>().map_err(|_| {
-            c.error(
-                t.span(),
-                format!("`admin_listen` is not an address: `{}`", t.get_ref()),
-                Some("an IP and port such as \"127.0.0.1:9464\"".to_string()),
-            );
-        }).ok(),
+        Some(t) => t
+            .get_ref()
+            .parse::<SocketAddr>()
+            .map_err(|_| {
+                c.error(
+                    t.span(),
+                    format!("`admin_listen` is not an address: `{}`", t.get_ref()),
+                    Some("an IP and port such as \"127.0.0.1:9464\"".to_string()),
+                );
+            })
+            .ok(),
         None => DEFAULT_ADMIN_LISTEN.parse().ok(),
     };
     let log_format = match &raw.log_format {

@@ -173,7 +173,10 @@ impl<'s> Diagnostics<'s> {
 
 /// The closest of `candidates` to `word`, if it is close enough to be a
 /// likely typo ("shedule" → "schedule").
-pub(crate) fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+pub(crate) fn suggest<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()

@@ -15,13 +15,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     while !rest.is_empty() {
         let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
         if digits == 0 {
-            return Err(format!("`{text}` is not a duration: a number must come before each unit"));
+            return Err(format!(
+                "`{text}` is not a duration: a number must come before each unit"
+            ));
         }
         let number: u64 = rest[..digits]
             .parse()
             .map_err(|_| format!("`{text}` is too large"))?;
         rest = &rest[digits..];
-        let unit_len = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_alphabetic()).len();
+        let unit_len = rest.len()
+            - rest
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let part = match unit {

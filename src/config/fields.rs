@@ -198,11 +198,12 @@ impl FieldMapping {
     pub fn flows_from(&self, from: Side) -> bool {
         let both_sides = self.marketing.is_some() && self.crm.is_some();
         both_sides
-            && match (self.owner, from) {
-                (FieldOwner::Both(_), _) => true,
-                (FieldOwner::Marketing, Side::Marketing) | (FieldOwner::Crm, Side::Crm) => true,
-                _ => false,
-            }
+            && matches!(
+                (self.owner, from),
+                (FieldOwner::Both(_), _)
+                    | (FieldOwner::Marketing, Side::Marketing)
+                    | (FieldOwner::Crm, Side::Crm)
+            )
     }
 
     /// The canonical value of a raw value read from `side`: trimmed, blank
@@ -252,8 +253,9 @@ fn coerce(ty: FieldType, value: Value) -> Result<Value, String> {
         (FieldType::String, Value::Number(n)) => Ok(Value::String(n.to_string())),
         (FieldType::String, Value::Bool(b)) => Ok(Value::String(b.to_string())),
         (FieldType::Number, Value::Number(n)) => Ok(Value::Number(n)),
-        (FieldType::Number, Value::String(s)) => number(&s)
-            .ok_or_else(|| format!("`{s}` is not a number")),
+        (FieldType::Number, Value::String(s)) => {
+            number(&s).ok_or_else(|| format!("`{s}` is not a number"))
+        }
         (FieldType::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
         (FieldType::Bool, Value::String(s)) => match s.to_ascii_lowercase().as_str() {
             "true" | "1" => Ok(Value::Bool(true)),
@@ -288,7 +290,9 @@ fn datetime(s: &str) -> Option<String> {
     }
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
         let ms: i64 = s.parse().ok()?;
-        return jiff::Timestamp::from_millisecond(ms).ok().map(|t| t.to_string());
+        return jiff::Timestamp::from_millisecond(ms)
+            .ok()
+            .map(|t| t.to_string());
     }
     let date: jiff::civil::Date = s.parse().ok()?;
     date.to_zoned(jiff::tz::TimeZone::UTC)
@@ -322,8 +326,14 @@ mod tests {
             m.to_canonical(Side::Crm, &json!(" Open - Not Contacted ")),
             Ok(json!("NEW"))
         );
-        assert_eq!(m.to_canonical(Side::Crm, &json!("Other")), Ok(json!("Other")));
-        assert_eq!(m.to_canonical(Side::Marketing, &json!("  ")), Ok(json!(null)));
+        assert_eq!(
+            m.to_canonical(Side::Crm, &json!("Other")),
+            Ok(json!("Other"))
+        );
+        assert_eq!(
+            m.to_canonical(Side::Marketing, &json!("  ")),
+            Ok(json!(null))
+        );
         assert_eq!(
             m.from_canonical(Side::Crm, &json!("NEW")),
             json!("Open - Not Contacted")
@@ -334,7 +344,10 @@ mod tests {
     fn hubspot_numbers_become_numbers() {
         let m = mapping(FieldType::Number);
         assert_eq!(m.to_canonical(Side::Marketing, &json!("42")), Ok(json!(42)));
-        assert_eq!(m.to_canonical(Side::Marketing, &json!("4.5")), Ok(json!(4.5)));
+        assert_eq!(
+            m.to_canonical(Side::Marketing, &json!("4.5")),
+            Ok(json!(4.5))
+        );
         assert_eq!(m.to_canonical(Side::Marketing, &json!(7)), Ok(json!(7)));
         let err = m.to_canonical(Side::Marketing, &json!("many")).unwrap_err();
         assert!(err.to_string().contains("`many` is not a number"), "{err}");
@@ -343,7 +356,10 @@ mod tests {
     #[test]
     fn bools_and_datetimes_are_coerced() {
         let b = mapping(FieldType::Bool);
-        assert_eq!(b.to_canonical(Side::Marketing, &json!("true")), Ok(json!(true)));
+        assert_eq!(
+            b.to_canonical(Side::Marketing, &json!("true")),
+            Ok(json!(true))
+        );
         let d = mapping(FieldType::Datetime);
         assert_eq!(
             d.to_canonical(Side::Marketing, &json!("1767225600000")),

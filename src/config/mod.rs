@@ -64,7 +64,7 @@
 //!
 //! let broken = text.replace("score >= 80", "scroe >= 80");
 //! let errors = Config::parse(&broken, Path::new("doc.toml"), &env).unwrap_err();
-//! assert!(errors.to_string().starts_with("doc.toml:28:9: error: `when` names `scroe`"));
+//! assert!(errors.to_string().starts_with("doc.toml:25:9: error: `when` names `scroe`"));
 //! ```
 
 mod checker;
@@ -87,7 +87,9 @@ pub use connector::{ConnectorConfig, ConnectorKind, ConnectorSettings, HUBSPOT_B
 pub use daemon::{DaemonConfig, LogFormat, DEFAULT_ADMIN_LISTEN};
 pub use diagnostics::{ConfigError, ConfigErrors};
 pub use duration::parse_duration;
-pub use fields::{CoerceError, ConflictPolicy, FieldMapping, FieldOwner, FieldType, Side, ValueMap};
+pub use fields::{
+    CoerceError, ConflictPolicy, FieldMapping, FieldOwner, FieldType, Side, ValueMap,
+};
 pub use pipeline::{Assignment, CrmConfig, Handoff, PipelineConfig, SideConfig, TerritoryRule};
 pub use secret::{SecretRef, SecretSource, SystemSecrets};
 
@@ -134,12 +136,20 @@ impl Config {
 
     /// Validates config `text`, named `path` in errors (relative paths in
     /// it are taken from `path`'s folder).
-    pub fn parse(text: &str, path: &Path, secrets: &dyn SecretSource) -> Result<Config, ConfigErrors> {
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        secrets: &dyn SecretSource,
+    ) -> Result<Config, ConfigErrors> {
         let diag = Diagnostics::new(SourceMap::new(path, text));
         let (root, syntax) = DeTable::parse_recoverable(text);
         for e in &syntax {
             let span = e.span().unwrap_or(0..0);
-            diag.error(span, format!("invalid TOML: {}", e.message().trim_end()), None);
+            diag.error(
+                span,
+                format!("invalid TOML: {}", e.message().trim_end()),
+                None,
+            );
         }
         let config = if syntax.is_empty() {
             let root = Table::new(root.get_ref(), 0..0, "", &diag);
@@ -192,7 +202,10 @@ fn validate(raw: &RawConfig, c: &Checker<'_, '_>, path: &Path) -> Option<Config>
                 let first_line = c.diag.text()[..*first].matches('\n').count() + 1;
                 c.error(
                     name.span(),
-                    format!("duplicate pipeline name `{}` (first used on line {first_line})", name.get_ref()),
+                    format!(
+                        "duplicate pipeline name `{}` (first used on line {first_line})",
+                        name.get_ref()
+                    ),
                     Some("a unique name per [[pipelines]]".to_string()),
                 );
             } else {
@@ -204,7 +217,11 @@ fn validate(raw: &RawConfig, c: &Checker<'_, '_>, path: &Path) -> Option<Config>
         }
     }
     if raw.pipelines.as_ref().is_some_and(|p| p.is_empty()) {
-        c.error(0..0, "no pipelines", Some("at least one [[pipelines]] table".to_string()));
+        c.error(
+            0..0,
+            "no pipelines",
+            Some("at least one [[pipelines]] table".to_string()),
+        );
     }
     if connectors.len() != defined.len() || pipelines.len() != raw_pipelines.len() {
         return None;
@@ -225,7 +242,9 @@ impl SecretSource for BTreeMap<String, String> {
     fn read_file(&self, path: &Path) -> std::io::Result<String> {
         self.get(&format!("file:{}", path.display()))
             .cloned()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory"))
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory")
+            })
     }
 }
 
@@ -238,7 +257,10 @@ mod tests {
         BTreeMap::from([
             ("HUBSPOT_TOKEN".to_string(), "pat-na1-secret".to_string()),
             ("SF_SECRET".to_string(), "sf-client-secret".to_string()),
-            ("file:/etc/leadbridge/sf.token".to_string(), "refresh-123\n".to_string()),
+            (
+                "file:/etc/leadbridge/sf.token".to_string(),
+                "refresh-123\n".to_string(),
+            ),
         ])
     }
 
@@ -246,8 +268,12 @@ mod tests {
 
     #[test]
     fn the_example_config_is_valid() {
-        let config = Config::parse(EXAMPLE, Path::new("config/leadbridge.example.toml"), &example_secrets())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let config = Config::parse(
+            EXAMPLE,
+            Path::new("config/leadbridge.example.toml"),
+            &example_secrets(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.pipelines.len(), 2);
         let inbound = config.pipeline("inbound").unwrap();
         assert_eq!(inbound.key_field().name, "email");
@@ -256,8 +282,14 @@ mod tests {
         let company = inbound.field("company").unwrap();
         assert_eq!(company.owner, FieldOwner::Both(ConflictPolicy::Newest));
         let status = inbound.field("status").unwrap();
-        assert_eq!(status.values.crm_to_marketing("Open - Not Contacted"), Some("NEW"));
-        assert_eq!(inbound.field("score").unwrap().value_type, FieldType::Number);
+        assert_eq!(
+            status.values.crm_to_marketing("Open - Not Contacted"),
+            Some("NEW")
+        );
+        assert_eq!(
+            inbound.field("score").unwrap().value_type,
+            FieldType::Number
+        );
         let rule = inbound.handoff.as_ref().unwrap().when.as_ref().unwrap();
         assert_eq!(rule.fields(), ["employees", "lifecycle", "score"]);
         assert!(matches!(
@@ -271,7 +303,10 @@ mod tests {
         ));
         let sf = config.connector("salesforce").unwrap();
         assert_eq!(sf.kind(), ConnectorKind::Salesforce);
-        assert!(matches!(sf.auth(), leadbridge_core::auth::AuthConfig::OAuth2Refresh { .. }));
+        assert!(matches!(
+            sf.auth(),
+            leadbridge_core::auth::AuthConfig::OAuth2Refresh { .. }
+        ));
         let hs = config.connector("hubspot").unwrap();
         assert_eq!(hs.http().daily_cap, Some(200_000));
         assert_eq!(hs.overlap(), std::time::Duration::from_secs(120));
@@ -303,10 +338,19 @@ mod tests {
     #[test]
     fn every_problem_is_reported() {
         let broken = EXAMPLE
-            .replace("timeout = \"30s\"\n# How far", "timeout = \"30 s\"\n# How far")
+            .replace(
+                "timeout = \"30s\"\n# How far",
+                "timeout = \"30 s\"\n# How far",
+            )
             .replace("schedule = \"0 */2 * * * *\"", "schedule = \"*/2 * * * *\"")
-            .replace("owner = \"both\", conflict = \"newest\"", "owner = \"marketing\", conflict = \"newest\"")
-            .replace("require = [\"email\", \"last_name\"", "require = [\"emial\", \"last_name\"");
+            .replace(
+                "owner = \"both\", conflict = \"newest\"",
+                "owner = \"marketing\", conflict = \"newest\"",
+            )
+            .replace(
+                "require = [\"email\", \"last_name\"",
+                "require = [\"emial\", \"last_name\"",
+            );
         let errors = Config::parse(&broken, Path::new("x.toml"), &example_secrets()).unwrap_err();
         assert_eq!(errors.len(), 4, "{errors}");
     }

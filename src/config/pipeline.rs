@@ -156,7 +156,14 @@ pub(crate) fn validate(
             Some(m) => match fields.iter().find(|f| &f.name == m.get_ref()) {
                 Some(f) if f.marketing.is_some() && f.crm.is_some() => Some(f.name.clone()),
                 Some(_) => {
-                    c.error(m.span(), format!("`match_on` names `{}`, which does not live on both sides", m.get_ref()), Some("a canonical field with both `marketing` and `crm`".to_string()));
+                    c.error(
+                        m.span(),
+                        format!(
+                            "`match_on` names `{}`, which does not live on both sides",
+                            m.get_ref()
+                        ),
+                        Some("a canonical field with both `marketing` and `crm`".to_string()),
+                    );
                     None
                 }
                 // A field written with its own mistake: reported where it is.
@@ -199,12 +206,18 @@ pub(crate) fn validate(
 
 fn unknown_field(c: &Checker<'_, '_>, key: &str, text: &Text, names: &[String]) {
     let hint = match super::diagnostics::suggest(text.get_ref(), names.iter().map(String::as_str)) {
-        Some(s) => format!("`{s}`; a canonical field of this pipeline: {}", names.join(", ")),
+        Some(s) => format!(
+            "`{s}`; a canonical field of this pipeline: {}",
+            names.join(", ")
+        ),
         None => format!("a canonical field of this pipeline: {}", names.join(", ")),
     };
     c.error(
         text.span(),
-        format!("`{key}` names `{}`, which is not a canonical field", text.get_ref()),
+        format!(
+            "`{key}` names `{}`, which is not a canonical field",
+            text.get_ref()
+        ),
         Some(hint),
     );
 }
@@ -214,7 +227,11 @@ fn schedule(text: &Text, c: &Checker<'_, '_>) -> Option<cron::Schedule> {
     let fields = expr.split_whitespace().count();
     let expected = "cron with seconds: \"sec min hour day-of-month month day-of-week\", such as \"0 */2 * * * *\"".to_string();
     if fields == 5 {
-        c.error(text.span(), format!("cron expression `{expr}` has 5 fields; leadbridge's cron has seconds first"), Some(expected));
+        c.error(
+            text.span(),
+            format!("cron expression `{expr}` has 5 fields; leadbridge's cron has seconds first"),
+            Some(expected),
+        );
         return None;
     }
     match cron::Schedule::from_str(expr) {
@@ -237,12 +254,20 @@ fn side(raw: &RawSide, connectors: &BTreeSet<String>, c: &Checker<'_, '_>) -> Op
             return Some(n.get_ref().clone());
         }
         let defined: Vec<&str> = connectors.iter().map(String::as_str).collect();
-        let list = if defined.is_empty() { "none".to_string() } else { defined.join(", ") };
+        let list = if defined.is_empty() {
+            "none".to_string()
+        } else {
+            defined.join(", ")
+        };
         let expected = match super::diagnostics::suggest(n.get_ref(), defined.iter().copied()) {
             Some(s) => format!("`{s}`; a defined connector: {list}"),
             None => format!("a defined connector: {list}"),
         };
-        c.error(n.span(), format!("connector `{}` is not defined", n.get_ref()), Some(expected));
+        c.error(
+            n.span(),
+            format!("connector `{}` is not defined", n.get_ref()),
+            Some(expected),
+        );
         None
     });
     let object = raw.object.as_ref().and_then(|o| c.non_empty("object", o));
@@ -252,7 +277,11 @@ fn side(raw: &RawSide, connectors: &BTreeSet<String>, c: &Checker<'_, '_>) -> Op
     })
 }
 
-fn validate_fields(raw: &BTreeMap<Text, RawField>, pipeline: &RawPipeline, c: &Checker<'_, '_>) -> Vec<FieldMapping> {
+fn validate_fields(
+    raw: &BTreeMap<Text, RawField>,
+    pipeline: &RawPipeline,
+    c: &Checker<'_, '_>,
+) -> Vec<FieldMapping> {
     let mut entries: Vec<(&Text, &RawField)> = raw.iter().collect();
     entries.sort_by_key(|(name, _)| name.span().start);
     let mut out = Vec::new();
@@ -266,7 +295,11 @@ fn validate_fields(raw: &BTreeMap<Text, RawField>, pipeline: &RawPipeline, c: &C
         }
     }
     if raw.is_empty() {
-        c.error(pipeline.fields_span.clone(), "[pipelines.fields] is empty", Some("canonical fields, one with `key = true`".to_string()));
+        c.error(
+            pipeline.fields_span.clone(),
+            "[pipelines.fields] is empty",
+            Some("canonical fields, one with `key = true`".to_string()),
+        );
     } else if keys.is_empty() {
         c.error(
             pipeline.fields_span.clone(),
@@ -277,7 +310,11 @@ fn validate_fields(raw: &BTreeMap<Text, RawField>, pipeline: &RawPipeline, c: &C
         for extra in keys.iter().skip(1) {
             c.error(
                 extra.span(),
-                format!("`{}` is a second key field (`{}` is the first)", extra.get_ref(), keys[0].get_ref()),
+                format!(
+                    "`{}` is a second key field (`{}` is the first)",
+                    extra.get_ref(),
+                    keys[0].get_ref()
+                ),
                 Some("exactly one field with `key = true`".to_string()),
             );
         }
@@ -288,29 +325,56 @@ fn validate_fields(raw: &BTreeMap<Text, RawField>, pipeline: &RawPipeline, c: &C
 fn field(name: &Text, raw: &RawField, c: &Checker<'_, '_>) -> Option<FieldMapping> {
     let n = name.get_ref();
     let mut ok = true;
-    if !n.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic() || ch == '_')
+    if !n
+        .chars()
+        .next()
+        .is_some_and(|ch| ch.is_ascii_alphabetic() || ch == '_')
         || !n.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
     {
-        c.error(name.span(), format!("canonical field name `{n}` cannot be used in rules"), Some("letters, digits and `_`, starting with a letter".to_string()));
+        c.error(
+            name.span(),
+            format!("canonical field name `{n}` cannot be used in rules"),
+            Some("letters, digits and `_`, starting with a letter".to_string()),
+        );
         ok = false;
     }
-    let marketing = raw.marketing.as_ref().and_then(|t| c.non_empty("marketing", t));
+    let marketing = raw
+        .marketing
+        .as_ref()
+        .and_then(|t| c.non_empty("marketing", t));
     let crm = raw.crm.as_ref().and_then(|t| c.non_empty("crm", t));
     if raw.marketing.is_none() && raw.crm.is_none() {
-        c.error(raw.span.clone(), format!("field `{n}` maps to neither side"), Some("`marketing = \"…\"`, `crm = \"…\"` or both".to_string()));
+        c.error(
+            raw.span.clone(),
+            format!("field `{n}` maps to neither side"),
+            Some("`marketing = \"…\"`, `crm = \"…\"` or both".to_string()),
+        );
         ok = false;
     }
     let key = raw.key.as_ref().is_some_and(|k| *k.get_ref());
     if key && (raw.marketing.is_none() || raw.crm.is_none()) {
-        c.error(raw.key.as_ref().map_or(raw.span.clone(), |k| k.span()), format!("key field `{n}` must live on both sides"), Some("both `marketing` and `crm`".to_string()));
+        c.error(
+            raw.key.as_ref().map_or(raw.span.clone(), |k| k.span()),
+            format!("key field `{n}` must live on both sides"),
+            Some("both `marketing` and `crm`".to_string()),
+        );
         ok = false;
     }
-    let owner_name = raw.owner.as_ref().and_then(|o| c.choice("owner", o, OWNERS, |s| OWNERS.iter().find(|x| **x == s).copied()));
+    let owner_name = raw.owner.as_ref().and_then(|o| {
+        c.choice("owner", o, OWNERS, |s| {
+            OWNERS.iter().find(|x| **x == s).copied()
+        })
+    });
     if raw.owner.is_some() && owner_name.is_none() {
         ok = false;
     }
     let conflict = raw.conflict.as_ref().and_then(|t| {
-        let p = c.choice("conflict policy", t, ConflictPolicy::NAMES, ConflictPolicy::parse);
+        let p = c.choice(
+            "conflict policy",
+            t,
+            ConflictPolicy::NAMES,
+            ConflictPolicy::parse,
+        );
         if p.is_none() {
             ok = false;
         }
@@ -319,13 +383,24 @@ fn field(name: &Text, raw: &RawField, c: &Checker<'_, '_>) -> Option<FieldMappin
     let owner = match (owner_name, &raw.conflict) {
         (Some("both"), None) => {
             if let Some(o) = &raw.owner {
-                c.error(o.span(), format!("field `{n}` is owned by both sides but has no `conflict` policy"), Some(format!("conflict = one of {}", ConflictPolicy::NAMES.join(", "))));
+                c.error(
+                    o.span(),
+                    format!("field `{n}` is owned by both sides but has no `conflict` policy"),
+                    Some(format!(
+                        "conflict = one of {}",
+                        ConflictPolicy::NAMES.join(", ")
+                    )),
+                );
             }
             None
         }
         (Some("both"), Some(_)) => conflict.map(FieldOwner::Both),
         (other, Some(t)) if other.is_some() || raw.owner.is_none() => {
-            c.error(t.span(), format!("`conflict` on field `{n}` needs owner = \"both\""), Some("owner = \"both\" with a conflict policy, or no `conflict`".to_string()));
+            c.error(
+                t.span(),
+                format!("`conflict` on field `{n}` needs owner = \"both\""),
+                Some("owner = \"both\" with a conflict policy, or no `conflict`".to_string()),
+            );
             None
         }
         (Some("marketing"), None) => Some(FieldOwner::Marketing),
@@ -333,7 +408,11 @@ fn field(name: &Text, raw: &RawField, c: &Checker<'_, '_>) -> Option<FieldMappin
         (None, None) if key => Some(FieldOwner::Marketing),
         (None, None) => {
             if raw.owner.is_none() {
-                c.error(raw.span.clone(), format!("missing key `owner` for field `{n}`"), Some("owner = \"marketing\", \"crm\" or \"both\"".to_string()));
+                c.error(
+                    raw.span.clone(),
+                    format!("missing key `owner` for field `{n}`"),
+                    Some("owner = \"marketing\", \"crm\" or \"both\"".to_string()),
+                );
             }
             None
         }
@@ -348,7 +427,14 @@ fn field(name: &Text, raw: &RawField, c: &Checker<'_, '_>) -> Option<FieldMappin
             _ => None,
         };
         if let Some(side) = missing {
-            c.error(t.span(), format!("field `{n}` is owned by {} but has no `{side}` mapping", t.get_ref()), Some(format!("`{side} = \"…\"` or another owner")));
+            c.error(
+                t.span(),
+                format!(
+                    "field `{n}` is owned by {} but has no `{side}` mapping",
+                    t.get_ref()
+                ),
+                Some(format!("`{side} = \"…\"` or another owner")),
+            );
             ok = false;
         }
     }
@@ -365,10 +451,15 @@ fn field(name: &Text, raw: &RawField, c: &Checker<'_, '_>) -> Option<FieldMappin
     let values = match &raw.values {
         Some(map) => {
             if raw.marketing.is_none() || raw.crm.is_none() {
-                c.error(map.span(), format!("`values` on field `{n}`, which lives on one side only"), Some("a value map only on fields with both `marketing` and `crm`".to_string()));
+                c.error(
+                    map.span(),
+                    format!("`values` on field `{n}`, which lives on one side only"),
+                    Some("a value map only on fields with both `marketing` and `crm`".to_string()),
+                );
                 ok = false;
             }
-            let flows_to_crm = matches!(owner, Some(FieldOwner::Marketing | FieldOwner::Both(_))) || key;
+            let flows_to_crm =
+                matches!(owner, Some(FieldOwner::Marketing | FieldOwner::Both(_))) || key;
             let mut entries: Vec<(&Text, &Text)> = map.get_ref().iter().collect();
             entries.sort_by_key(|(k, _)| k.span().start);
             let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
@@ -386,7 +477,11 @@ fn field(name: &Text, raw: &RawField, c: &Checker<'_, '_>) -> Option<FieldMappin
                     seen.insert(marketing_value.get_ref(), crm_value.get_ref());
                 }
             }
-            ValueMap::new(entries.iter().map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone())))
+            ValueMap::new(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone())),
+            )
         }
         None => ValueMap::default(),
     };
@@ -406,10 +501,8 @@ fn field(name: &Text, raw: &RawField, c: &Checker<'_, '_>) -> Option<FieldMappin
 }
 
 fn handoff(raw: &RawHandoff, names: &[String], c: &Checker<'_, '_>) -> Option<Handoff> {
-    let when = match &raw.when {
-        Some(w) => Some(c.rule("when", w, names)),
-        None => None,
-    };
+    // Every part is checked before any `?`, so all problems are reported.
+    let when = raw.when.as_ref().map(|w| c.rule("when", w, names));
     let mut require = Vec::new();
     let mut ok = true;
     if let Some(list) = &raw.require {
@@ -422,10 +515,7 @@ fn handoff(raw: &RawHandoff, names: &[String], c: &Checker<'_, '_>) -> Option<Ha
             }
         }
     }
-    let assign = match &raw.assign {
-        Some(a) => Some(assignment(a, names, c, true)),
-        None => None,
-    };
+    let assign = raw.assign.as_ref().map(|a| assignment(a, names, c, true));
     let when = match when {
         Some(w) => Some(w?),
         None => None,
@@ -434,37 +524,68 @@ fn handoff(raw: &RawHandoff, names: &[String], c: &Checker<'_, '_>) -> Option<Ha
         Some(a) => Some(a?),
         None => None,
     };
-    ok.then_some(Handoff { when, require, assign })
+    ok.then_some(Handoff {
+        when,
+        require,
+        assign,
+    })
 }
 
 const STRATEGIES: &[&str] = &["round_robin", "territory", "account_owner"];
 
-fn assignment(raw: &RawAssign, names: &[String], c: &Checker<'_, '_>, top: bool) -> Option<Assignment> {
-    let strategy = raw
-        .strategy
-        .as_ref()
-        .and_then(|s| c.choice("assign strategy", s, STRATEGIES, |x| STRATEGIES.iter().find(|y| **y == x).copied()))?;
+fn assignment(
+    raw: &RawAssign,
+    names: &[String],
+    c: &Checker<'_, '_>,
+    top: bool,
+) -> Option<Assignment> {
+    let strategy = raw.strategy.as_ref().and_then(|s| {
+        c.choice("assign strategy", s, STRATEGIES, |x| {
+            STRATEGIES.iter().find(|y| **y == x).copied()
+        })
+    })?;
     let not_used = |key: &str, span: Option<std::ops::Range<usize>>| {
         if let Some(span) = span {
-            c.error(span, format!("`{key}` is not used by strategy `{strategy}`"), Some(match strategy {
-                "round_robin" => "only `owners`".to_string(),
-                "territory" => "only `rules` and `default_owner`".to_string(),
-                _ => "only `fallback`".to_string(),
-            }));
+            c.error(
+                span,
+                format!("`{key}` is not used by strategy `{strategy}`"),
+                Some(match strategy {
+                    "round_robin" => "only `owners`".to_string(),
+                    "territory" => "only `rules` and `default_owner`".to_string(),
+                    _ => "only `fallback`".to_string(),
+                }),
+            );
         }
     };
     let owner_id = |key: &str, t: &Text| c.non_empty(key, t);
     match strategy {
         "round_robin" => {
-            not_used("rules", raw.rules.as_ref().and_then(|r| r.first()).map(|r| r.span.clone()));
-            not_used("default_owner", raw.default_owner.as_ref().map(|t| t.span()));
+            not_used(
+                "rules",
+                raw.rules
+                    .as_ref()
+                    .and_then(|r| r.first())
+                    .map(|r| r.span.clone()),
+            );
+            not_used(
+                "default_owner",
+                raw.default_owner.as_ref().map(|t| t.span()),
+            );
             not_used("fallback", raw.fallback.as_ref().map(fallback_span));
             let Some(owners) = &raw.owners else {
-                c.error(raw.span.clone(), "missing key `owners` for strategy `round_robin`", Some("owners = [\"CRM user id\", …]".to_string()));
+                c.error(
+                    raw.span.clone(),
+                    "missing key `owners` for strategy `round_robin`",
+                    Some("owners = [\"CRM user id\", …]".to_string()),
+                );
                 return None;
             };
             if owners.get_ref().is_empty() {
-                c.error(owners.span(), "`owners` is empty", Some("at least one CRM user id".to_string()));
+                c.error(
+                    owners.span(),
+                    "`owners` is empty",
+                    Some("at least one CRM user id".to_string()),
+                );
                 return None;
             }
             let mut out: Vec<String> = Vec::new();
@@ -484,7 +605,11 @@ fn assignment(raw: &RawAssign, names: &[String], c: &Checker<'_, '_>, top: bool)
             let default_owner = match &raw.default_owner {
                 Some(t) => owner_id("default_owner", t),
                 None => {
-                    c.error(raw.span.clone(), "missing key `default_owner` for strategy `territory`", Some("the CRM user id that gets leads no rule matches".to_string()));
+                    c.error(
+                        raw.span.clone(),
+                        "missing key `default_owner` for strategy `territory`",
+                        Some("the CRM user id that gets leads no rule matches".to_string()),
+                    );
                     None
                 }
             };
@@ -495,32 +620,68 @@ fn assignment(raw: &RawAssign, names: &[String], c: &Checker<'_, '_>, top: bool)
                         .map(|rule| {
                             let when = rule.when.as_ref().and_then(|w| c.rule("when", w, names));
                             let owner = rule.owner.as_ref().and_then(|o| owner_id("owner", o));
-                            Some(TerritoryRule { when: when?, owner: owner? })
+                            Some(TerritoryRule {
+                                when: when?,
+                                owner: owner?,
+                            })
                         })
                         .collect();
                     checked.into_iter().collect::<Option<Vec<_>>>()
                 }
                 Some(_) => {
-                    c.error(raw.span.clone(), "`rules` is empty", Some("at least one { when = \"…\", owner = \"…\" }".to_string()));
+                    c.error(
+                        raw.span.clone(),
+                        "`rules` is empty",
+                        Some("at least one { when = \"…\", owner = \"…\" }".to_string()),
+                    );
                     None
                 }
                 None => {
-                    c.error(raw.span.clone(), "missing key `rules` for strategy `territory`", Some("rules = [{ when = \"country == 'JP'\", owner = \"…\" }, …]".to_string()));
+                    c.error(
+                        raw.span.clone(),
+                        "missing key `rules` for strategy `territory`",
+                        Some(
+                            "rules = [{ when = \"country == 'JP'\", owner = \"…\" }, …]"
+                                .to_string(),
+                        ),
+                    );
                     None
                 }
             };
-            Some(Assignment::Territory { rules: rules?, default_owner: default_owner? })
+            Some(Assignment::Territory {
+                rules: rules?,
+                default_owner: default_owner?,
+            })
         }
         _ => {
             not_used("owners", raw.owners.as_ref().map(|t| t.span()));
-            not_used("rules", raw.rules.as_ref().and_then(|r| r.first()).map(|r| r.span.clone()));
-            not_used("default_owner", raw.default_owner.as_ref().map(|t| t.span()));
+            not_used(
+                "rules",
+                raw.rules
+                    .as_ref()
+                    .and_then(|r| r.first())
+                    .map(|r| r.span.clone()),
+            );
+            not_used(
+                "default_owner",
+                raw.default_owner.as_ref().map(|t| t.span()),
+            );
             let fallback = match &raw.fallback {
                 None => None,
-                Some(RawFallback::Owner(t)) => Some(Box::new(Assignment::RoundRobin { owners: vec![owner_id("fallback", t)?] })),
+                Some(RawFallback::Owner(t)) => Some(Box::new(Assignment::RoundRobin {
+                    owners: vec![owner_id("fallback", t)?],
+                })),
                 Some(RawFallback::Assign(a)) => {
-                    if !top || a.strategy.as_ref().is_some_and(|s| s.get_ref() == "account_owner") {
-                        c.error(a.span.clone(), "an account_owner fallback cannot be account_owner again", Some("round_robin, territory or an owner id".to_string()));
+                    if !top
+                        || a.strategy
+                            .as_ref()
+                            .is_some_and(|s| s.get_ref() == "account_owner")
+                    {
+                        c.error(
+                            a.span.clone(),
+                            "an account_owner fallback cannot be account_owner again",
+                            Some("round_robin, territory or an owner id".to_string()),
+                        );
                         return None;
                     }
                     Some(Box::new(assignment(a, names, c, false)?))

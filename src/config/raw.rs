@@ -267,7 +267,10 @@ impl RawConfig {
             .req_table("daemon", "a [daemon] table with at least `state_dir`")
             .map(|t| read_daemon(&t));
         let connectors = root
-            .req_table("connectors", "[connectors.<name>] tables for the tools pipelines use")
+            .req_table(
+                "connectors",
+                "[connectors.<name>] tables for the tools pipelines use",
+            )
             .map(|t| {
                 let mut out = BTreeMap::new();
                 for (name, value) in t.entries() {
@@ -323,15 +326,24 @@ fn read_connector(t: &Table<'_, '_, '_>) -> RawConnector {
     let raw = RawConnector {
         kind: t.req_string("kind", "\"hubspot\" or \"salesforce\""),
         base_url: t.string("base_url", "a URL such as \"https://api.hubapi.com\""),
-        instance_url: t.string("instance_url", "a URL such as \"https://example.my.salesforce.com\""),
-        login_url: t.string("login_url", "a URL such as \"https://login.salesforce.com\""),
+        instance_url: t.string(
+            "instance_url",
+            "a URL such as \"https://example.my.salesforce.com\"",
+        ),
+        login_url: t.string(
+            "login_url",
+            "a URL such as \"https://login.salesforce.com\"",
+        ),
         api_version: t.string("api_version", "a REST API version such as \"62.0\""),
         auth: t
             .req_table("auth", "auth = { type = \"…\", … }")
             .map(|a| read_auth(&a)),
         daily_cap: t.integer("daily_cap", "a whole number of calls per day"),
         rate_limit: t
-            .table("rate_limit", "rate_limit = { requests = 100, per = \"10s\" }")
+            .table(
+                "rate_limit",
+                "rate_limit = { requests = 100, per = \"10s\" }",
+            )
             .map(|r| {
                 let raw = RawRateLimit {
                     requests: r.req_integer("requests", "a whole number of requests per window"),
@@ -344,10 +356,14 @@ fn read_connector(t: &Table<'_, '_, '_>) -> RawConnector {
         timeout: t.string("timeout", DURATION),
         overlap: t.string("overlap", DURATION),
         retry: t
-            .table("retry", "retry = { max_attempts = 6, base_delay = \"250ms\", … }")
+            .table(
+                "retry",
+                "retry = { max_attempts = 6, base_delay = \"250ms\", … }",
+            )
             .map(|r| {
                 let raw = RawRetry {
-                    max_attempts: r.integer("max_attempts", "a whole number of attempts, at least 1"),
+                    max_attempts: r
+                        .integer("max_attempts", "a whole number of attempts, at least 1"),
                     base_delay: r.string("base_delay", DURATION),
                     max_delay: r.string("max_delay", DURATION),
                     max_total_wait: r.string("max_total_wait", DURATION),
@@ -391,7 +407,10 @@ fn read_pipeline(t: &Table<'_, '_, '_>) -> RawPipeline {
         t.req_table(key, expected).map(|s| {
             let raw = RawSide {
                 connector: s.req_string("connector", "the name of a [connectors.<name>] table"),
-                object: s.req_string("object", "the tool's object name, such as \"contacts\" or \"Lead\""),
+                object: s.req_string(
+                    "object",
+                    "the tool's object name, such as \"contacts\" or \"Lead\"",
+                ),
                 match_on: if crm {
                     s.string("match_on", "a canonical field name")
                 } else {
@@ -409,7 +428,10 @@ fn read_pipeline(t: &Table<'_, '_, '_>) -> RawPipeline {
         })
     };
     let name = t.req_string("name", "a unique pipeline name such as \"inbound\"");
-    let schedule = t.req_string("schedule", "a cron expression with seconds such as \"0 */2 * * * *\"");
+    let schedule = t.req_string(
+        "schedule",
+        "a cron expression with seconds such as \"0 */2 * * * *\"",
+    );
     let marketing = side("marketing", false);
     let crm = side("crm", true);
     let mut fields_span = t.span();
@@ -509,10 +531,16 @@ fn read_field(t: &Table<'_, '_, '_>) -> RawField {
 
 fn read_handoff(t: &Table<'_, '_, '_>) -> RawHandoff {
     let raw = RawHandoff {
-        when: t.string("when", "a CEL expression over canonical fields, such as \"score >= 80\""),
+        when: t.string(
+            "when",
+            "a CEL expression over canonical fields, such as \"score >= 80\"",
+        ),
         require: t.strings("require", "an array of canonical field names"),
         assign: t
-            .table("assign", "assign = { strategy = \"round_robin\", owners = [\"…\"] }")
+            .table(
+                "assign",
+                "assign = { strategy = \"round_robin\", owners = [\"…\"] }",
+            )
             .map(|a| read_assign(&a)),
         span: t.span(),
     };
@@ -522,7 +550,10 @@ fn read_handoff(t: &Table<'_, '_, '_>) -> RawHandoff {
 
 fn read_assign(t: &Table<'_, '_, '_>) -> RawAssign {
     let rules = t
-        .tables("rules", "an array of { when = \"…\", owner = \"…\" } tables")
+        .tables(
+            "rules",
+            "an array of { when = \"…\", owner = \"…\" } tables",
+        )
         .map(|list| {
             list.iter()
                 .map(|r| {
@@ -552,7 +583,10 @@ fn read_assign(t: &Table<'_, '_, '_>) -> RawAssign {
         }
     });
     let raw = RawAssign {
-        strategy: t.req_string("strategy", "\"round_robin\", \"territory\" or \"account_owner\""),
+        strategy: t.req_string(
+            "strategy",
+            "\"round_robin\", \"territory\" or \"account_owner\"",
+        ),
         owners: t.strings("owners", "an array of CRM user ids"),
         rules,
         default_owner: t.string("default_owner", "a CRM user id"),

@@ -45,7 +45,10 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
         diag: &'a Diagnostics<'s>,
     ) -> Self {
         let name = name.into();
-        let path = name.trim_start_matches('[').trim_end_matches(']').to_string();
+        let path = name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         Self {
             table,
             span,
@@ -205,12 +208,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     pub(crate) fn table(&self, key: &'static str, expected: &str) -> Option<Table<'a, 'i, 's>> {
         let value = self.get(key)?;
         match value.get_ref() {
-            DeValue::Table(t) => Some(Table::new(
-                t,
-                value.span(),
-                self.child_name(key),
-                self.diag,
-            )),
+            DeValue::Table(t) => Some(Table::new(t, value.span(), self.child_name(key), self.diag)),
             _ => {
                 self.wrong_type(key, value, expected);
                 None
@@ -230,7 +228,11 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
 
     /// An optional array of tables (`[[pipelines]]` or `[{…}, {…}]`); each
     /// element is named `name[i]` in messages.
-    pub(crate) fn tables(&self, key: &'static str, expected: &str) -> Option<Vec<Table<'a, 'i, 's>>> {
+    pub(crate) fn tables(
+        &self,
+        key: &'static str,
+        expected: &str,
+    ) -> Option<Vec<Table<'a, 'i, 's>>> {
         let value = self.get(key)?;
         let DeValue::Array(items) = value.get_ref() else {
             self.wrong_type(key, value, expected);
@@ -241,7 +243,10 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
             match item.get_ref() {
                 DeValue::Table(t) => {
                     let path = self.child_name(key);
-                    let path = path.trim_start_matches('[').trim_end_matches(']').to_string();
+                    let path = path
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_string();
                     out.push(
                         Table::new(t, item.span(), format!("[[{path}]] #{}", i + 1), self.diag)
                             .with_path(path),
@@ -264,7 +269,9 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     /// Every entry of a table whose keys are names chosen by ops
     /// (`[connectors.<name>]`, `[pipelines.fields]`, value maps). Marks the
     /// whole table as read.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (Spanned<String>, &'a Spanned<DeValue<'i>>)> + '_ {
+    pub(crate) fn entries(
+        &self,
+    ) -> impl Iterator<Item = (Spanned<String>, &'a Spanned<DeValue<'i>>)> + '_ {
         self.table
             .iter()
             .map(|(k, v)| (Spanned::new(k.span(), k.get_ref().to_string()), v))

@@ -36,12 +36,12 @@ impl SecretRef {
     pub fn parse(text: &str) -> Result<SecretRef, String> {
         if let Some(name) = text.strip_prefix("env:") {
             let valid = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                 && !name.starts_with(|c: char| c.is_ascii_digit());
             if !valid {
-                return Err(format!("`env:{name}` is not a valid environment variable name"));
+                return Err(format!(
+                    "`env:{name}` is not a valid environment variable name"
+                ));
             }
             return Ok(SecretRef::Env(name.to_string()));
         }
@@ -104,7 +104,10 @@ mod tests {
 
     #[test]
     fn parses_references_and_refuses_literals() {
-        assert_eq!(SecretRef::parse("env:SF_SECRET"), Ok(SecretRef::Env("SF_SECRET".into())));
+        assert_eq!(
+            SecretRef::parse("env:SF_SECRET"),
+            Ok(SecretRef::Env("SF_SECRET".into()))
+        );
         assert_eq!(
             SecretRef::parse("file:/etc/x"),
             Ok(SecretRef::File("/etc/x".into()))

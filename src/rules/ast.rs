@@ -6,7 +6,11 @@ use cel::IdedExpr;
 /// Collects the identifiers `expr` reads from outside (with their node ids),
 /// in source order; names bound by a comprehension (`exists(c, c == x)`)
 /// inside their own scope are not collected.
-pub(crate) fn free_identifiers(expr: &IdedExpr, bound: &mut Vec<String>, out: &mut Vec<(String, u64)>) {
+pub(crate) fn free_identifiers(
+    expr: &IdedExpr,
+    bound: &mut Vec<String>,
+    out: &mut Vec<(String, u64)>,
+) {
     match &expr.expr {
         Expr::Ident(name) => {
             if !name.starts_with('@') && !bound.contains(name) {
@@ -29,7 +33,12 @@ pub(crate) fn free_identifiers(expr: &IdedExpr, bound: &mut Vec<String>, out: &m
                 bound.push(second.clone());
             }
             bound.push(comp.accu_var.clone());
-            for part in [&comp.accu_init, &comp.loop_cond, &comp.loop_step, &comp.result] {
+            for part in [
+                &comp.accu_init,
+                &comp.loop_cond,
+                &comp.loop_step,
+                &comp.result,
+            ] {
                 free_identifiers(part, bound, out);
             }
             bound.truncate(depth);

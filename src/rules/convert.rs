@@ -23,7 +23,9 @@ pub(crate) fn to_cel(value: &serde_json::Value) -> Value {
             }
         }
         serde_json::Value::String(s) => Value::String(Arc::new(s.clone())),
-        serde_json::Value::Array(items) => Value::List(Arc::new(items.iter().map(to_cel).collect())),
+        serde_json::Value::Array(items) => {
+            Value::List(Arc::new(items.iter().map(to_cel).collect()))
+        }
         serde_json::Value::Object(map) => {
             let entries: HashMap<Key, Value> = map
                 .iter()

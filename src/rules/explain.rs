@@ -27,7 +27,9 @@ impl fmt::Display for ConditionOutcome {
             Ok(held) => write!(f, "{held}")?,
             // The error's own value list would repeat ours.
             Err(RuleError::Evaluation { message, .. }) => write!(f, "error: {message}")?,
-            Err(RuleError::NotBool { got, .. }) => write!(f, "error: gave {got}, not true or false")?,
+            Err(RuleError::NotBool { got, .. }) => {
+                write!(f, "error: gave {got}, not true or false")?
+            }
             Err(e) => write!(f, "error: {e}")?,
         }
         if !self.values.is_empty() {
@@ -53,9 +55,7 @@ impl fmt::Display for ConditionOutcome {
 /// split agrees with the tree whenever the root is `&&` (it binds tighter
 /// than `||` and `?:`), and parenthesised groups stay one condition.
 pub(super) fn conditions(source: &str, expr: &IdedExpr) -> Vec<Condition> {
-    let whole = || {
-        vec![condition(source.trim().to_string(), expr)]
-    };
+    let whole = || vec![condition(source.trim().to_string(), expr)];
     let is_chain = matches!(&expr.expr,
         Expr::Call(call) if call.func_name == operators::LOGICAL_AND && call.target.is_none());
     if !is_chain {
@@ -109,7 +109,13 @@ fn split_top_level_and(source: &str) -> Vec<String> {
                 '(' | '[' | '{' => depth += 1,
                 ')' | ']' | '}' => depth -= 1,
                 '&' if depth == 0 && chars.get(i + 1) == Some(&'&') => {
-                    parts.push(chars[start..i].iter().collect::<String>().trim().to_string());
+                    parts.push(
+                        chars[start..i]
+                            .iter()
+                            .collect::<String>()
+                            .trim()
+                            .to_string(),
+                    );
                     start = i + 2;
                     i += 1;
                 }

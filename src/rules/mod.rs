@@ -119,7 +119,9 @@ struct Condition {
 
 impl std::fmt::Debug for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rule").field("source", &self.source).finish()
+        f.debug_struct("Rule")
+            .field("source", &self.source)
+            .finish()
     }
 }
 
@@ -152,7 +154,10 @@ impl Rule {
             }
             out
         })?;
-        let known: Vec<String> = known_fields.iter().map(|s| s.as_ref().to_string()).collect();
+        let known: Vec<String> = known_fields
+            .iter()
+            .map(|s| s.as_ref().to_string())
+            .collect();
         let mut idents = Vec::new();
         ast::free_identifiers(program.expression(), &mut Vec::new(), &mut idents);
         let mut errors = Vec::new();
@@ -229,10 +234,12 @@ impl Rule {
             .iter()
             .map(|c| {
                 let result = context_for(&c.fields, values).and_then(|context| {
-                    let value = context.resolve(&c.expr).map_err(|e| RuleError::Evaluation {
-                        message: e.to_string(),
-                        values: describe(&c.fields, values),
-                    })?;
+                    let value = context
+                        .resolve(&c.expr)
+                        .map_err(|e| RuleError::Evaluation {
+                            message: e.to_string(),
+                            values: describe(&c.fields, values),
+                        })?;
                     as_bool(value, &c.fields, values)
                 });
                 ConditionOutcome {
@@ -337,7 +344,10 @@ mod tests {
     fn comprehension_variables_are_not_fields() {
         let rule = Rule::compile("['JP', 'KR'].exists(c, c == country)", FIELDS).unwrap();
         assert_eq!(rule.fields(), ["country"]);
-        assert_eq!(rule.evaluate(&values(&[("country", json!("JP"))])), Ok(true));
+        assert_eq!(
+            rule.evaluate(&values(&[("country", json!("JP"))])),
+            Ok(true)
+        );
     }
 
     #[test]
@@ -355,7 +365,9 @@ mod tests {
             rule.evaluate(&values(&[])),
             Err(RuleError::MissingField("score".into()))
         );
-        let err = rule.evaluate(&values(&[("score", json!("42"))])).unwrap_err();
+        let err = rule
+            .evaluate(&values(&[("score", json!("42"))]))
+            .unwrap_err();
         assert!(err.to_string().contains("score = \"42\""), "{err}");
         assert!(rule.evaluate(&values(&[("score", json!(null))])).is_err());
         let not_bool = Rule::compile("score + 1", FIELDS).unwrap();
