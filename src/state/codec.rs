@@ -145,7 +145,10 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], String> {
         if self.buf.len() < n {
-            return Err(format!("truncated: want {n} bytes, {} left", self.buf.len()));
+            return Err(format!(
+                "truncated: want {n} bytes, {} left",
+                self.buf.len()
+            ));
         }
         let (head, tail) = self.buf.split_at(n);
         self.buf = tail;

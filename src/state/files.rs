@@ -38,15 +38,20 @@ pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> StateResult<()> {
     let dir = path
         .parent()
         .ok_or_else(|| StateError::io(format!("{} has no parent", path.display()), not_found()))?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| StateError::io(format!("{} has no file name", path.display()), not_found()))?;
+    let name = path.file_name().ok_or_else(|| {
+        StateError::io(format!("{} has no file name", path.display()), not_found())
+    })?;
     let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
     // A temporary file left by a crash is stale: start afresh.
     match fs::remove_file(&tmp) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(StateError::io(format!("cannot remove {}", tmp.display()), e)),
+        Err(e) => {
+            return Err(StateError::io(
+                format!("cannot remove {}", tmp.display()),
+                e,
+            ))
+        }
     }
     let write = || -> std::io::Result<()> {
         let mut file = OpenOptions::new()

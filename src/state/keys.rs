@@ -141,10 +141,7 @@ mod tests {
             "2026-01-01T00:00:00.001Z",
             "2026-01-01T00:00:01Z",
         ];
-        let keys: Vec<_> = times
-            .iter()
-            .map(|t| time_key(t.parse().unwrap()))
-            .collect();
+        let keys: Vec<_> = times.iter().map(|t| time_key(t.parse().unwrap())).collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]));
     }
 

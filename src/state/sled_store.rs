@@ -374,7 +374,8 @@ impl<'a> Plan<'a> {
                         }
                     }
                     tx.links_m.insert(m_key.as_slice(), value.as_slice())?;
-                    tx.links_c.insert(c_key.as_slice(), marketing_id.as_bytes())?;
+                    tx.links_c
+                        .insert(c_key.as_slice(), marketing_id.as_bytes())?;
                 }
                 PlannedLink::Remove { m_key } => {
                     if let Some(old) = tx.links_m.remove(m_key.as_slice())? {
@@ -429,7 +430,8 @@ impl<'a> Plan<'a> {
             tx.rr.insert(key.as_slice(), &value[..])?;
         }
         if let Some(status) = &self.status {
-            tx.status.insert(self.prefix.as_slice(), status.as_slice())?;
+            tx.status
+                .insert(self.prefix.as_slice(), status.as_slice())?;
         }
 
         let [links, dlq, intents] = &self.counter_keys;
@@ -470,10 +472,12 @@ impl StateStore for SledStore {
     async fn link(&self, pipeline: &str, side: Side, id: &str) -> StateResult<Option<Link>> {
         let marketing_id = match side {
             Side::Marketing => id.to_owned(),
-            Side::Crm => match self.get(&self.trees.links_c, &keys::with(pipeline, id.as_bytes())?)? {
-                Some(m) => keys::text(&m)?,
-                None => return Ok(None),
-            },
+            Side::Crm => {
+                match self.get(&self.trees.links_c, &keys::with(pipeline, id.as_bytes())?)? {
+                    Some(m) => keys::text(&m)?,
+                    None => return Ok(None),
+                }
+            }
         };
         let key = keys::with(pipeline, marketing_id.as_bytes())?;
         match self.get(&self.trees.links_m, &key)? {
@@ -483,7 +487,9 @@ impl StateStore for SledStore {
             })),
             None if side == Side::Crm => Err(StateError::corrupt(
                 "link",
-                format!("CRM record {id} points to marketing record {marketing_id}, which has no link"),
+                format!(
+                    "CRM record {id} points to marketing record {marketing_id}, which has no link"
+                ),
             )),
             None => Ok(None),
         }
@@ -576,7 +582,10 @@ impl StateStore for SledStore {
             .transaction(|(tx_intents, tx_counters, tx_pipelines)| {
                 for (key, value, counter, pipeline) in &planned {
                     tx_pipelines.insert(*pipeline, &[][..])?;
-                    if tx_intents.insert(key.as_slice(), value.as_slice())?.is_none() {
+                    if tx_intents
+                        .insert(key.as_slice(), value.as_slice())?
+                        .is_none()
+                    {
                         add_to_counter(tx_counters, counter, 1)?;
                     }
                 }
@@ -683,7 +692,18 @@ impl StateStore for SledStore {
             &t.pipelines,
         )
             .transaction(
-                |(links_m, links_c, cursors, intents, dlq, rr, status, events, counters, pipelines)| {
+                |(
+                    links_m,
+                    links_c,
+                    cursors,
+                    intents,
+                    dlq,
+                    rr,
+                    status,
+                    events,
+                    counters,
+                    pipelines,
+                )| {
                     plan.apply(&Tx {
                         links_m,
                         links_c,

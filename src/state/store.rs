@@ -128,9 +128,7 @@ pub trait StateStore: Send + Sync {
         };
         let mut pipelines = BTreeMap::new();
         for name in names {
-            let links = self
-                .scan_links(&name, None, options.max_links)
-                .await?;
+            let links = self.scan_links(&name, None, options.max_links).await?;
             let dump = PipelineDump {
                 status: self.status(&name).await?,
                 counts: self.counts(&name).await?,

@@ -73,7 +73,10 @@ impl TokenVault {
         let stored = parsed.map_err(|_| {
             StateError::corrupt(
                 "token vault",
-                format!("{} is not a stored token; delete it to use the configured one", path.display()),
+                format!(
+                    "{} is not a stored token; delete it to use the configured one",
+                    path.display()
+                ),
             )
         })?;
         if stored.configured_sha256 != fingerprint(configured) {
@@ -101,15 +104,19 @@ impl TokenVault {
             configured_sha256: fingerprint(configured),
             refresh_token: rotated.expose_secret().to_owned(),
         };
-        let mut bytes = serde_json::to_vec(&stored)
-            .map_err(|e| StateError::corrupt("token vault", e))?;
+        let mut bytes =
+            serde_json::to_vec(&stored).map_err(|e| StateError::corrupt("token vault", e))?;
         let written = write_private_file(&path, &bytes);
         bytes.zeroize();
         written
     }
 
     /// A sink the connector's OAuth2 token manager hands rotations to.
-    pub fn sink(&self, connector: &str, configured: SecretString) -> StateResult<Arc<dyn RefreshTokenSink>> {
+    pub fn sink(
+        &self,
+        connector: &str,
+        configured: SecretString,
+    ) -> StateResult<Arc<dyn RefreshTokenSink>> {
         // Check the name now, not at the first rotation.
         self.path(connector)?;
         Ok(Arc::new(VaultSink {
@@ -191,21 +198,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let vault = TokenVault::open(dir.path()).unwrap();
         let configured = secret("configured-1");
-        assert_eq!(vault.current("sf", &configured).unwrap().expose_secret(), "configured-1");
+        assert_eq!(
+            vault.current("sf", &configured).unwrap().expose_secret(),
+            "configured-1"
+        );
 
         let sink = vault.sink("sf", configured.clone()).unwrap();
         sink.rotated(&secret("rotated-1")).unwrap();
         sink.rotated(&secret("rotated-2")).unwrap();
         // A restart: a new vault on the same directory.
         let vault = TokenVault::open(dir.path()).unwrap();
-        assert_eq!(vault.current("sf", &configured).unwrap().expose_secret(), "rotated-2");
+        assert_eq!(
+            vault.current("sf", &configured).unwrap().expose_secret(),
+            "rotated-2"
+        );
 
         // Ops configured a new token: it wins, and the old rotation is gone.
         let fresh = secret("configured-2");
-        assert_eq!(vault.current("sf", &fresh).unwrap().expose_secret(), "configured-2");
+        assert_eq!(
+            vault.current("sf", &fresh).unwrap().expose_secret(),
+            "configured-2"
+        );
         assert!(!dir.path().join("tokens/sf").exists());
         // Going back to the first configured token does not revive it either.
-        assert_eq!(vault.current("sf", &configured).unwrap().expose_secret(), "configured-1");
+        assert_eq!(
+            vault.current("sf", &configured).unwrap().expose_secret(),
+            "configured-1"
+        );
     }
 
     #[test]
@@ -213,7 +232,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let vault = TokenVault::open(dir.path()).unwrap();
         vault
-            .store("hubspot", &secret("configured-secret"), &secret("rotated-secret"))
+            .store(
+                "hubspot",
+                &secret("configured-secret"),
+                &secret("rotated-secret"),
+            )
             .unwrap();
         let file = dir.path().join("tokens/hubspot");
         assert_eq!(mode(&file), 0o600);
@@ -239,7 +262,9 @@ mod tests {
     fn debug_output_never_shows_tokens() {
         let dir = tempfile::tempdir().unwrap();
         let vault = TokenVault::open(dir.path()).unwrap();
-        vault.store("sf", &secret("c"), &secret("rotated-secret")).unwrap();
+        vault
+            .store("sf", &secret("c"), &secret("rotated-secret"))
+            .unwrap();
         let token = vault.current("sf", &secret("c")).unwrap();
         assert!(!format!("{token:?} {vault:?}").contains("rotated-secret"));
     }
