@@ -5,4 +5,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod rules;
+pub mod side;
+pub mod state;
+
+pub use side::Side;

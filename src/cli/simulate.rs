@@ -1,16 +1,21 @@
-//! `leadbridge simulate <tool>`.
+//! `leadbridge simulate <tool>`: serves a faithful local simulator of a
+//! tool's API on loopback, for people trying leadbridge without an account,
+//! for the demo, and for the benchmarks.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
+use leadbridge_core::sim::{RunningSimulator, SimulatorOptions, TokenSettings};
 
 /// Which simulator to serve.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Tool {
-    /// HubSpot CRM v3.
+    /// HubSpot CRM v3 (contacts, notes, tasks, deals; search, batch, OAuth2).
     Hubspot,
-    /// Salesforce REST.
+    /// Salesforce REST (Lead, Contact, Task, Opportunity; SOQL, collections, OAuth2).
     Salesforce,
 }
 
@@ -19,12 +24,111 @@ pub enum Tool {
 pub struct SimulateArgs {
     /// The tool to simulate.
     pub tool: Tool,
-    /// Where to listen.
+    /// Where to listen (port 0 picks a free one; the URL is printed).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
+    /// A bearer token accepted as valid (HubSpot private-app token /
+    /// Salesforce session id). Repeat for several.
+    #[arg(long = "token")]
+    pub tokens: Vec<String>,
+    /// Synthetic people seeded into the main object (contacts / Lead).
+    #[arg(long, default_value_t = 0)]
+    pub seed_records: u64,
+    /// The population seed for them (the same seed gives the same people).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The OAuth2 client id its token endpoint accepts.
+    #[arg(long, default_value = "sim-client")]
+    pub client_id: String,
+    /// The OAuth2 client secret its token endpoint accepts.
+    #[arg(long, default_value = "sim-secret")]
+    pub client_secret: String,
+    /// The first refresh token its token endpoint accepts (it rotates).
+    #[arg(long)]
+    pub refresh_token: Option<String>,
+    /// Access token lifetime in seconds.
+    #[arg(long, default_value_t = 1800)]
+    pub token_lifetime: u64,
+    /// Do not enforce the vendor's rate limits (for benchmarks).
+    #[arg(long)]
+    pub no_rate_limits: bool,
+}
+
+impl SimulateArgs {
+    fn options(&self) -> SimulatorOptions {
+        SimulatorOptions {
+            listen: self.listen,
+            tokens: TokenSettings {
+                client_id: self.client_id.clone(),
+                client_secret: self.client_secret.clone(),
+                initial_refresh_token: self.refresh_token.clone(),
+                static_tokens: self.tokens.clone(),
+                access_lifetime: Duration::from_secs(self.token_lifetime),
+                rotate_refresh_tokens: true,
+            },
+            rate_limits: !self.no_rate_limits,
+            seed_records: self.seed_records,
+            seed: self.seed,
+        }
+    }
+}
+
+/// Starts the simulator of `tool`.
+pub async fn start(tool: Tool, options: SimulatorOptions) -> std::io::Result<RunningSimulator> {
+    match tool {
+        Tool::Hubspot => leadbridge_hubspot::simulator::start(options).await,
+        Tool::Salesforce => leadbridge_salesforce::simulator::start(options).await,
+    }
+}
+
+/// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).
+pub async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Serves the simulator until SIGTERM or Ctrl-C.
-pub fn run(_args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("simulators are being built")
+pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let sim = start(args.tool, args.options())
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let name = match args.tool {
+            Tool::Hubspot => "HubSpot",
+            Tool::Salesforce => "Salesforce",
+        };
+        println!("{name} simulator listening on {}", sim.url());
+        println!(
+            "control surface: {}/__sim (seed, clock, faults, requests)",
+            sim.url()
+        );
+        if args.seed_records > 0 {
+            println!(
+                "seeded {} synthetic people (seed {})",
+                args.seed_records, args.seed
+            );
+        }
+        stop_requested().await;
+        sim.server.stop().await.context("stopping the simulator")?;
+        println!("{name} simulator stopped");
+        Ok(ExitCode::SUCCESS)
+    })
 }

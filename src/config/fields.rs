@@ -13,23 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-/// One of the two tools a pipeline joins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Side {
-    /// The marketing tool (HubSpot Marketing…).
-    Marketing,
-    /// The CRM (Salesforce…).
-    Crm,
-}
-
-impl std::fmt::Display for Side {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Marketing => "marketing",
-            Self::Crm => "crm",
-        })
-    }
-}
+pub use crate::side::Side;
 
 /// How a conflict is decided when both sides changed a field owned by both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

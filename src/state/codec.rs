@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::error::{StateError, StateResult};
-use super::links::{LinkState, SideSync};
+use super::links::{Fingerprints, LinkState, SideSync};
 
 /// The link encoding version this build writes; it reads this one and older.
 const LINK_VERSION: u8 = 1;
@@ -68,6 +68,13 @@ pub(crate) fn encode_link(state: &LinkState) -> Vec<u8> {
     if let Some(owner) = &state.owner {
         put_str(&mut out, owner);
     }
+    // Fingerprints last: a count (always, so a cut is detected), then
+    // (tag, fingerprint) pairs.
+    put_varint(&mut out, state.agreed.0.len() as u64);
+    for (tag, fp) in &state.agreed.0 {
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&fp.to_le_bytes());
+    }
     out
 }
 
@@ -102,6 +109,20 @@ fn decode_link_inner(bytes: &[u8]) -> Result<LinkState, String> {
     }
     let handed_off_at = if bit(6) { Some(r.time()?) } else { None };
     let owner = if bit(7) { Some(r.string()?) } else { None };
+    let mut agreed = Fingerprints::default();
+    {
+        let count = r.varint()?;
+        for _ in 0..count {
+            let tag =
+                u16::from_le_bytes(r.take(2)?.try_into().map_err(|_| "short tag".to_owned())?);
+            let fp = u32::from_le_bytes(
+                r.take(4)?
+                    .try_into()
+                    .map_err(|_| "short fingerprint".to_owned())?,
+            );
+            agreed.0.insert(tag, fp);
+        }
+    }
     if !r.buf.is_empty() {
         return Err(format!("{} trailing bytes", r.buf.len()));
     }
@@ -112,6 +133,7 @@ fn decode_link_inner(bytes: &[u8]) -> Result<LinkState, String> {
         crm,
         handed_off_at,
         owner,
+        agreed,
     })
 }
 
@@ -205,20 +227,23 @@ mod tests {
 
     /// A link as a real pipeline has it: HubSpot id, Salesforce ids.
     fn realistic() -> LinkState {
+        // What the engine stores for a handed-off lead: ids, handoff time,
+        // owner and fingerprints of eight synced fields.
         LinkState {
             crm_id: "00Q5g00000AbCdEFGH".into(),
-            marketing: SideSync {
-                written: Some(0x9e37_79b9_7f4a_7c15),
-                read: Some(0x6a09_e667_f3bc_c908),
-                modified_at: Some(ts("2026-03-04T05:06:07.123Z")),
-            },
+            marketing: SideSync::default(),
             crm: SideSync {
-                written: Some(0xbb67_ae85_84ca_a73b),
-                read: Some(0x3c6e_f372_fe94_f82b),
+                written: None,
+                read: None,
                 modified_at: Some(ts("2026-03-04T05:06:09Z")),
             },
             handed_off_at: Some(ts("2026-03-04T05:06:08.456Z")),
             owner: Some("0055g00000XyZaBCDE".into()),
+            agreed: Fingerprints(
+                (0..8u16)
+                    .map(|i| (i * 4099, 0x9e37_79b9 ^ u32::from(i)))
+                    .collect(),
+            ),
         }
     }
 
@@ -246,8 +271,9 @@ mod tests {
 
     #[test]
     fn realistic_link_is_compact() {
+        // Ids, two times, the owner, and 8 × 6 bytes of field fingerprints.
         let len = encode_link(&realistic()).len();
-        assert!(len <= 100, "{len} bytes");
+        assert!(len <= 110, "{len} bytes");
     }
 
     #[test]

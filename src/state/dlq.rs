@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use leadbridge_core::Fields;
 use serde::{Deserialize, Serialize};
 
-use super::side::Side;
+use crate::side::Side;
 
 /// A record to park, as the engine reports it in a commit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

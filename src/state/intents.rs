@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use leadbridge_core::{Activity, WriteRecord};
 use serde::{Deserialize, Serialize};
 
-use super::side::Side;
+use crate::side::Side;
 
 /// A stable id for an intent, unique across pipelines and restarts.
 ///

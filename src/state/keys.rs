@@ -32,7 +32,7 @@
 use jiff::Timestamp;
 
 use super::error::{StateError, StateResult};
-use super::side::Side;
+use crate::side::Side;
 
 /// The separator after the pipeline name.
 const SEP: u8 = 0;

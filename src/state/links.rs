@@ -1,10 +1,12 @@
 //! Links between a marketing record and its CRM record, and what the engine
 //! remembers about each linked pair to suppress echoes.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::side::Side;
+use crate::side::Side;
 
 /// What the engine last saw of, and last wrote to, one side of a link.
 ///
@@ -35,6 +37,13 @@ impl SideSync {
     }
 }
 
+/// Per canonical field (by a 16-bit tag of its name), a 32-bit fingerprint
+/// of the value both sides last agreed on; blank fields are left out. The
+/// engine compares what it reads with these to tell a real change from an
+/// echo of its own write or a re-read (see `engine::fingerprint`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprints(pub BTreeMap<u16, u32>);
+
 /// Everything stored per linked pair, under the marketing record's id.
 ///
 /// Kept small on purpose: a pipeline holds one of these per lead ever handed
@@ -58,6 +67,13 @@ pub struct LinkState {
     /// per-owner report know it without reading the CRM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// Fingerprints of the values both sides agree on, per field.
+    #[serde(default, skip_serializing_if = "fingerprints_empty")]
+    pub agreed: Fingerprints,
+}
+
+fn fingerprints_empty(f: &Fingerprints) -> bool {
+    f.0.is_empty()
 }
 
 impl LinkState {
@@ -107,6 +123,9 @@ impl Link {
 }
 
 /// A change to the links of a pipeline, applied by a commit.
+// A commit holds one page of these at most; boxing the state would cost an
+// allocation per link for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkChange {
     /// Create the link or replace its state (both directions are kept in

@@ -30,10 +30,10 @@ use super::files::private_dir;
 use super::intents::{Intent, IntentId};
 use super::keys;
 use super::links::{Link, LinkChange};
-use super::side::Side;
 use super::status::{CursorEntry, PipelineCounts, PipelineStatus};
 use super::store::{Commit, StateStore};
 use super::vault::TokenVault;
+use crate::side::Side;
 
 /// Counter names in the `counters` tree.
 const LINKS: &[u8] = b"links";

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use leadbridge_core::Cursor;
 use serde::{Deserialize, Serialize};
 
-use super::side::Side;
+use crate::side::Side;
 
 /// Counts of what a cycle (or all cycles) moved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

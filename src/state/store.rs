@@ -19,8 +19,8 @@ use super::error::StateResult;
 use super::events::Event;
 use super::intents::{Intent, IntentId};
 use super::links::{Link, LinkChange, LinkState};
-use super::side::Side;
 use super::status::{CursorEntry, PipelineCounts, PipelineStatus};
+use crate::side::Side;
 
 /// Where leadbridge keeps what it must remember between cycles and across
 /// crashes.

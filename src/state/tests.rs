@@ -27,18 +27,20 @@ fn realistic(n: u64) -> (String, LinkState) {
     let marketing_id = format!("{}", 10_000_000_000u64 + n * 7919);
     let state = LinkState {
         crm_id: format!("00Q5g0000{:09}", mix(3) % 1_000_000_000).replace('7', "x"),
-        marketing: SideSync {
-            written: Some(mix(0x9e37_79b9_7f4a_7c15)),
-            read: Some(mix(0x6a09_e667_f3bc_c908)),
-            modified_at: at(5),
-        },
+        marketing: SideSync::default(),
         crm: SideSync {
-            written: Some(mix(0xbb67_ae85_84ca_a73b)),
-            read: Some(mix(0x3c6e_f372_fe94_f82b)),
+            written: None,
+            read: None,
             modified_at: at(7),
         },
         handed_off_at: at(11),
         owner: Some(format!("0055g00000XyZa{:04}", mix(13) % 25)),
+        // Eight synced fields, as the engine stores them.
+        agreed: crate::state::Fingerprints(
+            (0..8u64)
+                .map(|i| ((mix(17 + i) & 0xffff) as u16, mix(31 + i) as u32))
+                .collect(),
+        ),
     };
     (marketing_id, state)
 }

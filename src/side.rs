@@ -1,4 +1,5 @@
-//! Which of the two joined tools a piece of state belongs to.
+//! Which of the two joined tools something belongs to: one type shared by
+//! the config (field mappings), the engine and the state store.
 
 use std::fmt;
 

@@ -1,0 +1,813 @@
+//! One sync cycle of one pipeline:
+//!
+//! 1. replay intents a crash left unfinished;
+//! 2. read the CRM's changes (sales feedback) and keep the real ones;
+//! 3. read marketing's changes page by page: update linked pairs, hand
+//!    qualified leads over (match by key, else create with an owner);
+//! 4. carry the remaining feedback to marketing;
+//!
+//! committing each step's effect (links, fingerprints, dead letters,
+//! cursor) in one transaction after the remote writes it depends on.
+
+use std::collections::{BTreeMap, HashMap};
+
+use leadbridge_core::{
+    ChangesRequest, ConnectorError, Cursor, Fields, PageToken, Record, WriteBatch, WriteOutcome,
+    WriteRecord,
+};
+use serde_json::Value;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use super::clock::Clock;
+use super::fields::Canonical;
+use super::pipeline::{Endpoint, Pipeline};
+use super::plan::{CrmChange, MarketingDecision, Rejection};
+use crate::state::{
+    Commit, CycleCounts, DeadLetter, Event, EventKind, Intent, IntentAction, IntentId, Link,
+    LinkState, Side, StateError, StateStore,
+};
+
+/// Why a cycle stopped before the end. Whatever was committed stays
+/// committed; the next cycle starts from there.
+#[derive(Debug, thiserror::Error)]
+pub enum CycleError {
+    /// A connector call failed (after the HTTP layer's own retries).
+    #[error("{side} connector {connector}: {source}")]
+    Connector {
+        /// The side.
+        side: Side,
+        /// The connector's config name.
+        connector: String,
+        /// What failed.
+        #[source]
+        source: ConnectorError,
+    },
+    /// The state store failed.
+    #[error("state: {0}")]
+    State(#[from] StateError),
+}
+
+impl CycleError {
+    /// The connector error, if that is what it is.
+    pub fn connector_error(&self) -> Option<&ConnectorError> {
+        match self {
+            Self::Connector { source, .. } => Some(source),
+            Self::State(_) => None,
+        }
+    }
+}
+
+/// What a cycle did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default)]
+pub struct CycleReport {
+    /// Counts of records read, written, echoed and dead-lettered.
+    pub counts: CycleCounts,
+    /// Leads handed off to sales.
+    pub handoffs: u64,
+    /// In a dry run: one line per change that would be made.
+    pub planned: Vec<String>,
+}
+
+/// One remote write decided by the engine, with what to record once it is done.
+#[derive(Debug, Clone)]
+struct Write {
+    marketing_id: String,
+    record: WriteRecord,
+    /// The canonical values it carries, to agree on once written.
+    values: Canonical,
+    /// The pair, when it exists already.
+    link: Option<Link>,
+    /// Set for a handoff: the owner it was assigned to.
+    handoff_owner: Option<Option<String>>,
+    /// Where the source record came from, for the dead letter queue.
+    source: (Side, String, String, Fields),
+    intent: Option<IntentId>,
+}
+
+/// Runs cycles of one pipeline against a state store.
+pub struct Cycle<'a> {
+    pipeline: &'a Pipeline,
+    store: &'a dyn StateStore,
+    clock: &'a dyn Clock,
+    dry_run: bool,
+    report: CycleReport,
+    dlq_active: bool,
+}
+
+fn connector_err(side: Side, endpoint: &Endpoint) -> impl Fn(ConnectorError) -> CycleError + '_ {
+    move |source| CycleError::Connector {
+        side,
+        connector: endpoint.connector_name.clone(),
+        source,
+    }
+}
+
+impl<'a> Cycle<'a> {
+    /// A cycle; `dry_run` reads and decides but writes nothing anywhere.
+    pub fn new(
+        pipeline: &'a Pipeline,
+        store: &'a dyn StateStore,
+        clock: &'a dyn Clock,
+        dry_run: bool,
+    ) -> Self {
+        Self {
+            pipeline,
+            store,
+            clock,
+            dry_run,
+            report: CycleReport::default(),
+            dlq_active: false,
+        }
+    }
+
+    fn endpoint(&self, side: Side) -> &'a Endpoint {
+        match side {
+            Side::Marketing => &self.pipeline.marketing,
+            Side::Crm => &self.pipeline.crm,
+        }
+    }
+
+    /// Runs the cycle to the end.
+    pub async fn run(mut self) -> Result<CycleReport, CycleError> {
+        let span = info_span!("cycle", pipeline = %self.pipeline.name, dry_run = self.dry_run);
+        async move {
+            if !self.dry_run {
+                self.replay_intents().await?;
+            }
+            self.dlq_active = self.store.counts(&self.pipeline.name).await?.dead_letters > 0;
+            let (feedback, held_cursor) = self.read_crm().await?;
+            let mut feedback = feedback;
+            self.read_marketing(&mut feedback).await?;
+            self.apply_feedback(feedback, held_cursor).await?;
+            let c = &self.report.counts;
+            info!(
+                read_marketing = c.read_marketing,
+                read_crm = c.read_crm,
+                handed_off = self.report.handoffs,
+                written_crm = c.written_crm,
+                written_marketing = c.written_marketing,
+                echoes = c.echoes,
+                dead_lettered = c.dead_lettered,
+                "cycle finished"
+            );
+            Ok(self.report)
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn request(&self, side: Side, since: Option<Cursor>) -> ChangesRequest {
+        let endpoint = self.endpoint(side);
+        ChangesRequest {
+            object: endpoint.object.clone(),
+            since,
+            overlap: endpoint.overlap,
+            fields: self.pipeline.planner.fields.vendor_fields(side),
+            include_archived: false,
+        }
+    }
+
+    async fn page(
+        &self,
+        side: Side,
+        request: &ChangesRequest,
+        token: Option<&PageToken>,
+    ) -> Result<leadbridge_core::ChangePage, CycleError> {
+        let endpoint = self.endpoint(side);
+        endpoint
+            .connector
+            .changes(request, token)
+            .await
+            .map_err(connector_err(side, endpoint))
+    }
+
+    /// Reads the CRM's changes; returns the real feedback by marketing id,
+    /// and the checkpoint to commit once that feedback is applied.
+    async fn read_crm(
+        &mut self,
+    ) -> Result<(HashMap<String, CrmChange>, Option<Cursor>), CycleError> {
+        let p = &self.pipeline.name;
+        let since = self
+            .store
+            .cursor(p, Side::Crm, &self.pipeline.crm.object)
+            .await?;
+        let request = self.request(Side::Crm, since);
+        let mut feedback: HashMap<String, CrmChange> = HashMap::new();
+        let mut held = None;
+        let mut token = None;
+        loop {
+            let page = self.page(Side::Crm, &request, token.as_ref()).await?;
+            self.report.counts.read_crm += page.records.len() as u64;
+            let ids: Vec<String> = page.records.iter().map(|r| r.id.clone()).collect();
+            let links = self.store.links(p, Side::Crm, &ids).await?;
+            let mut commit = Commit::new(p.clone());
+            for record in &page.records {
+                let link = links.get(&record.id).cloned();
+                let linked = link.is_some();
+                match self.pipeline.planner.crm_record(record, link) {
+                    Ok(Some(change)) => {
+                        feedback.insert(change.link.marketing_id.clone(), change);
+                    }
+                    Ok(None) if linked => self.report.counts.echoes += 1,
+                    Ok(None) => {}
+                    Err(rejection) => self.dead_letter(
+                        &mut commit,
+                        rejection,
+                        &self.pipeline.crm.object,
+                        record.fields.clone(),
+                    ),
+                }
+            }
+            if let Some(checkpoint) = page.checkpoint {
+                if feedback.is_empty() {
+                    commit.set_cursor(Side::Crm, self.pipeline.crm.object.clone(), checkpoint);
+                } else {
+                    held = Some(checkpoint);
+                }
+            }
+            self.commit(&commit).await?;
+            match page.next {
+                Some(next) => token = Some(next),
+                None => return Ok((feedback, held)),
+            }
+        }
+    }
+
+    fn dead_letter(
+        &mut self,
+        commit: &mut Commit,
+        rejection: Rejection,
+        object: &str,
+        fields: Fields,
+    ) {
+        warn!(side = %rejection.side, record = %rejection.record_id, reason = %rejection.reason, "dead-lettered");
+        self.report.counts.dead_lettered += 1;
+        commit.dead_letter(DeadLetter {
+            side: rejection.side,
+            object: object.to_owned(),
+            record_id: rejection.record_id,
+            fields,
+            reason: rejection.reason,
+            code: None,
+            at: self.clock.now(),
+        });
+    }
+
+    async fn commit(&self, commit: &Commit) -> Result<(), CycleError> {
+        if self.dry_run || commit.is_empty() {
+            return Ok(());
+        }
+        Ok(self.store.commit(commit).await?)
+    }
+
+    /// Reads marketing's changes page by page and carries each page's
+    /// decisions to the CRM before committing its checkpoint.
+    async fn read_marketing(
+        &mut self,
+        feedback: &mut HashMap<String, CrmChange>,
+    ) -> Result<(), CycleError> {
+        let p = self.pipeline.name.clone();
+        let since = self
+            .store
+            .cursor(&p, Side::Marketing, &self.pipeline.marketing.object)
+            .await?;
+        let request = self.request(Side::Marketing, since);
+        let mut position = self.store.round_robin(&p, "").await?;
+        let mut token = None;
+        loop {
+            let page = self.page(Side::Marketing, &request, token.as_ref()).await?;
+            self.report.counts.read_marketing += page.records.len() as u64;
+            let mut commit = Commit::new(p.clone());
+            let writes = self
+                .decide_page(&page.records, feedback, &mut commit, &mut position)
+                .await?;
+            self.execute(Side::Crm, writes, &mut commit).await?;
+            if let Some(checkpoint) = page.checkpoint {
+                commit.set_cursor(
+                    Side::Marketing,
+                    self.pipeline.marketing.object.clone(),
+                    checkpoint,
+                );
+            }
+            if self.pipeline.assignment.is_some() {
+                commit.set_round_robin("", position);
+            }
+            self.commit(&commit).await?;
+            match page.next {
+                Some(next) => token = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Turns one page of marketing records into CRM writes.
+    async fn decide_page(
+        &mut self,
+        records: &[Record],
+        feedback: &mut HashMap<String, CrmChange>,
+        commit: &mut Commit,
+        position: &mut u64,
+    ) -> Result<Vec<Write>, CycleError> {
+        let p = &self.pipeline.name;
+        let planner = &self.pipeline.planner;
+        let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+        let links = self.store.links(p, Side::Marketing, &ids).await?;
+        let mut writes = Vec::new();
+        let mut handoffs: Vec<(&Record, String, Canonical)> = Vec::new();
+        let source = |r: &Record| {
+            (
+                Side::Marketing,
+                self.pipeline.marketing.object.clone(),
+                r.id.clone(),
+                r.fields.clone(),
+            )
+        };
+        for record in records {
+            let link = links.get(&record.id).cloned();
+            let linked = link.is_some();
+            match planner.marketing_record(record, link, feedback) {
+                MarketingDecision::Unchanged => {
+                    if linked {
+                        self.report.counts.echoes += 1;
+                    }
+                }
+                MarketingDecision::NotQualified(why) => {
+                    debug!(record = %record.id, %why, "not handed off")
+                }
+                MarketingDecision::Rejected(rejection) => self.dead_letter(
+                    commit,
+                    rejection,
+                    &self.pipeline.marketing.object,
+                    record.fields.clone(),
+                ),
+                MarketingDecision::Update(update) => {
+                    let fields = planner.fields.to_vendor(Side::Crm, &update.to_crm);
+                    writes.push(Write {
+                        marketing_id: record.id.clone(),
+                        record: WriteRecord {
+                            id: Some(update.link.state.crm_id.clone()),
+                            key: None,
+                            fields,
+                        },
+                        values: update.to_crm,
+                        link: Some(update.link),
+                        handoff_owner: None,
+                        source: source(record),
+                        intent: None,
+                    });
+                }
+                MarketingDecision::Handoff { key, values, .. } => {
+                    handoffs.push((record, key, values))
+                }
+            }
+        }
+        if handoffs.is_empty() {
+            return Ok(writes);
+        }
+        let keys: Vec<String> = handoffs.iter().map(|(_, k, _)| k.clone()).collect();
+        let existing = self.lookup_crm(&keys).await?;
+        for (record, key, values) in handoffs {
+            let mut create_values = planner.handoff_values(&values);
+            let (record_to_write, owner) = match existing.get(&key) {
+                Some(found) => {
+                    // Sales already has this person: link to it, keep its owner.
+                    let owner = self
+                        .pipeline
+                        .owner_field
+                        .as_ref()
+                        .and_then(|f| found.text(f));
+                    create_values.remove(&planner.fields.key().name);
+                    let fields = planner.fields.to_vendor(Side::Crm, &create_values);
+                    (
+                        WriteRecord {
+                            id: Some(found.id.clone()),
+                            key: None,
+                            fields,
+                        },
+                        owner,
+                    )
+                }
+                None => {
+                    let owner = match &self.pipeline.assignment {
+                        Some(assignment) => {
+                            match super::assign::choose(assignment, &values, None, *position) {
+                                Ok(choice) => {
+                                    *position = choice.next_position;
+                                    choice.owner
+                                }
+                                Err(reason) => {
+                                    let rejection = Rejection {
+                                        side: Side::Marketing,
+                                        record_id: record.id.clone(),
+                                        reason: format!("no owner: {reason}"),
+                                    };
+                                    self.dead_letter(
+                                        commit,
+                                        rejection,
+                                        &self.pipeline.marketing.object,
+                                        record.fields.clone(),
+                                    );
+                                    continue;
+                                }
+                            }
+                        }
+                        None => None,
+                    };
+                    let mut fields = planner.fields.to_vendor(Side::Crm, &create_values);
+                    if let (Some(field), Some(owner)) = (&self.pipeline.owner_field, &owner) {
+                        fields.insert(field.clone(), Value::String(owner.clone()));
+                    }
+                    let key_value = match &self.pipeline.upsert_key {
+                        Some(_) => external_id(&self.pipeline.name, &record.id),
+                        None => {
+                            if let Some(key_field) = planner.fields.key().crm.as_ref() {
+                                fields.remove(key_field);
+                            }
+                            key.clone()
+                        }
+                    };
+                    (
+                        WriteRecord {
+                            id: None,
+                            key: Some(key_value),
+                            fields,
+                        },
+                        owner,
+                    )
+                }
+            };
+            writes.push(Write {
+                marketing_id: record.id.clone(),
+                record: record_to_write,
+                values: create_values_with_key(planner, &values),
+                link: None,
+                handoff_owner: Some(owner),
+                source: source(record),
+                intent: None,
+            });
+        }
+        Ok(writes)
+    }
+
+    /// CRM records by canonical key (lower-cased), in as few calls as the CRM allows.
+    async fn lookup_crm(&self, keys: &[String]) -> Result<HashMap<String, Record>, CycleError> {
+        let crm = &self.pipeline.crm;
+        let Some(key_field) = self.pipeline.planner.fields.key().crm.clone() else {
+            return Ok(HashMap::new());
+        };
+        let mut fields = self.pipeline.planner.fields.vendor_fields(Side::Crm);
+        if let Some(owner) = &self.pipeline.owner_field {
+            fields.push(owner.clone());
+        }
+        let mut found = HashMap::new();
+        let chunk = crm.connector.limits().lookup_batch_size.max(1);
+        for keys in keys.chunks(chunk) {
+            let records = crm
+                .connector
+                .lookup(&crm.object, &key_field, keys, &fields)
+                .await
+                .map_err(connector_err(Side::Crm, crm))?;
+            for record in records {
+                if let Some(key) = record.text(&key_field) {
+                    // The oldest match wins when sales has duplicates; it is the one they work.
+                    found.entry(key.trim().to_lowercase()).or_insert(record);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Records intents, writes to `side`, and fills `commit` with the
+    /// outcome of every write.
+    async fn execute(
+        &mut self,
+        side: Side,
+        mut writes: Vec<Write>,
+        commit: &mut Commit,
+    ) -> Result<(), CycleError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        if self.dry_run {
+            for w in &writes {
+                let what = match (&w.handoff_owner, &w.record.id) {
+                    (Some(_), None) => "create",
+                    (Some(_), Some(_)) => "link and update",
+                    _ => "update",
+                };
+                self.report.planned.push(format!(
+                    "{what} {side} record {} for marketing {}: {}",
+                    w.record
+                        .id
+                        .as_deref()
+                        .or(w.record.key.as_deref())
+                        .unwrap_or("?"),
+                    w.marketing_id,
+                    serde_json::to_string(&w.record.fields).unwrap_or_default()
+                ));
+            }
+            self.count_writes(side, &writes);
+            return Ok(());
+        }
+        let endpoint = self.endpoint(side);
+        let key_field = self.key_field(side);
+        let now = self.clock.now();
+        let mut intents = Vec::with_capacity(writes.len());
+        for w in writes.iter_mut() {
+            if w.intent.is_none() {
+                let id = self.store.new_intent_id().await?;
+                w.intent = Some(id);
+                intents.push(Intent {
+                    id,
+                    pipeline: self.pipeline.name.clone(),
+                    side,
+                    object: endpoint.object.clone(),
+                    marketing_id: w.marketing_id.clone(),
+                    action: IntentAction::Write {
+                        key_field: key_field.clone(),
+                        record: w.record.clone(),
+                    },
+                    canonical_hash: None,
+                    recorded_at: now,
+                });
+            }
+        }
+        if !intents.is_empty() {
+            self.store.record_intents(&intents).await?;
+        }
+        let batch = WriteBatch {
+            object: endpoint.object.clone(),
+            key_field,
+            records: writes.iter().map(|w| w.record.clone()).collect(),
+        };
+        let outcomes = endpoint
+            .connector
+            .write(&batch)
+            .await
+            .map_err(connector_err(side, endpoint))?;
+        if outcomes.len() != writes.len() {
+            return Err(CycleError::Connector {
+                side,
+                connector: endpoint.connector_name.clone(),
+                source: ConnectorError::fatal(format!(
+                    "{} outcomes for {} records",
+                    outcomes.len(),
+                    writes.len()
+                )),
+            });
+        }
+        self.count_writes(side, &writes);
+        for (w, outcome) in writes.into_iter().zip(outcomes) {
+            if let Some(id) = w.intent {
+                commit.resolve_intent(id);
+            }
+            match outcome {
+                WriteOutcome::Created { id } | WriteOutcome::Updated { id } => {
+                    self.written(side, w, id, commit)
+                }
+                WriteOutcome::Rejected {
+                    message,
+                    code,
+                    fields,
+                } => {
+                    let (src_side, object, record_id, source_fields) = w.source;
+                    let reason = if fields.is_empty() {
+                        message
+                    } else {
+                        format!("{message} (fields: {})", fields.join(", "))
+                    };
+                    warn!(side = %src_side, record = %record_id, %reason, "rejected by {side}; dead-lettered");
+                    self.report.counts.dead_lettered += 1;
+                    commit.dead_letter(DeadLetter {
+                        side: src_side,
+                        object,
+                        record_id,
+                        fields: source_fields,
+                        reason,
+                        code,
+                        at: now,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn count_writes(&mut self, side: Side, writes: &[Write]) {
+        let n = writes.len() as u64;
+        match side {
+            Side::Crm => self.report.counts.written_crm += n,
+            Side::Marketing => self.report.counts.written_marketing += n,
+        }
+        self.report.handoffs += writes.iter().filter(|w| w.handoff_owner.is_some()).count() as u64;
+    }
+
+    /// The key field a batch to `side` upserts on.
+    fn key_field(&self, side: Side) -> Option<String> {
+        match side {
+            Side::Crm => self
+                .pipeline
+                .upsert_key
+                .clone()
+                .or_else(|| self.pipeline.planner.fields.key().crm.clone()),
+            Side::Marketing => self.pipeline.planner.fields.key().marketing.clone(),
+        }
+    }
+
+    /// Stores the effect of one successful write.
+    fn written(&mut self, side: Side, w: Write, id: String, commit: &mut Commit) {
+        let now = self.clock.now();
+        let mut state = match (&w.link, side) {
+            (Some(link), _) => link.state.clone(),
+            (None, Side::Crm) => LinkState::new(id.clone()),
+            (None, Side::Marketing) => return,
+        };
+        if side == Side::Crm {
+            state.crm_id = id.clone();
+        }
+        self.pipeline.planner.agree_on(&mut state.agreed, &w.values);
+        if let Some(owner) = &w.handoff_owner {
+            state.handed_off_at = Some(now);
+            state.owner = owner.clone();
+            let mut event = Event::new(now, EventKind::HandedOff, w.marketing_id.clone());
+            event.crm_id = Some(id);
+            event.owner = owner.clone();
+            event.source = w
+                .values
+                .get("source")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            event.campaign = w
+                .values
+                .get("campaign")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            commit.event(event);
+        }
+        if self.dlq_active {
+            commit.remove_dead_letter(w.source.0, w.source.2.clone());
+        }
+        commit.upsert_link(w.marketing_id, state);
+    }
+
+    /// Carries the CRM's remaining changes to marketing, then commits the
+    /// CRM checkpoint that was held back for them.
+    async fn apply_feedback(
+        &mut self,
+        feedback: HashMap<String, CrmChange>,
+        held: Option<Cursor>,
+    ) -> Result<(), CycleError> {
+        let p = self.pipeline.name.clone();
+        let crm_object = self.pipeline.crm.object.clone();
+        let batch_size = self.pipeline.marketing.connector.limits().batch_size.max(1);
+        // Sorted, so a run's writes are reproducible.
+        let feedback: BTreeMap<String, CrmChange> = feedback
+            .into_iter()
+            .filter(|(_, c)| !c.values.is_empty())
+            .collect();
+        let changes: Vec<CrmChange> = feedback.into_values().collect();
+        let chunks: Vec<&[CrmChange]> = changes.chunks(batch_size).collect();
+        let last = chunks.len().saturating_sub(1);
+        for (i, chunk) in chunks.iter().enumerate() {
+            let mut commit = Commit::new(p.clone());
+            let writes = chunk
+                .iter()
+                .map(|change| Write {
+                    marketing_id: change.link.marketing_id.clone(),
+                    record: WriteRecord {
+                        id: Some(change.link.marketing_id.clone()),
+                        key: None,
+                        fields: self
+                            .pipeline
+                            .planner
+                            .fields
+                            .to_vendor(Side::Marketing, &change.values),
+                    },
+                    values: change.values.clone(),
+                    link: Some(change.link.clone()),
+                    handoff_owner: None,
+                    source: (
+                        Side::Crm,
+                        crm_object.clone(),
+                        change.link.state.crm_id.clone(),
+                        self.pipeline
+                            .planner
+                            .fields
+                            .to_vendor(Side::Crm, &change.values),
+                    ),
+                    intent: None,
+                })
+                .collect();
+            self.execute(Side::Marketing, writes, &mut commit).await?;
+            if i == last {
+                if let Some(cursor) = held.clone() {
+                    commit.set_cursor(Side::Crm, crm_object.clone(), cursor);
+                }
+            }
+            self.commit(&commit).await?;
+        }
+        if chunks.is_empty() {
+            if let Some(cursor) = held {
+                let mut commit = Commit::new(p);
+                commit.set_cursor(Side::Crm, crm_object, cursor);
+                self.commit(&commit).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes the writes a crash interrupted: each is redone idempotently
+    /// (creates by key look the record up first) and its effect committed.
+    async fn replay_intents(&mut self) -> Result<(), CycleError> {
+        let pending = self.store.pending_intents(&self.pipeline.name).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        info!(count = pending.len(), "replaying writes a stop interrupted");
+        let mut commit = Commit::new(self.pipeline.name.clone());
+        for side in [Side::Crm, Side::Marketing] {
+            let mut writes = Vec::new();
+            for intent in pending.iter().filter(|i| i.side == side) {
+                let IntentAction::Write { record, .. } = &intent.action else {
+                    // Activities belong to the SLA work; nothing to replay yet.
+                    commit.resolve_intent(intent.id);
+                    continue;
+                };
+                writes.push(self.replayed_write(side, intent, record.clone()).await?);
+            }
+            self.execute(side, writes, &mut commit).await?;
+        }
+        self.commit(&commit).await
+    }
+
+    async fn replayed_write(
+        &self,
+        side: Side,
+        intent: &Intent,
+        mut record: WriteRecord,
+    ) -> Result<Write, CycleError> {
+        let planner = &self.pipeline.planner;
+        let link = self
+            .store
+            .link(&self.pipeline.name, Side::Marketing, &intent.marketing_id)
+            .await?;
+        let is_create = record.id.is_none();
+        if side == Side::Crm && is_create && self.pipeline.upsert_key.is_none() {
+            // A create by a non-unique key (Email) may have happened before
+            // the stop: look it up, and update instead of creating twice.
+            if let Some(key) = record.key.clone() {
+                if let Some(found) = self
+                    .lookup_crm(std::slice::from_ref(&key))
+                    .await?
+                    .remove(&key.to_lowercase())
+                {
+                    record.id = Some(found.id);
+                    record.key = None;
+                }
+            }
+        }
+        let mut values = planner
+            .fields
+            .to_canonical(side, &record.fields)
+            .unwrap_or_default();
+        if let (Some(key), Some(spec_name)) =
+            (record.key.as_ref(), Some(planner.fields.key().name.clone()))
+        {
+            if self.pipeline.upsert_key.is_none() || side == Side::Marketing {
+                values.insert(spec_name, Value::String(key.to_lowercase()));
+            }
+        }
+        let owner = self
+            .pipeline
+            .owner_field
+            .as_ref()
+            .and_then(|f| record.fields.get(f))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        let source_object = self.endpoint(side.other()).object.clone();
+        Ok(Write {
+            marketing_id: intent.marketing_id.clone(),
+            handoff_owner: (side == Side::Crm && link.is_none()).then_some(owner),
+            source: (
+                side.other(),
+                source_object,
+                intent.marketing_id.clone(),
+                record.fields.clone(),
+            ),
+            record,
+            values,
+            link,
+            intent: Some(intent.id),
+        })
+    }
+}
+
+/// The External ID a handoff upserts on: stable per marketing record, so a
+/// replayed create finds the record the first attempt made.
+pub fn external_id(pipeline: &str, marketing_id: &str) -> String {
+    format!("{pipeline}:{marketing_id}")
+}
+
+fn create_values_with_key(planner: &super::plan::Planner, values: &Canonical) -> Canonical {
+    planner.handoff_values(values)
+}

@@ -1,0 +1,144 @@
+//! The engine's view of a pipeline's canonical fields: whole records mapped
+//! to canonical values and back, on top of the per-field rules of
+//! [`crate::config::FieldMapping`] (trimming, value maps, types).
+//!
+//! A canonical record holds every mapped field of its side, blanks as
+//! `null` (rules see `null`, not a missing name), the key lower-cased so
+//! `Ann@X.com` and `ann@x.com` match, and integral numbers as integers so
+//! Salesforce's `80.0` and HubSpot's `"80"` are the same value.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+pub use crate::config::{CoerceError, ConflictPolicy, FieldMapping, FieldOwner, Side};
+
+/// Canonical values of one record, by canonical field name.
+pub type Canonical = BTreeMap<String, Value>;
+
+/// The 16-bit tag a field's fingerprint is stored under: derived from its
+/// canonical name, so it survives restarts and reordering of the config.
+pub fn tag(mapping: &FieldMapping) -> u16 {
+    (super::fingerprint::fnv1a(mapping.name.as_bytes()) & 0xffff) as u16
+}
+
+/// Integral numbers as integers, so a value hashes the same from any side.
+pub fn normalise(value: Value) -> Value {
+    match &value {
+        Value::Number(n) if n.as_i64().is_none() && n.as_u64().is_none() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+            _ => value,
+        },
+        _ => value,
+    }
+}
+
+/// The field mappings of one pipeline, with the look-ups the engine needs.
+#[derive(Debug, Clone)]
+pub struct FieldMap {
+    mappings: Vec<FieldMapping>,
+    key: usize,
+}
+
+impl FieldMap {
+    /// Wraps mappings; exactly one must be the key (the config layer checked it).
+    pub fn new(mappings: Vec<FieldMapping>) -> Result<Self, String> {
+        let keys: Vec<usize> = mappings
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.key)
+            .map(|(i, _)| i)
+            .collect();
+        match keys.as_slice() {
+            [key] => Ok(Self {
+                mappings,
+                key: *key,
+            }),
+            _ => Err(format!(
+                "expected exactly one key field, found {}",
+                keys.len()
+            )),
+        }
+    }
+
+    /// Every mapping.
+    pub fn mappings(&self) -> &[FieldMapping] {
+        &self.mappings
+    }
+
+    /// The key field.
+    pub fn key(&self) -> &FieldMapping {
+        &self.mappings[self.key]
+    }
+
+    /// A field by canonical name.
+    pub fn get(&self, name: &str) -> Option<&FieldMapping> {
+        self.mappings.iter().find(|m| m.name == name)
+    }
+
+    /// The vendor fields to request from `side`.
+    pub fn vendor_fields(&self, side: Side) -> Vec<String> {
+        let mut fields: Vec<String> = self
+            .mappings
+            .iter()
+            .filter_map(|m| m.vendor_field(side).map(str::to_owned))
+            .collect();
+        fields.sort();
+        fields.dedup();
+        fields
+    }
+
+    /// A record's canonical values, read from `side`'s vendor fields. Every
+    /// field mapped on that side is present; blanks and absent ones as `null`.
+    pub fn to_canonical(
+        &self,
+        side: Side,
+        fields: &leadbridge_core::Fields,
+    ) -> Result<Canonical, CoerceError> {
+        let mut out = Canonical::new();
+        for m in &self.mappings {
+            let Some(vendor) = m.vendor_field(side) else {
+                continue;
+            };
+            let raw = fields.get(vendor).unwrap_or(&Value::Null);
+            let mut value = normalise(m.to_canonical(side, raw)?);
+            if m.key {
+                if let Value::String(s) = &value {
+                    value = Value::String(s.to_lowercase());
+                }
+            }
+            out.insert(m.name.clone(), value);
+        }
+        Ok(out)
+    }
+
+    /// Vendor fields for `side` carrying these canonical values (mapped back
+    /// to the CRM's vocabulary where a value map applies).
+    pub fn to_vendor(&self, side: Side, values: &Canonical) -> leadbridge_core::Fields {
+        let mut out = leadbridge_core::Fields::new();
+        for m in &self.mappings {
+            let (Some(vendor), Some(value)) = (m.vendor_field(side), values.get(&m.name)) else {
+                continue;
+            };
+            out.insert(vendor.to_owned(), m.from_canonical(side, value));
+        }
+        out
+    }
+
+    /// The canonical key of a record, if it has one.
+    pub fn key_of(&self, values: &Canonical) -> Option<String> {
+        values
+            .get(&self.key().name)
+            .and_then(|v| v.as_str().map(str::to_owned))
+    }
+
+    /// Every canonical field, `null` where `values` has none: what a rule
+    /// evaluates against.
+    pub fn complete(&self, values: &Canonical) -> Canonical {
+        let mut out = values.clone();
+        for m in &self.mappings {
+            out.entry(m.name.clone()).or_insert(Value::Null);
+        }
+        out
+    }
+}

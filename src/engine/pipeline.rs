@@ -1,0 +1,44 @@
+//! A pipeline as the engine runs it: connectors built, rules compiled.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use leadbridge_core::Connector;
+
+use super::plan::Planner;
+use crate::config::Assignment;
+
+/// One side of a pipeline: a connector and the object it syncs.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// The connector's name in the config (for logs and metrics).
+    pub connector_name: String,
+    /// The connector.
+    pub connector: Arc<dyn Connector>,
+    /// The object (`contacts`, `Lead`).
+    pub object: String,
+    /// How far each change pass re-reads before its cursor.
+    pub overlap: Duration,
+}
+
+/// A pipeline, ready to run.
+#[derive(Clone)]
+pub struct Pipeline {
+    /// Its unique name.
+    pub name: String,
+    /// The marketing tool.
+    pub marketing: Endpoint,
+    /// The CRM.
+    pub crm: Endpoint,
+    /// The CRM's External ID field that creates upsert on, so a retried
+    /// create can never duplicate; `None` falls back to look-up-then-create
+    /// by the key field.
+    pub upsert_key: Option<String>,
+    /// The CRM field the assigned owner is written to (`OwnerId`,
+    /// `hubspot_owner_id`), from the canonical `owner` field's mapping.
+    pub owner_field: Option<String>,
+    /// The decisions.
+    pub planner: Planner,
+    /// Who gets new leads; `None` leaves the CRM's default owner.
+    pub assignment: Option<Assignment>,
+}

@@ -1,0 +1,321 @@
+//! What to do with each changed record: pure decisions, no I/O, so every
+//! rule of the sync (ownership, echo, conflicts, handoff) is tested without
+//! a network and the cycle only executes what was decided here.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use leadbridge_core::Record;
+use serde_json::Value;
+use tracing::debug;
+
+use super::conflict::{winner, Version};
+use super::fields::{Canonical, FieldMap, FieldOwner, Side};
+use super::fingerprint::Fingerprints;
+use std::sync::Arc;
+
+use crate::rules::Rule;
+use crate::state::Link;
+
+/// A change sales made in the CRM that marketing has not seen yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrmChange {
+    /// The linked pair.
+    pub link: Link,
+    /// The changed values of fields that flow from the CRM (blank as Null).
+    pub values: Canonical,
+    /// When the CRM record was modified (for the `newest` policy).
+    pub modified_at: Timestamp,
+}
+
+/// Something one record cannot go through, for the dead letter queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// The side the record was read from.
+    pub side: Side,
+    /// Its id there.
+    pub record_id: String,
+    /// Why, in words an ops person can act on.
+    pub reason: String,
+}
+
+/// An update of an existing linked pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairUpdate {
+    /// The pair.
+    pub link: Link,
+    /// Canonical values to write to the CRM record (blank as Null). When
+    /// the CRM wins a conflict, its value reaches marketing through the
+    /// pending [`CrmChange`] instead.
+    pub to_crm: Canonical,
+}
+
+/// What to do with one changed marketing record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MarketingDecision {
+    /// Nothing changed that flows (an echo, an overlap re-read, a field sales owns).
+    Unchanged,
+    /// A linked pair to update.
+    Update(PairUpdate),
+    /// A new qualified lead to hand to sales (match by key, else create).
+    Handoff {
+        /// The marketing record's id.
+        marketing_id: String,
+        /// Its canonical key (lower-cased email).
+        key: String,
+        /// All its canonical values.
+        values: Canonical,
+    },
+    /// Not handed off; the reason says which condition held it back.
+    NotQualified(String),
+    /// Cannot be processed: to the dead letter queue.
+    Rejected(Rejection),
+}
+
+/// The handoff half of the SLA: which leads marketing hands over.
+#[derive(Debug, Clone)]
+pub struct HandoffRule {
+    /// False when the pipeline has no `[handoff]`: it then only keeps
+    /// already-linked pairs in sync.
+    pub enabled: bool,
+    /// The CEL condition; `None` hands over every lead with the required fields.
+    pub when: Option<Arc<Rule>>,
+    /// Canonical fields that must be present.
+    pub require: Vec<String>,
+}
+
+/// Makes the decisions of one pipeline.
+#[derive(Debug, Clone)]
+pub struct Planner {
+    /// The pipeline's fields.
+    pub fields: FieldMap,
+    /// Its handoff rule.
+    pub handoff: HandoffRule,
+}
+
+impl Planner {
+    /// A CRM record read in a change pass: the feedback to carry to
+    /// marketing, if any. `pair` is `None` when the record is not linked
+    /// (sales' own leads are not ours to sync back).
+    pub fn crm_record(
+        &self,
+        record: &Record,
+        link: Option<Link>,
+    ) -> Result<Option<CrmChange>, Rejection> {
+        let Some(link) = link else { return Ok(None) };
+        if record.archived {
+            return Ok(None);
+        }
+        let values = self
+            .fields
+            .to_canonical(Side::Crm, &record.fields)
+            .map_err(|e| Rejection {
+                side: Side::Crm,
+                record_id: record.id.clone(),
+                reason: e.to_string(),
+            })?;
+        let mut changed = Canonical::new();
+        for spec in self
+            .fields
+            .mappings()
+            .iter()
+            .filter(|s| s.flows_from(Side::Crm))
+        {
+            if link.state.agreed.changed(spec, &values) {
+                changed.insert(
+                    spec.name.clone(),
+                    values.get(&spec.name).cloned().unwrap_or(Value::Null),
+                );
+            }
+        }
+        if changed.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(CrmChange {
+            link,
+            values: changed,
+            modified_at: record.modified_at,
+        }))
+    }
+
+    /// A marketing record read in a change pass. `crm_changes` holds this
+    /// cycle's pending feedback by marketing id; a conflict resolved in
+    /// marketing's favour removes the field from it.
+    pub fn marketing_record(
+        &self,
+        record: &Record,
+        link: Option<Link>,
+        crm_changes: &mut HashMap<String, CrmChange>,
+    ) -> MarketingDecision {
+        let reject = |reason: String| {
+            MarketingDecision::Rejected(Rejection {
+                side: Side::Marketing,
+                record_id: record.id.clone(),
+                reason,
+            })
+        };
+        if record.archived {
+            return MarketingDecision::Unchanged;
+        }
+        let values = match self.fields.to_canonical(Side::Marketing, &record.fields) {
+            Ok(v) => v,
+            Err(e) => return reject(e.to_string()),
+        };
+        match link {
+            Some(link) => self.update_pair(record, link, values, crm_changes),
+            None => self.qualify(record, values),
+        }
+    }
+
+    fn update_pair(
+        &self,
+        record: &Record,
+        link: Link,
+        values: Canonical,
+        crm_changes: &mut HashMap<String, CrmChange>,
+    ) -> MarketingDecision {
+        let mut update = PairUpdate {
+            link,
+            to_crm: Canonical::new(),
+        };
+        let pending = crm_changes.get_mut(&record.id);
+        let mut pending = pending;
+        for spec in self
+            .fields
+            .mappings()
+            .iter()
+            .filter(|s| s.flows_from(Side::Marketing))
+        {
+            if !update.link.state.agreed.changed(spec, &values) {
+                continue;
+            }
+            let ours = values.get(&spec.name);
+            let theirs = pending.as_deref_mut().and_then(|c| {
+                c.values
+                    .get(&spec.name)
+                    .cloned()
+                    .map(|v| (v, c.modified_at))
+            });
+            match (spec.owner, theirs) {
+                (FieldOwner::Both(policy), Some((crm_value, crm_modified))) => {
+                    let crm_value = (!crm_value.is_null()).then_some(crm_value);
+                    if crm_value.as_ref() == ours {
+                        // Both sides changed it to the same value: nothing to carry.
+                        if let Some(c) = pending.as_deref_mut() {
+                            c.values.remove(&spec.name);
+                        }
+                        update.link.state.agreed.agree(spec, ours);
+                        continue;
+                    }
+                    let side = winner(
+                        policy,
+                        &Version {
+                            value: ours,
+                            modified_at: record.modified_at,
+                        },
+                        &Version {
+                            value: crm_value.as_ref(),
+                            modified_at: crm_modified,
+                        },
+                    );
+                    debug!(
+                        field = %spec.name,
+                        marketing = ?ours, marketing_modified = %record.modified_at,
+                        crm = ?crm_value, crm_modified = %crm_modified,
+                        ?policy, winner = %side,
+                        "conflict decided"
+                    );
+                    if side == Side::Marketing {
+                        if let Some(c) = pending.as_deref_mut() {
+                            c.values.remove(&spec.name);
+                        }
+                        update
+                            .to_crm
+                            .insert(spec.name.clone(), ours.cloned().unwrap_or(Value::Null));
+                    }
+                    // When the CRM wins, its pending change carries the value to marketing.
+                }
+                _ => {
+                    update
+                        .to_crm
+                        .insert(spec.name.clone(), ours.cloned().unwrap_or(Value::Null));
+                }
+            }
+        }
+        if pending.as_ref().is_some_and(|c| c.values.is_empty()) {
+            crm_changes.remove(&record.id);
+        }
+        if update.to_crm.is_empty() {
+            MarketingDecision::Unchanged
+        } else {
+            MarketingDecision::Update(update)
+        }
+    }
+
+    fn qualify(&self, record: &Record, values: Canonical) -> MarketingDecision {
+        if !self.handoff.enabled {
+            return MarketingDecision::NotQualified("this pipeline hands nothing off".into());
+        }
+        let Some(key) = self.fields.key_of(&values) else {
+            return MarketingDecision::NotQualified(format!("no {}", self.fields.key().name));
+        };
+        let missing: Vec<&str> = self
+            .handoff
+            .require
+            .iter()
+            .filter(|f| values.get(*f).is_none_or(Value::is_null))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return MarketingDecision::NotQualified(format!(
+                "missing required {}",
+                missing.join(", ")
+            ));
+        }
+        if let Some(rule) = &self.handoff.when {
+            match rule.evaluate(&self.fields.complete(&values)) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return MarketingDecision::NotQualified(format!("`{}` is false", rule.source()))
+                }
+                Err(e) => {
+                    return MarketingDecision::Rejected(Rejection {
+                        side: Side::Marketing,
+                        record_id: record.id.clone(),
+                        reason: format!("handoff rule failed: {e}"),
+                    })
+                }
+            }
+        }
+        MarketingDecision::Handoff {
+            marketing_id: record.id.clone(),
+            key,
+            values,
+        }
+    }
+
+    /// The canonical values a new CRM record is created with: every field
+    /// that flows from marketing.
+    pub fn handoff_values(&self, values: &Canonical) -> Canonical {
+        self.fields
+            .mappings()
+            .iter()
+            .filter(|s| s.key || s.flows_from(Side::Marketing))
+            .filter_map(|s| {
+                values
+                    .get(&s.name)
+                    .filter(|v| !v.is_null())
+                    .map(|v| (s.name.clone(), v.clone()))
+            })
+            .collect()
+    }
+
+    /// Records that both sides now agree on `written` (after a successful write).
+    pub fn agree_on(&self, agreed: &mut Fingerprints, written: &Canonical) {
+        for (name, value) in written {
+            if let Some(spec) = self.fields.get(name) {
+                agreed.agree(spec, (!value.is_null()).then_some(value));
+            }
+        }
+    }
+}
