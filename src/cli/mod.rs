@@ -1,7 +1,13 @@
 //! The command line: one subcommand per thing ops do.
 
 mod check;
-mod simulate;
+mod common;
+mod dlq;
+mod explain;
+mod resync;
+mod run;
+pub mod simulate;
+mod status;
 
 use std::process::ExitCode;
 
@@ -21,6 +27,16 @@ pub struct Cli {
 pub enum Command {
     /// Validate a config file offline: every problem with file:line:col.
     Check(check::CheckArgs),
+    /// Run the daemon (or one cycle with --once; --dry-run writes nothing).
+    Run(run::RunArgs),
+    /// Per pipeline: last cycle, cursors, counts, dead letters, last error.
+    Status(status::StatusArgs),
+    /// The dead letter queue: list, show, retry, drop.
+    Dlq(dlq::DlqArgs),
+    /// Re-read a pipeline from the beginning at its next cycle (idempotent).
+    Resync(resync::ResyncArgs),
+    /// Why a lead was or was not handed off.
+    Explain(explain::ExplainArgs),
     /// Serve a local simulator of a tool's API on loopback (tests, demo, trying things).
     Simulate(simulate::SimulateArgs),
 }
@@ -29,6 +45,11 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Dlq(args) => dlq::run(args),
+        Command::Resync(args) => resync::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => simulate::run(args),
     }
 }

@@ -70,7 +70,10 @@ pub struct Built {
 }
 
 /// Instantiates one connector.
-pub fn connector(config: &ConnectorConfig, hooks: &dyn TokenHooks) -> Result<Arc<dyn Connector>, BuildError> {
+pub fn connector(
+    config: &ConnectorConfig,
+    hooks: &dyn TokenHooks,
+) -> Result<Arc<dyn Connector>, BuildError> {
     let err = |source| BuildError::Connector {
         name: config.name.clone(),
         source,
@@ -104,7 +107,10 @@ pub fn build(config: &Config, hooks: &dyn TokenHooks) -> Result<Built, BuildErro
             schedule: Schedule::from_cron(p.schedule.clone()),
         });
     }
-    Ok(Built { connectors, pipelines })
+    Ok(Built {
+        connectors,
+        pipelines,
+    })
 }
 
 fn endpoint(
@@ -118,7 +124,10 @@ fn endpoint(
         message: format!("connector {} is not defined", side.connector),
     };
     let connector = connectors.get(&side.connector).ok_or_else(missing)?.clone();
-    let overlap = config.connector(&side.connector).ok_or_else(missing)?.overlap();
+    let overlap = config
+        .connector(&side.connector)
+        .ok_or_else(missing)?
+        .overlap();
     Ok(Endpoint {
         connector_name: side.connector.clone(),
         connector,
@@ -137,7 +146,10 @@ pub fn pipeline(
         name: p.name.clone(),
         message,
     })?;
-    let owner_field = fields.get("owner").and_then(|m| m.vendor_field(Side::Crm)).map(str::to_owned);
+    let owner_field = fields
+        .get("owner")
+        .and_then(|m| m.vendor_field(Side::Crm))
+        .map(str::to_owned);
     let handoff = match &p.handoff {
         Some(h) => HandoffRule {
             enabled: true,

@@ -802,6 +802,123 @@ impl<'a> Cycle<'a> {
     }
 }
 
+/// What retrying a dead letter did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RetryOutcome {
+    /// The record went through; its dead letter is gone.
+    Applied,
+    /// Current state needs nothing done (already in sync, or no longer
+    /// qualifies); its dead letter is gone.
+    NothingToDo,
+    /// The record no longer exists on its side; its dead letter is gone.
+    Gone,
+    /// It failed again; the dead letter stays, one more attempt counted.
+    StillFailing(String),
+}
+
+impl Cycle<'_> {
+    /// Re-applies one dead-lettered record against the current state of
+    /// both tools: reads it again (by its key) and runs it through the same
+    /// decisions and writes as a cycle, without moving any cursor.
+    pub async fn retry(
+        mut self,
+        entry: &crate::state::DlqEntry,
+    ) -> Result<RetryOutcome, CycleError> {
+        self.dlq_active = true;
+        let side = entry.side;
+        let endpoint = self.endpoint(side);
+        let planner = &self.pipeline.planner;
+        let p = self.pipeline.name.clone();
+        let Some(key_field) = planner.fields.key().vendor_field(side).map(str::to_owned) else {
+            return Ok(RetryOutcome::StillFailing(
+                "the key field does not live on this side".into(),
+            ));
+        };
+        let key = entry
+            .fields
+            .get(&key_field)
+            .and_then(Value::as_str)
+            .map(|k| k.trim().to_lowercase());
+        let found = match key {
+            Some(key) => endpoint
+                .connector
+                .lookup(
+                    &endpoint.object,
+                    &key_field,
+                    &[key],
+                    &planner.fields.vendor_fields(side),
+                )
+                .await
+                .map_err(connector_err(side, endpoint))?,
+            None => Vec::new(),
+        };
+        let record = found
+            .iter()
+            .find(|r| r.id == entry.record_id)
+            .or(found.first())
+            .cloned();
+        let mut commit = Commit::new(p.clone());
+        let Some(record) = record else {
+            commit.remove_dead_letter(side, entry.record_id.clone());
+            self.commit(&commit).await?;
+            return Ok(RetryOutcome::Gone);
+        };
+        let before = self.report.counts;
+        match side {
+            Side::Marketing => {
+                let mut position = self.store.round_robin(&p, "").await?;
+                let writes = self
+                    .decide_page(
+                        std::slice::from_ref(&record),
+                        &mut HashMap::new(),
+                        &mut commit,
+                        &mut position,
+                    )
+                    .await?;
+                self.execute(Side::Crm, writes, &mut commit).await?;
+                if self.pipeline.assignment.is_some() {
+                    commit.set_round_robin("", position);
+                }
+            }
+            Side::Crm => {
+                let link = self.store.link(&p, Side::Crm, &record.id).await?;
+                match self.pipeline.planner.crm_record(&record, link) {
+                    Ok(Some(change)) => {
+                        let feedback = HashMap::from([(change.link.marketing_id.clone(), change)]);
+                        self.apply_feedback(feedback, None).await?;
+                    }
+                    Ok(None) => {}
+                    Err(rejection) => self.dead_letter(
+                        &mut commit,
+                        rejection,
+                        &endpoint.object,
+                        record.fields.clone(),
+                    ),
+                }
+            }
+        }
+        let failed_again = commit
+            .dead_letters
+            .iter()
+            .find(|d| d.side == side && d.record_id == entry.record_id)
+            .map(|d| d.reason.clone());
+        let wrote = self.report.counts.written_crm + self.report.counts.written_marketing
+            > before.written_crm + before.written_marketing;
+        if failed_again.is_none() {
+            commit
+                .dead_letters_removed
+                .retain(|(s, id)| !(*s == side && *id == entry.record_id));
+            commit.remove_dead_letter(side, entry.record_id.clone());
+        }
+        self.commit(&commit).await?;
+        Ok(match failed_again {
+            Some(reason) => RetryOutcome::StillFailing(reason),
+            None if wrote => RetryOutcome::Applied,
+            None => RetryOutcome::NothingToDo,
+        })
+    }
+}
+
 /// The External ID a handoff upserts on: stable per marketing record, so a
 /// replayed create finds the record the first attempt made.
 pub fn external_id(pipeline: &str, marketing_id: &str) -> String {

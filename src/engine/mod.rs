@@ -3,6 +3,7 @@
 //! names a vendor; only it commits cursors and links to the state store.
 
 pub mod assign;
+pub mod build;
 pub mod clock;
 pub mod conflict;
 pub mod cycle;

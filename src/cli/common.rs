@@ -1,0 +1,51 @@
+//! What several subcommands share: loading the config (printing every
+//! problem when it is invalid), logging, the async runtime.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use std::io::IsTerminal;
+
+use crate::config::{Config, LogFormat};
+
+/// Loads and validates the config; on failure prints every problem (file,
+/// line, column) to stderr and returns the exit code to leave with.
+pub fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|errors| {
+        for e in errors.iter() {
+            eprintln!("{e}");
+        }
+        eprintln!(
+            "{}: {} problem(s); nothing was started",
+            path.display(),
+            errors.len()
+        );
+        ExitCode::from(2)
+    })
+}
+
+/// Starts logging: human-readable on a terminal, JSON lines otherwise (the
+/// journal), or as the config says. `RUST_LOG` narrows or widens it.
+pub fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let json = match format {
+        LogFormat::Json => true,
+        LogFormat::Human => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// A multi-threaded tokio runtime for one command.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("cannot start the async runtime")
+}

@@ -1,0 +1,100 @@
+//! `leadbridge status --config F [--json]`: per pipeline, the last cycle,
+//! cursors, what moved, the dead letter queue and the last error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::common::{load_config, runtime};
+use crate::state::{CursorEntry, PipelineCounts, PipelineStatus, SledStore, StateStore};
+
+/// Flags of `leadbridge status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The config file.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One pipeline's status, as printed.
+#[derive(Debug, Serialize)]
+pub struct PipelineReport {
+    /// The pipeline.
+    pub name: String,
+    /// Its last cycle and totals.
+    pub status: PipelineStatus,
+    /// Links, dead letters, pending intents.
+    pub counts: PipelineCounts,
+    /// Where each change pass resumes.
+    pub cursors: Vec<CursorEntry>,
+}
+
+/// Reads every configured pipeline's status from the state directory.
+pub async fn collect(
+    store: &dyn StateStore,
+    names: &[String],
+) -> anyhow::Result<Vec<PipelineReport>> {
+    let mut out = Vec::new();
+    for name in names {
+        out.push(PipelineReport {
+            name: name.clone(),
+            status: store.status(name).await?.unwrap_or_default(),
+            counts: store.counts(name).await?,
+            cursors: store.cursors(name).await?,
+        });
+    }
+    Ok(out)
+}
+
+/// Prints the status.
+pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let config = match load_config(&args.config) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let names: Vec<String> = config.pipelines.iter().map(|p| p.name.clone()).collect();
+    let store = SledStore::open(&config.daemon.state_dir)?;
+    let reports = runtime()?.block_on(collect(&store, &names))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in reports {
+        let s = &r.status;
+        println!("pipeline {}", r.name);
+        match (&s.last_cycle_started, &s.last_cycle_finished) {
+            (Some(start), Some(end)) => println!("  last cycle: {start} → {end}"),
+            (Some(start), None) => println!("  last cycle: started {start}, not finished"),
+            _ => println!("  last cycle: never ran"),
+        }
+        let c = &s.last_cycle;
+        println!(
+            "  last cycle moved: {} read from marketing, {} from crm; {} written to crm, {} to marketing; {} echoes; {} dead-lettered",
+            c.read_marketing, c.read_crm, c.written_crm, c.written_marketing, c.echoes, c.dead_lettered
+        );
+        let t = &s.totals;
+        println!(
+            "  since the start: {} written to crm, {} to marketing",
+            t.written_crm, t.written_marketing
+        );
+        println!(
+            "  links: {}   dead letters: {}   pending intents: {}",
+            r.counts.links, r.counts.dead_letters, r.counts.pending_intents
+        );
+        for cursor in &r.cursors {
+            println!(
+                "  cursor {} {}: {} / {}",
+                cursor.side, cursor.object, cursor.cursor.modified_at, cursor.cursor.id
+            );
+        }
+        if let (Some(e), Some(at)) = (&s.last_error, &s.last_error_at) {
+            println!("  last error at {at}: {e}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
