@@ -189,7 +189,8 @@ impl Planner {
             if !update.link.state.agreed.changed(spec, &values) {
                 continue;
             }
-            let ours = values.get(&spec.name);
+            // Blank is `null` in canonical values; policies treat it as no value.
+            let ours = values.get(&spec.name).filter(|v| !v.is_null());
             let theirs = pending.as_deref_mut().and_then(|c| {
                 c.values
                     .get(&spec.name)

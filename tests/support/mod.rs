@@ -50,6 +50,10 @@ pub struct WorldOptions {
     pub connector_extra: &'static str,
     /// The pipeline's cron schedule.
     pub schedule: &'static str,
+    /// The handoff rule.
+    pub rule: &'static str,
+    /// The canonical fields a lead must have to be handed off.
+    pub require: &'static str,
 }
 
 impl Default for WorldOptions {
@@ -60,6 +64,8 @@ impl Default for WorldOptions {
             rate_limits: false,
             connector_extra: "retry = { max_attempts = 8, base_delay = \"5ms\", max_delay = \"2s\", max_total_wait = \"20s\" }",
             schedule: "*/1 * * * * *",
+            rule: RULE,
+            require: r#"["email", "last_name", "company"]"#,
         }
     }
 }
@@ -159,7 +165,7 @@ owner = {{ crm = "OwnerId", owner = "crm" }}
 
 [pipelines.handoff]
 when = "{rule}"
-require = ["email", "last_name", "company"]
+require = {require}
 assign = {{ strategy = "round_robin", owners = [{owners_toml}] }}
 "#,
             hs = hubspot.url(),
@@ -168,7 +174,8 @@ assign = {{ strategy = "round_robin", owners = [{owners_toml}] }}
             extra = options.connector_extra,
             schedule = options.schedule,
             conflict = options.company_conflict,
-            rule = RULE,
+            rule = options.rule,
+            require = options.require,
         );
         std::fs::write(&config_path, text).unwrap();
         World {
