@@ -7,8 +7,10 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod report;
 pub mod rules;
 pub mod side;
+pub mod sla;
 pub mod state;
 
 pub use side::Side;

@@ -75,8 +75,10 @@ mod duration;
 mod fields;
 mod pipeline;
 pub mod raw;
+mod raw_sla;
 mod reader;
 mod secret;
+mod sla;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -92,6 +94,7 @@ pub use fields::{
 };
 pub use pipeline::{Assignment, CrmConfig, Handoff, PipelineConfig, SideConfig, TerritoryRule};
 pub use secret::{SecretRef, SecretSource, SystemSecrets};
+pub use sla::{CrmTasks, EscalationStep, Recycle, SlaConfig, StepTask, TaskFor, Webhook};
 
 use checker::{base_dir, Checker};
 use diagnostics::{Diagnostics, SourceMap};

@@ -90,6 +90,8 @@ pub struct PipelineConfig {
     /// What marketing hands to sales; `None`: nothing is handed off, the
     /// pipeline only syncs linked records.
     pub handoff: Option<Handoff>,
+    /// The follow-up SLA; `None`: no timers, no escalation.
+    pub sla: Option<Arc<super::sla::SlaConfig>>,
     key: usize,
 }
 
@@ -190,6 +192,16 @@ pub(crate) fn validate(
         Some(h) => Some(h?),
         None => None,
     };
+    let sla = match &raw.sla {
+        Some(s) => Some(Arc::new(super::sla::validate(
+            s,
+            &fields,
+            &names,
+            handoff.as_ref(),
+            c,
+        )?)),
+        None => None,
+    };
     if !all_fields_valid {
         return None;
     }
@@ -201,6 +213,7 @@ pub(crate) fn validate(
         key: key?,
         fields,
         handoff,
+        sla,
     })
 }
 

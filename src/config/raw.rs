@@ -45,6 +45,15 @@ pub struct RawDaemon {
     pub log_format: Option<Text>,
     /// How long SIGTERM waits for the batch in flight before giving up.
     pub shutdown_grace: Option<Text>,
+    /// The bearer token the admin server's POST actions require, as a
+    /// secret reference (`env:NAME` / `file:/path`); without it those
+    /// actions are refused.
+    pub admin_token: Option<Text>,
+    /// Lets `admin_listen` be a non-loopback address (logged as a warning).
+    pub admin_allow_non_loopback: Option<Spanned<bool>>,
+    /// The HubSpot app's client secret, as a reference: the key of the
+    /// `X-HubSpot-Signature-v3` HMAC on `POST /webhooks/hubspot`.
+    pub hubspot_webhook_secret: Option<Text>,
     /// Where `[daemon]` was written.
     #[serde(skip)]
     pub span: Range<usize>,
@@ -149,6 +158,8 @@ pub struct RawPipeline {
     pub fields: Option<BTreeMap<Text, RawField>>,
     /// What marketing hands to sales, and to whom.
     pub handoff: Option<RawHandoff>,
+    /// The follow-up SLA: what sales owes in return.
+    pub sla: Option<RawSla>,
     /// Where the `[[pipelines]]` header was written.
     #[serde(skip)]
     pub span: Range<usize>,
@@ -245,6 +256,10 @@ pub enum RawFallback {
     Assign(Box<RawAssign>),
 }
 
+pub use super::raw_sla::{
+    RawCalendar, RawCrmTasks, RawFirstTouch, RawRecycle, RawSla, RawStep, RawStepTask,
+};
+
 /// `{ when = "country == 'JP'", owner = "005…" }`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -316,6 +331,12 @@ fn read_daemon(t: &Table<'_, '_, '_>) -> RawDaemon {
         admin_listen: t.string("admin_listen", "an address such as \"127.0.0.1:9464\""),
         log_format: t.string("log_format", "\"auto\", \"json\" or \"human\""),
         shutdown_grace: t.string("shutdown_grace", DURATION),
+        admin_token: t.string("admin_token", "a reference: \"env:NAME\" or \"file:/path\""),
+        admin_allow_non_loopback: t.boolean("admin_allow_non_loopback", "true or false"),
+        hubspot_webhook_secret: t.string(
+            "hubspot_webhook_secret",
+            "a reference: \"env:NAME\" or \"file:/path\"",
+        ),
         span: t.span(),
     };
     t.report_unknown();
@@ -464,6 +485,9 @@ fn read_pipeline(t: &Table<'_, '_, '_>) -> RawPipeline {
     let handoff = t
         .table("handoff", "a [pipelines.handoff] table")
         .map(|h| read_handoff(&h));
+    let sla = t
+        .table("sla", "a [pipelines.sla] table")
+        .map(|s| super::raw_sla::read_sla(&s));
     let raw = RawPipeline {
         name,
         schedule,
@@ -471,6 +495,7 @@ fn read_pipeline(t: &Table<'_, '_, '_>) -> RawPipeline {
         crm,
         fields,
         handoff,
+        sla,
         span: t.span(),
         fields_span,
     };

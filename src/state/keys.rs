@@ -16,7 +16,8 @@
 //! | `status`   | (nothing)                            | [`PipelineStatus`] (JSON)     |
 //! | `events`   | time (12 bytes), sequence (u64 BE)   | [`Event`] (JSON)              |
 //! | `counters` | counter name                         | count (u64 big-endian)        |
-//! | `timers`   | due time (12 bytes), timer id (u64)  | reserved for the SLA timers   |
+//! | `sla`      | marketing id                         | [`SlaLead`] (JSON)            |
+//! | `timers`   | due time (12 bytes), marketing id    | marketing id                  |
 //!
 //! Times in keys are [`time_key`]: seconds since the epoch with the sign bit
 //! flipped, then the nanoseconds, both big-endian, so byte order is time
@@ -28,6 +29,7 @@
 //! [`DlqEntry`]: super::DlqEntry
 //! [`PipelineStatus`]: super::PipelineStatus
 //! [`Event`]: super::Event
+//! [`SlaLead`]: super::SlaLead
 
 use jiff::Timestamp;
 
@@ -90,6 +92,14 @@ pub(crate) fn timed(pipeline: &str, at: Timestamp, seq: u64) -> StateResult<Vec<
     let mut key = prefix(pipeline)?;
     key.extend_from_slice(&time_key(at));
     key.extend_from_slice(&seq.to_be_bytes());
+    Ok(key)
+}
+
+/// `pipeline \0 time marketing-id`: an SLA timer key (one live timer per lead).
+pub(crate) fn timer(pipeline: &str, due: Timestamp, marketing_id: &str) -> StateResult<Vec<u8>> {
+    let mut key = prefix(pipeline)?;
+    key.extend_from_slice(&time_key(due));
+    key.extend_from_slice(marketing_id.as_bytes());
     Ok(key)
 }
 

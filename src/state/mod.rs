@@ -46,10 +46,12 @@
 //! in `<state_dir>/tokens/` ([`TokenVault`]), never in the database, so a
 //! [`StateDump`] cannot contain one.
 //!
-//! Reserved for the follow-up SLA: a `timers` tree keyed by
-//! `pipeline \0 due-time id` (due timers are a range scan up to now, and a
-//! timer is cancelled in the same commit that records the touch). Funnel
-//! events are already stored, keyed by time.
+//! The follow-up SLA keeps one [`SlaLead`] per handed-off lead in the `sla`
+//! tree and its one live timer in the `timers` tree, keyed by
+//! `pipeline \0 due-time marketing-id` (due timers are a range scan up to
+//! now; a commit that stores an [`SlaLead`] moves its timer in the same
+//! transaction, so a touch cancels it and a fired step re-arms it
+//! atomically). Funnel events are stored keyed by time.
 //!
 //! # Bytes per link
 //!
@@ -73,6 +75,7 @@ mod files;
 mod intents;
 mod keys;
 mod links;
+mod sla;
 mod sled_store;
 mod status;
 mod store;
@@ -84,6 +87,7 @@ pub use error::{StateError, StateResult};
 pub use events::{Event, EventKind};
 pub use intents::{Intent, IntentAction, IntentId};
 pub use links::{Fingerprints, Link, LinkChange, LinkState, SideSync};
+pub use sla::{SlaLead, SlaStep, SlaTask};
 pub use sled_store::{SledOptions, SledStore};
 pub use status::{CursorEntry, CycleCounts, PipelineCounts, PipelineStatus};
 pub use store::{Commit, DumpOptions, PipelineDump, StateDump, StateStore};

@@ -30,6 +30,7 @@ use super::files::private_dir;
 use super::intents::{Intent, IntentId};
 use super::keys;
 use super::links::{Link, LinkChange};
+use super::sla::SlaLead;
 use super::status::{CursorEntry, PipelineCounts, PipelineStatus};
 use super::store::{Commit, StateStore};
 use super::vault::TokenVault;
@@ -70,6 +71,8 @@ struct Trees {
     events: Tree,
     counters: Tree,
     pipelines: Tree,
+    sla: Tree,
+    timers: Tree,
 }
 
 /// The state store on sled: the embedded default.
@@ -125,6 +128,8 @@ impl SledStore {
             events: tree("events")?,
             counters: tree("counters")?,
             pipelines: tree("pipelines")?,
+            sla: tree("sla")?,
+            timers: tree("timers")?,
         };
         Ok(Self {
             db,
@@ -241,6 +246,15 @@ struct Plan<'a> {
     rr: Vec<(Vec<u8>, [u8; 8])>,
     status: Option<Vec<u8>>,
     counter_keys: [Vec<u8>; 3],
+    sla: Vec<PlannedSla<'a>>,
+}
+
+/// One SLA state to store: its key, value and new timer key.
+struct PlannedSla<'a> {
+    lead: &'a SlaLead,
+    key: Vec<u8>,
+    value: Vec<u8>,
+    timer: Option<Vec<u8>>,
 }
 
 enum PlannedLink<'a> {
@@ -268,6 +282,8 @@ struct Tx<'t> {
     events: &'t TransactionalTree,
     counters: &'t TransactionalTree,
     pipelines: &'t TransactionalTree,
+    sla: &'t TransactionalTree,
+    timers: &'t TransactionalTree,
 }
 
 impl<'a> Plan<'a> {
@@ -298,6 +314,18 @@ impl<'a> Plan<'a> {
             // instant keep their order and never overwrite each other.
             let seq = db.generate_id().map_err(backend)?;
             events.push((keys::timed(p, event.at, seq)?, to_json("event", event)?));
+        }
+        let mut sla = Vec::with_capacity(commit.sla.len());
+        for lead in &commit.sla {
+            sla.push(PlannedSla {
+                lead,
+                key: keys::with(p, lead.marketing_id.as_bytes())?,
+                value: to_json("sla lead", lead)?,
+                timer: lead
+                    .due
+                    .map(|due| keys::timer(p, due, &lead.marketing_id))
+                    .transpose()?,
+            });
         }
         let mut cursors = Vec::with_capacity(commit.cursors.len());
         for (side, object, cursor) in &commit.cursors {
@@ -335,6 +363,7 @@ impl<'a> Plan<'a> {
                 keys::with(p, INTENTS)?,
             ],
             prefix,
+            sla,
         })
     }
 
@@ -432,6 +461,23 @@ impl<'a> Plan<'a> {
         if let Some(status) = &self.status {
             tx.status
                 .insert(self.prefix.as_slice(), status.as_slice())?;
+        }
+        for planned in &self.sla {
+            // One live timer per lead: drop the old one, arm the new one.
+            if let Some(old) = tx
+                .sla
+                .insert(planned.key.as_slice(), planned.value.as_slice())?
+            {
+                let old: SlaLead = from_json("sla lead", &old).or_else(abort)?;
+                if let Some(due) = old.due {
+                    let key = keys::timer(pipeline, due, &old.marketing_id).or_else(abort)?;
+                    tx.timers.remove(key)?;
+                }
+            }
+            if let Some(timer) = &planned.timer {
+                tx.timers
+                    .insert(timer.as_slice(), planned.lead.marketing_id.as_bytes())?;
+            }
         }
 
         let [links, dlq, intents] = &self.counter_keys;
@@ -673,6 +719,53 @@ impl StateStore for SledStore {
         Ok(out)
     }
 
+    async fn sla_lead(&self, pipeline: &str, marketing_id: &str) -> StateResult<Option<SlaLead>> {
+        self.get(
+            &self.trees.sla,
+            &keys::with(pipeline, marketing_id.as_bytes())?,
+        )?
+        .map(|v| from_json("sla lead", &v))
+        .transpose()
+    }
+
+    async fn due_sla_leads(
+        &self,
+        pipeline: &str,
+        until: Timestamp,
+        limit: usize,
+    ) -> StateResult<Vec<SlaLead>> {
+        let start = keys::prefix(pipeline)?;
+        // Every key of a timer due at `until` sorts below `until`'s next nanosecond.
+        let end = keys::timer(
+            pipeline,
+            until
+                .saturating_add(jiff::SignedDuration::from_nanos(1))
+                .unwrap_or(until),
+            "",
+        )?;
+        let mut out = Vec::new();
+        for item in self.trees.timers.range(start..end) {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, marketing_id) = item.map_err(backend)?;
+            let marketing_id = keys::text(&marketing_id)?;
+            if let Some(lead) = self.sla_lead(pipeline, &marketing_id).await? {
+                out.push(lead);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn open_sla_timers(&self, pipeline: &str) -> StateResult<u64> {
+        let mut n = 0;
+        for item in self.trees.timers.scan_prefix(keys::prefix(pipeline)?) {
+            item.map_err(backend)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     async fn commit(&self, commit: &Commit) -> StateResult<()> {
         if commit.is_empty() {
             return Ok(());
@@ -690,6 +783,8 @@ impl StateStore for SledStore {
             &t.events,
             &t.counters,
             &t.pipelines,
+            &t.sla,
+            &t.timers,
         )
             .transaction(
                 |(
@@ -703,6 +798,8 @@ impl StateStore for SledStore {
                     events,
                     counters,
                     pipelines,
+                    sla,
+                    timers,
                 )| {
                     plan.apply(&Tx {
                         links_m,
@@ -715,6 +812,8 @@ impl StateStore for SledStore {
                         events,
                         counters,
                         pipelines,
+                        sla,
+                        timers,
                     })
                 },
             )

@@ -19,6 +19,7 @@ use super::error::StateResult;
 use super::events::Event;
 use super::intents::{Intent, IntentId};
 use super::links::{Link, LinkChange, LinkState};
+use super::sla::SlaLead;
 use super::status::{CursorEntry, PipelineCounts, PipelineStatus};
 use crate::side::Side;
 
@@ -114,6 +115,22 @@ pub trait StateStore: Send + Sync {
     /// Every pipeline that has any state, sorted.
     async fn pipelines(&self) -> StateResult<Vec<String>>;
 
+    /// The follow-up SLA state of one lead, by marketing id.
+    async fn sla_lead(&self, pipeline: &str, marketing_id: &str) -> StateResult<Option<SlaLead>>;
+
+    /// Up to `limit` leads whose SLA timer is due at or before `until`,
+    /// earliest first: what the sweep fires.
+    async fn due_sla_leads(
+        &self,
+        pipeline: &str,
+        until: Timestamp,
+        limit: usize,
+    ) -> StateResult<Vec<SlaLead>>;
+
+    /// How many SLA timers are live (leads still waiting for a first touch
+    /// or a step), for the open-timers gauge.
+    async fn open_sla_timers(&self, pipeline: &str) -> StateResult<u64>;
+
     /// Applies everything in `commit` atomically, then makes it durable:
     /// when this returns `Ok` the step counts as committed; on `Err`
     /// nothing of it was applied.
@@ -181,6 +198,8 @@ pub struct Commit {
     pub round_robin: Vec<(String, u64)>,
     /// The pipeline's new status, if it changed.
     pub status: Option<PipelineStatus>,
+    /// Follow-up SLA states to store (each moves its lead's timer).
+    pub sla: Vec<SlaLead>,
 }
 
 impl Commit {
@@ -202,6 +221,7 @@ impl Commit {
             && self.events.is_empty()
             && self.round_robin.is_empty()
             && self.status.is_none()
+            && self.sla.is_empty()
     }
 
     /// Creates a link or replaces its state.
@@ -265,6 +285,13 @@ impl Commit {
     /// Stores a round-robin position.
     pub fn set_round_robin(&mut self, group: impl Into<String>, position: u64) -> &mut Self {
         self.round_robin.push((group.into(), position));
+        self
+    }
+
+    /// Stores a lead's follow-up SLA state; its timer moves to `lead.due`
+    /// (or is cancelled when `None`) in the same transaction.
+    pub fn set_sla_lead(&mut self, lead: SlaLead) -> &mut Self {
+        self.sla.push(lead);
         self
     }
 

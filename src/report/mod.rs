@@ -1,0 +1,1 @@
+//! The shared funnel report.
