@@ -2,6 +2,7 @@
 
 mod check;
 mod common;
+mod demo;
 mod dlq;
 mod explain;
 mod resync;
@@ -27,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate a config file offline: every problem with file:line:col.
     Check(check::CheckArgs),
+    /// The whole thing on local simulators, narrated: no account needed.
+    Demo(demo::DemoArgs),
     /// Run the daemon (or one cycle with --once; --dry-run writes nothing).
     Run(run::RunArgs),
     /// Per pipeline: last cycle, cursors, counts, dead letters, last error.
@@ -45,6 +48,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Run(args) => run::run(args),
         Command::Status(args) => status::run(args),
         Command::Dlq(args) => dlq::run(args),
