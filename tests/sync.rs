@@ -196,3 +196,41 @@ async fn qualified_leads_are_handed_off_feedback_returns_and_nothing_echoes() {
         world.sf().requests().counts()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_plans_without_writing_or_moving_cursors() {
+    let world = World::start(WorldOptions {
+        contacts: 300,
+        ..WorldOptions::default()
+    })
+    .await;
+    let daemon = world.daemon();
+    let expected = contacts(&world, 300)
+        .iter()
+        .filter(|c| qualifies(c))
+        .count();
+    for _ in 0..2 {
+        let (_, result) = daemon.run_once(true).await.remove(0);
+        let report = result.unwrap();
+        assert_eq!(
+            report.planned.len(),
+            expected,
+            "every handoff is planned, each time"
+        );
+        assert!(
+            report
+                .planned
+                .iter()
+                .all(|l| l.starts_with("create crm record")),
+            "{:?}",
+            &report.planned[..2]
+        );
+    }
+    assert!(leads(&world).await.is_empty(), "a dry run wrote to the CRM");
+    assert_eq!(write_calls(&world.sf().requests().counts()), 0);
+    let report = cycle(&daemon).await;
+    assert_eq!(
+        report.handoffs as usize, expected,
+        "the real run still has everything to do"
+    );
+}
