@@ -1,20 +1,50 @@
 //! The daemon's parts put together: config → state store, token vault,
-//! connectors and pipelines; one cycle of everything, or the scheduled loop
-//! until shutdown. The CLI, the demo and the end-to-end tests all go
+//! connectors and pipelines; one cycle of everything, or the supervised
+//! loop until shutdown. The CLI, the demo and the end-to-end tests all go
 //! through here, so they exercise the same code.
+//!
+//! Lifecycle of [`Daemon::run`] (the CLI maps signals onto it):
+//!
+//! - start: [`Daemon::open`] (config already valid, state opened, which
+//!   fails on a second instance), [`Daemon::authenticate`] (one metadata
+//!   call per connector object, so bad credentials fail the start), then
+//!   `run` starts every pipeline and tells systemd `READY=1`;
+//! - [`Input::Reload`] (SIGHUP): re-read the config; an invalid one is
+//!   logged problem by problem and the last good one keeps running; a
+//!   valid one is applied, restarting only pipelines whose key changed
+//!   (`reload.rs`); state is never reopened;
+//! - [`Input::Command`] (the admin API): run now, pause, resume;
+//! - the watchdog is pinged only while every pipeline task is alive;
+//! - shutdown: pipelines stop at a page boundary after committing the batch
+//!   in flight, bounded by `shutdown_grace` ([`Stopped`]).
 
+mod notify;
+mod reload;
+mod status_line;
+
+use std::collections::BTreeSet;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use leadbridge_core::auth::{AuthConfig, RefreshTokenSink};
-use tokio::sync::watch;
-use tracing::{error, warn};
+use leadbridge_core::ConnectorError;
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{error, info, warn};
+
+pub use notify::Notifier;
 
 use crate::config::Config;
 use crate::engine::build::{build, BuildError, Built, TokenHooks};
 use crate::engine::clock::{Clock, SystemClock};
 use crate::engine::cycle::{CycleError, CycleReport};
-use crate::engine::runner::{run_cycle, run_scheduled};
+use crate::engine::runner::{
+    run_cycle, run_scheduled, ApplySummary, ConfigKey, PipelineCommand, Scheduled, Supervisor,
+    UnknownPipeline,
+};
+use crate::engine::schedule::Schedule;
 use crate::state::{SledStore, StateError, StateStore, TokenVault};
+use status_line::StatusLine;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +55,44 @@ pub enum DaemonError {
     /// The connectors or pipelines could not be built.
     #[error(transparent)]
     Build(#[from] BuildError),
+    /// A connector failed its start-up check (credentials refused, object
+    /// unknown, tool unreachable).
+    #[error("connector {connector} failed its start-up check (describing `{object}`): {source}")]
+    Authenticate {
+        /// The connector's config name.
+        connector: String,
+        /// The object it was asked to describe.
+        object: String,
+        /// Why it failed (no secret in it).
+        #[source]
+        source: ConnectorError,
+    },
+}
+
+/// Something the running daemon is asked to do from outside its schedule.
+#[derive(Debug)]
+pub enum Input {
+    /// Re-read the config file and apply it (SIGHUP, `systemctl reload`).
+    Reload,
+    /// Steer pipelines (the admin API's buttons).
+    Command {
+        /// One pipeline, or every pipeline when `None`.
+        pipeline: Option<String>,
+        /// What to do.
+        command: PipelineCommand,
+        /// Told whether the pipeline exists, when the sender wants to know.
+        reply: Option<oneshot::Sender<Result<(), UnknownPipeline>>>,
+    },
+}
+
+/// How [`Daemon::run`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every pipeline committed its batch in flight and stopped.
+    Clean,
+    /// Pipelines were still busy when the grace period ran out; what they
+    /// had not committed is replayed from intents at the next start.
+    GraceExpired(Duration),
 }
 
 /// A daemon ready to run.
@@ -37,20 +105,33 @@ pub struct Daemon {
     pub built: Built,
     /// Its clock.
     pub clock: Arc<dyn Clock>,
+    /// Where rotated refresh tokens go (connectors rebuilt on reload too).
+    vault: TokenVault,
 }
 
 impl Daemon {
     /// Opens the state directory and builds every connector and pipeline.
     pub fn open(config: Config) -> Result<Self, DaemonError> {
         let store = SledStore::open(&config.daemon.state_dir)?;
-        let hooks = PersistingHooks::new(store.vault()?, &config);
+        let vault = store.vault()?;
+        let hooks = PersistingHooks::new(vault.clone(), &config);
         let built = build(&config, &hooks)?;
         Ok(Self {
             config,
             store: Arc::new(store),
             built,
             clock: Arc::new(SystemClock),
+            vault,
         })
+    }
+
+    /// Proves every connector can talk to its tool before the daemon says
+    /// it is ready: one `describe` per object a pipeline uses (a metadata
+    /// read that needs valid credentials and costs one API call). The
+    /// first failure is returned, so bad credentials fail the start with
+    /// the connector's name instead of halting pipelines later.
+    pub async fn authenticate(&self) -> Result<(), DaemonError> {
+        authenticate(&self.built, None).await
     }
 
     /// One cycle of every pipeline, in config order; each pipeline's result.
@@ -67,6 +148,194 @@ impl Daemon {
         results
     }
 
+    /// Runs the daemon: starts every pipeline, tells systemd it is ready,
+    /// acts on `inputs` (reload, commands) and pings the watchdog while
+    /// healthy, until `shutdown` completes; then stops every pipeline at a
+    /// page boundary within the current config's `shutdown_grace`.
+    pub async fn run(
+        mut self,
+        mut inputs: mpsc::UnboundedReceiver<Input>,
+        shutdown: impl Future<Output = ()>,
+        notifier: &Notifier,
+    ) -> Stopped {
+        let mut supervisor = Supervisor::new(self.store.clone(), self.clock.clone());
+        supervisor.apply(self.desired());
+        let mut status = StatusLine::new(&supervisor.pipelines());
+        info!(
+            pipelines = supervisor.pipelines().len(),
+            state_dir = %self.config.daemon.state_dir.display(),
+            "leadbridge running"
+        );
+        notifier.ready(&status.line());
+        let mut watchdog = notifier
+            .watchdog_timeout()
+            .map(|t| tokio::time::interval((t / 2).max(Duration::from_millis(100))));
+        let mut unhealthy_reported = false;
+        let mut inputs_open = true;
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                input = inputs.recv(), if inputs_open => match input {
+                    Some(Input::Reload) => {
+                        notifier.reloading();
+                        notifier.status("reloading the config");
+                        self.reload(&mut supervisor).await;
+                        status.reset(&supervisor.pipelines());
+                        notifier.ready(&status.line());
+                    }
+                    Some(Input::Command { pipeline, command, reply }) => {
+                        let result = match &pipeline {
+                            Some(name) => supervisor.command(name, command),
+                            None => {
+                                supervisor.command_all(command);
+                                Ok(())
+                            }
+                        };
+                        if let Some(reply) = reply {
+                            let _ = reply.send(result);
+                        }
+                    }
+                    None => inputs_open = false,
+                },
+                Some(event) = supervisor.next_event() => {
+                    status.apply(&event);
+                    notifier.status(&status.line());
+                }
+                _ = async {
+                    match watchdog.as_mut() {
+                        Some(w) => { w.tick().await; }
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if supervisor.healthy() {
+                        notifier.watchdog();
+                    } else if !unhealthy_reported {
+                        unhealthy_reported = true;
+                        error!(
+                            dead = ?supervisor.dead(),
+                            "a pipeline task died; withholding the watchdog ping so systemd restarts the daemon"
+                        );
+                    }
+                }
+            }
+        }
+        let grace = self.config.daemon.shutdown_grace;
+        notifier.stopping();
+        notifier.status("stopping: finishing the batch in flight");
+        info!(
+            grace_s = grace.as_secs_f64(),
+            "stopping: finishing the batch in flight"
+        );
+        match tokio::time::timeout(grace, supervisor.shutdown()).await {
+            Ok(()) => Stopped::Clean,
+            Err(_) => Stopped::GraceExpired(grace),
+        }
+    }
+
+    /// The pipelines to run, each with its config key.
+    fn desired(&self) -> Vec<(Scheduled, ConfigKey)> {
+        let connectors = reload::connector_keys(&self.config);
+        self.built
+            .pipelines
+            .iter()
+            .map(|s| {
+                let key = match self.config.pipeline(&s.pipeline.name) {
+                    Some(p) => reload::pipeline_key(p, &connectors),
+                    None => [0; 32],
+                };
+                (s.clone(), key)
+            })
+            .collect()
+    }
+
+    /// Re-reads the config file and applies it; on any problem, logs it and
+    /// keeps the running config.
+    async fn reload(&mut self, supervisor: &mut Supervisor) {
+        info!(config = %self.config.path.display(), "reloading the config");
+        let new = match Config::load(&self.config.path) {
+            Ok(c) => c,
+            Err(errors) => {
+                for e in errors.iter() {
+                    error!(problem = %e, "config problem");
+                }
+                error!(
+                    problems = errors.len(),
+                    "reload refused: the config is invalid; still running the last good config"
+                );
+                return;
+            }
+        };
+        match self.apply_config(new, supervisor).await {
+            Ok(summary) => info!(
+                started = ?summary.started,
+                restarted = ?summary.restarted,
+                unchanged = ?summary.unchanged,
+                stopped = ?summary.stopped,
+                "config reloaded"
+            ),
+            Err(e) => error!(
+                error = %e,
+                "reload refused; still running the last good config"
+            ),
+        }
+    }
+
+    /// Builds what changed in `new` (unchanged connectors are reused, with
+    /// their rate limiters, budgets and access tokens), checks changed
+    /// connectors as at start, and hands the pipelines to the supervisor.
+    async fn apply_config(
+        &mut self,
+        mut new: Config,
+        supervisor: &mut Supervisor,
+    ) -> Result<ApplySummary, DaemonError> {
+        let old = &self.config.daemon;
+        if new.daemon.state_dir != old.state_dir {
+            warn!("`state_dir` changes need a restart; keeping the running state directory");
+            new.daemon.state_dir = old.state_dir.clone();
+        }
+        if new.daemon.admin_listen != old.admin_listen {
+            warn!("`admin_listen` changes need a restart; keeping the running address");
+            new.daemon.admin_listen = old.admin_listen;
+        }
+        if new.daemon.log_format != old.log_format {
+            warn!("`log_format` changes need a restart; keeping the running format");
+            new.daemon.log_format = old.log_format;
+        }
+        let old_keys = reload::connector_keys(&self.config);
+        let new_keys = reload::connector_keys(&new);
+        let hooks = PersistingHooks::new(self.vault.clone(), &new);
+        let mut connectors = std::collections::BTreeMap::new();
+        let mut changed = BTreeSet::new();
+        for (name, c) in &new.connectors {
+            let reuse = old_keys.get(name) == new_keys.get(name);
+            match self.built.connectors.get(name) {
+                Some(existing) if reuse => {
+                    connectors.insert(name.clone(), existing.clone());
+                }
+                _ => {
+                    connectors.insert(name.clone(), crate::engine::build::connector(c, &hooks)?);
+                    changed.insert(name.clone());
+                }
+            }
+        }
+        let mut pipelines = Vec::new();
+        for p in &new.pipelines {
+            pipelines.push(Scheduled {
+                pipeline: crate::engine::build::pipeline(&new, p, &connectors)?,
+                schedule: Schedule::from_cron(p.schedule.clone()),
+            });
+        }
+        let built = Built {
+            connectors,
+            pipelines,
+        };
+        authenticate(&built, Some(&changed)).await?;
+        self.config = new;
+        self.built = built;
+        Ok(supervisor.apply(self.desired()))
+    }
+
     /// Runs every pipeline on its schedule until `shutdown` turns true.
     pub async fn run_until(&self, shutdown: watch::Receiver<bool>) {
         run_scheduled(
@@ -77,6 +346,34 @@ impl Daemon {
         )
         .await;
     }
+}
+
+/// One `describe` per (connector, object) the pipelines use; only the
+/// connectors in `only`, when given.
+async fn authenticate(built: &Built, only: Option<&BTreeSet<String>>) -> Result<(), DaemonError> {
+    let mut seen = BTreeSet::new();
+    for s in &built.pipelines {
+        for endpoint in [&s.pipeline.marketing, &s.pipeline.crm] {
+            let name = &endpoint.connector_name;
+            if only.is_some_and(|o| !o.contains(name)) {
+                continue;
+            }
+            if !seen.insert((name.clone(), endpoint.object.clone())) {
+                continue;
+            }
+            endpoint
+                .connector
+                .describe(&endpoint.object)
+                .await
+                .map_err(|source| DaemonError::Authenticate {
+                    connector: name.clone(),
+                    object: endpoint.object.clone(),
+                    source,
+                })?;
+            info!(connector = %name, object = %endpoint.object, "connector authenticated");
+        }
+    }
+    Ok(())
 }
 
 /// Rotated refresh tokens go to the vault in the state directory (owner-only

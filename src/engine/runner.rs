@@ -1,20 +1,80 @@
 //! The daemon loop: each pipeline in its own task on its own schedule,
-//! stopping cleanly on shutdown after the batch in flight is committed.
+//! supervised so a reload restarts only the pipelines whose config changed,
+//! commanded from outside (run now, pause, resume), and stopping cleanly on
+//! shutdown at a page boundary after the batch in flight is committed.
+//!
+//! - [`Supervisor`] owns the tasks ([`supervisor`]);
+//! - each task runs the loop in `pipeline_loop.rs`: wait for the tick or a
+//!   [`PipelineCommand`], run a cycle, report a [`PipelineEvent`];
+//! - on stop, the task's connectors refuse the next page read (`stop.rs`),
+//!   so a cycle ends at a page boundary with everything before committed.
+
+mod pipeline_loop;
+mod stop;
+pub mod supervisor;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use jiff::Timestamp;
 use leadbridge_core::ConnectorError;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
-use tracing::{error, info, warn};
 
 use super::clock::Clock;
 use super::cycle::{Cycle, CycleError, CycleReport};
 use super::pipeline::Pipeline;
 use super::schedule::Schedule;
 use crate::state::{PipelineStatus, StateStore};
+
+pub use supervisor::{ApplySummary, ConfigKey, Supervisor, UnknownPipeline};
+
+/// A request to one pipeline from outside its schedule (the admin API's
+/// buttons, the CLI): acted on between cycles, never mid-cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PipelineCommand {
+    /// Run a cycle now (also when paused or halted), then keep the schedule.
+    RunNow,
+    /// Run no scheduled cycle until resumed.
+    Pause,
+    /// Back on schedule; a halted pipeline tries again at once.
+    Resume,
+}
+
+/// What a pipeline task reports, so the daemon can keep its status line,
+/// readiness and metrics current without polling the store.
+#[derive(Debug, Clone)]
+pub enum PipelineEvent {
+    /// A cycle ended well.
+    CycleFinished {
+        /// The pipeline.
+        pipeline: String,
+        /// What it did.
+        report: CycleReport,
+    },
+    /// A cycle failed; `after` says what the loop does about it.
+    CycleFailed {
+        /// The pipeline.
+        pipeline: String,
+        /// The error, as shown to people (no secret in it).
+        error: String,
+        /// Retry at the next tick, wait for the quota, or halt.
+        after: AfterFailure,
+    },
+    /// The pipeline was paused by a command.
+    Paused {
+        /// The pipeline.
+        pipeline: String,
+    },
+    /// The pipeline was resumed by a command (or a reload).
+    Resumed {
+        /// The pipeline.
+        pipeline: String,
+    },
+    /// The pipeline's task ended (shutdown, or a reload changed or removed it).
+    Stopped {
+        /// The pipeline.
+        pipeline: String,
+    },
+}
 
 /// What the loop does after a failed cycle.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,9 +107,21 @@ pub async fn run_cycle(
     clock: &dyn Clock,
     dry_run: bool,
 ) -> Result<CycleReport, CycleError> {
+    run_cycle_gated(pipeline, store, clock, dry_run, None).await
+}
+
+/// [`run_cycle`]; a cycle cut short by `gate` (a stop) is not recorded as
+/// a failure: its pages were committed and the next start goes on from there.
+pub(crate) async fn run_cycle_gated(
+    pipeline: &Pipeline,
+    store: &dyn StateStore,
+    clock: &dyn Clock,
+    dry_run: bool,
+    gate: Option<&stop::StopGate>,
+) -> Result<CycleReport, CycleError> {
     let started = clock.now();
     let result = Cycle::new(pipeline, store, clock, dry_run).run().await;
-    if dry_run {
+    if dry_run || (result.is_err() && gate.is_some_and(|g| g.refused())) {
         return result;
     }
     let mut status = store.status(&pipeline.name).await?.unwrap_or_default();
@@ -81,82 +153,25 @@ pub struct Scheduled {
 }
 
 /// Runs every pipeline on its schedule until `shutdown` turns true; each
-/// loop finishes (and commits) the cycle in flight before it returns.
+/// loop finishes (and commits) the batch in flight before it returns. The
+/// daemon uses [`Supervisor`] directly for reload and commands; this is
+/// the plain form for callers that only need start and stop.
 pub async fn run_scheduled(
     pipelines: Vec<Scheduled>,
     store: Arc<dyn StateStore>,
     clock: Arc<dyn Clock>,
-    shutdown: watch::Receiver<bool>,
-) {
-    let mut tasks = JoinSet::new();
-    for scheduled in pipelines {
-        let store = store.clone();
-        let clock = clock.clone();
-        let shutdown = shutdown.clone();
-        tasks.spawn(pipeline_loop(scheduled, store, clock, shutdown));
-    }
-    while let Some(joined) = tasks.join_next().await {
-        if let Err(e) = joined {
-            error!(error = %e, "a pipeline task failed");
-        }
-    }
-}
-
-async fn sleep_until(
-    at: Timestamp,
-    clock: &dyn Clock,
-    shutdown: &mut watch::Receiver<bool>,
-) -> bool {
-    let wait = at.duration_since(clock.now());
-    let wait = Duration::try_from(wait).unwrap_or(Duration::ZERO);
-    tokio::select! {
-        _ = tokio::time::sleep(wait) => true,
-        _ = shutdown.wait_for(|s| *s) => false,
-    }
-}
-
-async fn pipeline_loop(
-    scheduled: Scheduled,
-    store: Arc<dyn StateStore>,
-    clock: Arc<dyn Clock>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let Scheduled { pipeline, schedule } = scheduled;
-    let name = pipeline.name.clone();
-    // The first cycle runs at start, so a restart resumes at once.
-    let mut due = clock.now();
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        // The cycle itself is not raced with shutdown: a stop lets the
-        // page in flight commit (the grace period bounds the wait).
-        let outcome = run_cycle(&pipeline, &*store, &*clock, false).await;
-        let now = clock.now();
-        let next = match &outcome {
-            Ok(_) => schedule.next_run(due, now),
-            Err(e) => match after_failure(e) {
-                AfterFailure::NextTick => {
-                    warn!(pipeline = %name, error = %e, "cycle failed; retrying at the next tick");
-                    schedule.next_run(due, now)
-                }
-                AfterFailure::WaitUntil(t) => {
-                    warn!(pipeline = %name, error = %e, resumes_at = %t, "API quota exhausted; pausing the pipeline");
-                    Some(t.max(now))
-                }
-                AfterFailure::Halt => {
-                    error!(pipeline = %name, error = %e, "pipeline halted: fix the credentials or config, then reload");
-                    None
-                }
-            },
-        };
-        let Some(next) = next else { break };
-        due = next;
-        if !sleep_until(next, &*clock, &mut shutdown).await {
-            break;
-        }
-    }
-    info!(pipeline = %name, "pipeline stopped");
+    let mut supervisor = Supervisor::new(store, clock);
+    supervisor.apply(
+        pipelines
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| (s, [i as u8; 32]))
+            .collect(),
+    );
+    let _ = shutdown.wait_for(|s| *s).await;
+    supervisor.shutdown().await;
 }
 
 /// The status of a pipeline, for callers that only hold the store.
