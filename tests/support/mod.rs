@@ -2,6 +2,8 @@
 //! the way ops write one (secrets in files), and the real daemon code.
 #![allow(dead_code)]
 
+pub mod child;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -54,6 +56,30 @@ pub struct WorldOptions {
     pub rule: &'static str,
     /// The canonical fields a lead must have to be handed off.
     pub require: &'static str,
+    /// The credentials both simulators accept and the config references
+    /// (the canary test sets distinctive ones).
+    pub secrets: Secrets,
+}
+
+/// The credentials of a world.
+#[derive(Clone)]
+pub struct Secrets {
+    /// HubSpot's private-app token.
+    pub hs_token: String,
+    /// Salesforce's connected-app secret.
+    pub sf_client_secret: String,
+    /// Salesforce's first refresh token.
+    pub sf_refresh_token: String,
+}
+
+impl Default for Secrets {
+    fn default() -> Self {
+        Self {
+            hs_token: HS_TOKEN.into(),
+            sf_client_secret: SF_CLIENT_SECRET.into(),
+            sf_refresh_token: SF_REFRESH_TOKEN.into(),
+        }
+    }
 }
 
 impl Default for WorldOptions {
@@ -66,6 +92,7 @@ impl Default for WorldOptions {
             schedule: "*/1 * * * * *",
             rule: RULE,
             require: r#"["email", "last_name", "company"]"#,
+            secrets: Secrets::default(),
         }
     }
 }
@@ -75,7 +102,7 @@ impl World {
     pub async fn start(options: WorldOptions) -> World {
         let hubspot = leadbridge_hubspot::simulator::start(SimulatorOptions {
             tokens: TokenSettings {
-                static_tokens: vec![HS_TOKEN.into()],
+                static_tokens: vec![options.secrets.hs_token.clone()],
                 ..TokenSettings::default()
             },
             rate_limits: options.rate_limits,
@@ -87,8 +114,8 @@ impl World {
         let salesforce = leadbridge_salesforce::simulator::start(SimulatorOptions {
             tokens: TokenSettings {
                 client_id: SF_CLIENT_ID.into(),
-                client_secret: SF_CLIENT_SECRET.into(),
-                initial_refresh_token: Some(SF_REFRESH_TOKEN.into()),
+                client_secret: options.secrets.sf_client_secret.clone(),
+                initial_refresh_token: Some(options.secrets.sf_refresh_token.clone()),
                 static_tokens: vec![SF_SESSION.into()],
                 ..TokenSettings::default()
             },
@@ -116,9 +143,10 @@ impl World {
         let owners: Vec<String> = owners.into_iter().take(3).collect();
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
-        std::fs::write(dir.path().join("secrets/hubspot.token"), HS_TOKEN).unwrap();
-        std::fs::write(dir.path().join("secrets/sf.secret"), SF_CLIENT_SECRET).unwrap();
-        std::fs::write(dir.path().join("secrets/sf.refresh"), SF_REFRESH_TOKEN).unwrap();
+        let secrets = &options.secrets;
+        std::fs::write(dir.path().join("secrets/hubspot.token"), &secrets.hs_token).unwrap();
+        std::fs::write(dir.path().join("secrets/sf.secret"), &secrets.sf_client_secret).unwrap();
+        std::fs::write(dir.path().join("secrets/sf.refresh"), &secrets.sf_refresh_token).unwrap();
         let config_path = dir.path().join("leadbridge.toml");
         let owners_toml = owners
             .iter()
