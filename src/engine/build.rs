@@ -170,5 +170,6 @@ pub fn pipeline(
         owner_field,
         planner: Planner { fields, handoff },
         assignment: p.handoff.as_ref().and_then(|h| h.assign.clone()),
+        sla: p.sla.clone(),
     })
 }

@@ -139,6 +139,10 @@ impl<'a> Cycle<'a> {
             let mut feedback = feedback;
             self.read_marketing(&mut feedback).await?;
             self.apply_feedback(feedback, held_cursor).await?;
+            if !self.dry_run {
+                // SLA hook: fire due timers (notes, breaches, escalation, recycle).
+                crate::sla::sweep(self.pipeline, self.store, self.clock).await?;
+            }
             let c = &self.report.counts;
             info!(
                 read_marketing = c.read_marketing,
@@ -217,6 +221,19 @@ impl<'a> Cycle<'a> {
                         record.fields.clone(),
                     ),
                 }
+            }
+            if !self.dry_run {
+                // SLA hook: first touches stop their timers with this page's commit.
+                let now = self.clock.now();
+                crate::sla::lifecycle::detect_touches(
+                    self.pipeline,
+                    self.store,
+                    &page.records,
+                    &links,
+                    &mut commit,
+                    now,
+                )
+                .await?;
             }
             if let Some(checkpoint) = page.checkpoint {
                 if feedback.is_empty() {
@@ -629,6 +646,16 @@ impl<'a> Cycle<'a> {
         if let Some(owner) = &w.handoff_owner {
             state.handed_off_at = Some(now);
             state.owner = owner.clone();
+            // SLA hook: the lead's SLA starts in the same commit as its link.
+            crate::sla::lifecycle::start(
+                self.pipeline,
+                commit,
+                &w.marketing_id,
+                &id,
+                owner.as_deref(),
+                &w.values,
+                now,
+            );
             let mut event = Event::new(now, EventKind::HandedOff, w.marketing_id.clone());
             event.crm_id = Some(id);
             event.owner = owner.clone();
@@ -729,8 +756,8 @@ impl<'a> Cycle<'a> {
             let mut writes = Vec::new();
             for intent in pending.iter().filter(|i| i.side == side) {
                 let IntentAction::Write { record, .. } = &intent.action else {
-                    // Activities belong to the SLA work; nothing to replay yet.
-                    commit.resolve_intent(intent.id);
+                    // Activities are the SLA's: its sweep looks them up
+                    // before creating again, and resolves them.
                     continue;
                 };
                 writes.push(self.replayed_write(side, intent, record.clone()).await?);

@@ -41,4 +41,6 @@ pub struct Pipeline {
     pub planner: Planner,
     /// Who gets new leads; `None` leaves the CRM's default owner.
     pub assignment: Option<Assignment>,
+    /// The follow-up SLA; `None`: no timers, notes or escalation.
+    pub sla: Option<Arc<crate::config::SlaConfig>>,
 }

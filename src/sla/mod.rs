@@ -12,3 +12,11 @@ pub mod duration;
 
 pub use calendar::{Calendar, CalendarError};
 pub use duration::BusinessDuration;
+pub mod lifecycle;
+pub mod notify;
+pub mod schedule;
+pub mod sweep;
+pub mod template;
+
+pub use schedule::Timeline;
+pub use sweep::{sweep, SlaError, SweepReport};

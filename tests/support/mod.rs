@@ -56,6 +56,9 @@ pub struct WorldOptions {
     pub rule: &'static str,
     /// The canonical fields a lead must have to be handed off.
     pub require: &'static str,
+    /// A `[pipelines.sla]` table appended to the pipeline; `{owner0}`,
+    /// `{owner1}`, `{owner2}` are replaced by the simulator's user ids.
+    pub sla: String,
     /// The credentials both simulators accept and the config references
     /// (the canary test sets distinctive ones).
     pub secrets: Secrets,
@@ -92,6 +95,7 @@ impl Default for WorldOptions {
             schedule: "*/1 * * * * *",
             rule: RULE,
             require: r#"["email", "last_name", "company"]"#,
+            sla: String::new(),
             secrets: Secrets::default(),
         }
     }
@@ -205,6 +209,11 @@ assign = {{ strategy = "round_robin", owners = [{owners_toml}] }}
             rule = options.rule,
             require = options.require,
         );
+        let mut sla = options.sla.clone();
+        for (i, o) in owners.iter().enumerate() {
+            sla = sla.replace(&format!("{{owner{i}}}"), o);
+        }
+        let text = format!("{text}\n{sla}\n");
         std::fs::write(&config_path, text).unwrap();
         World {
             hubspot,
