@@ -1,5 +1,6 @@
 //! The command line: one subcommand per thing ops do.
 
+mod auth;
 mod check;
 mod common;
 mod demo;
@@ -40,6 +41,8 @@ pub enum Command {
     Resync(resync::ResyncArgs),
     /// Why a lead was or was not handed off.
     Explain(explain::ExplainArgs),
+    /// Walk the OAuth2 consent of a connector and store its refresh token.
+    Auth(auth::AuthArgs),
     /// Serve a local simulator of a tool's API on loopback (tests, demo, trying things).
     Simulate(simulate::SimulateArgs),
 }
@@ -55,5 +58,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resync(args) => resync::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Auth(args) => auth::run(args),
     }
 }

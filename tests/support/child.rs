@@ -1,5 +1,5 @@
-//! The real `leadbridge` binary as a child process: its stderr read line by
-//! line (ANSI colours removed) so tests await log events, its systemd
+//! The real `leadbridge` binary as a child process: its stderr and stdout
+//! read line by line (ANSI colours removed) so tests await log events, its systemd
 //! notifications received on a socket of the test's own, signals sent with
 //! `kill`. Every wait is bounded and fails with the log so far.
 
@@ -67,8 +67,9 @@ impl Daemon {
             socket
         });
         let mut child = cmd.spawn().expect("start leadbridge");
-        let (tx, lines) = channel();
+        let (tx, lines) = channel::<String>();
         let log = Arc::new(Mutex::new(Vec::new()));
+        let out_tx = tx.clone();
         let stderr = child.stderr.take().expect("stderr is piped");
         let sink = log.clone();
         std::thread::spawn(move || {
@@ -84,7 +85,9 @@ impl Daemon {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                sink.lock().unwrap().push(format!("[stdout] {line}"));
+                let line = format!("[stdout] {line}");
+                sink.lock().unwrap().push(line.clone());
+                let _ = out_tx.send(line);
             }
         });
         Daemon {
@@ -106,7 +109,7 @@ impl Daemon {
         self.log.lock().unwrap().join("\n")
     }
 
-    /// Waits for a stderr line matching `pred` (lines already consumed by
+    /// Waits for an output line (stdout lines start `[stdout] `) matching `pred` (lines already consumed by
     /// an earlier wait are not seen again); panics with the log on timeout.
     pub fn wait_line(&mut self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + timeout;
