@@ -6,9 +6,11 @@ mod common;
 mod demo;
 mod dlq;
 mod explain;
+mod report;
 mod resync;
 mod run;
 pub mod simulate;
+mod sla;
 mod status;
 
 use std::process::ExitCode;
@@ -41,6 +43,10 @@ pub enum Command {
     Resync(resync::ResyncArgs),
     /// Why a lead was or was not handed off.
     Explain(explain::ExplainArgs),
+    /// The shared funnel: stages, conversion, time to first touch, SLA compliance.
+    Report(report::ReportArgs),
+    /// The follow-up SLA: `sla preview` prints a lead's deadlines in business time.
+    Sla(sla::SlaArgs),
     /// Walk the OAuth2 consent of a connector and store its refresh token.
     Auth(auth::AuthArgs),
     /// Serve a local simulator of a tool's API on loopback (tests, demo, trying things).
@@ -57,6 +63,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dlq(args) => dlq::run(args),
         Command::Resync(args) => resync::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Sla(args) => sla::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Auth(args) => auth::run(args),
     }

@@ -1,0 +1,121 @@
+//! `leadbridge sla preview --config F --pipeline P --handed-off-at T`:
+//! the SLA timeline of a lead handed off at `T`, in the calendar's zone, so
+//! ops can check a calendar (hours, holidays, days off) before trusting it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use jiff::Timestamp;
+
+use super::common::load_config;
+use crate::sla::Timeline;
+
+/// Flags of `leadbridge sla`.
+#[derive(Debug, Args)]
+pub struct SlaArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: SlaCommand,
+}
+
+/// `leadbridge sla` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SlaCommand {
+    /// Print a lead's first-touch deadline, escalation steps and recycle time.
+    Preview(PreviewArgs),
+}
+
+/// Flags of `leadbridge sla preview`.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The config file.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+    /// The pipeline whose `[pipelines.sla]` to use.
+    #[arg(long)]
+    pub pipeline: String,
+    /// When the lead is handed off, with an offset: 2026-12-30T17:00:00+09:00.
+    #[arg(long)]
+    pub handed_off_at: String,
+}
+
+/// Runs `leadbridge sla …`.
+pub fn run(args: SlaArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        SlaCommand::Preview(p) => preview(p),
+    }
+}
+
+fn preview(args: PreviewArgs) -> anyhow::Result<ExitCode> {
+    let config = match load_config(&args.config) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let pipeline = config.pipeline(&args.pipeline).with_context(|| {
+        format!(
+            "no pipeline `{}` in {}",
+            args.pipeline,
+            args.config.display()
+        )
+    })?;
+    let sla = pipeline
+        .sla
+        .as_deref()
+        .with_context(|| format!("pipeline `{}` has no [pipelines.sla]", args.pipeline))?;
+    let at: Timestamp = args.handed_off_at.parse().with_context(|| {
+        format!(
+            "--handed-off-at `{}` is not a time with an offset, such as 2026-12-30T17:00:00+09:00",
+            args.handed_off_at
+        )
+    })?;
+    print!("{}", preview_text(sla, at)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The preview as printed.
+pub fn preview_text(sla: &crate::config::SlaConfig, at: Timestamp) -> anyhow::Result<String> {
+    let t = Timeline::new(sla, at)?;
+    let local = |ts: Timestamp| {
+        sla.calendar
+            .local(ts)
+            .strftime("%a %Y-%m-%d %H:%M %Z (%:z)")
+            .to_string()
+    };
+    let mut out = format!("calendar: {}\n", sla.calendar);
+    out.push_str(&format!("handed off:         {}\n", local(at)));
+    out.push_str(&format!(
+        "first touch due:    {}  (within {})\n",
+        local(t.deadline),
+        sla.within
+    ));
+    for (i, (when, step)) in t.steps.iter().zip(&sla.steps).enumerate() {
+        let mut what = Vec::new();
+        if let Some(n) = &step.notify {
+            what.push(format!("notify {}", n.reference));
+        }
+        if let Some(task) = &step.task {
+            what.push(format!("task for {:?}", task.for_whom).to_lowercase());
+        }
+        if step.reassign {
+            what.push("reassign round_robin".into());
+        }
+        out.push_str(&format!(
+            "escalation step {}:  {}  (+{} after the deadline: {})\n",
+            i + 1,
+            local(*when),
+            step.after,
+            what.join(", ")
+        ));
+    }
+    match (&t.recycle, &sla.recycle) {
+        (Some(when), Some(r)) => out.push_str(&format!(
+            "recycle:            {}  ({} after the handoff)\n",
+            local(*when),
+            r.after
+        )),
+        _ => out.push_str("recycle:            never (no recycle configured)\n"),
+    }
+    Ok(out)
+}
