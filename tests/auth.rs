@@ -31,8 +31,12 @@ async fn simulators() -> (RunningSimulator, RunningSimulator) {
         seed_records: 0,
         ..SimulatorOptions::default()
     };
-    let hs = leadbridge_hubspot::simulator::start(options()).await.unwrap();
-    let sf = leadbridge_salesforce::simulator::start(options()).await.unwrap();
+    let hs = leadbridge_hubspot::simulator::start(options())
+        .await
+        .unwrap();
+    let sf = leadbridge_salesforce::simulator::start(options())
+        .await
+        .unwrap();
     (hs, sf)
 }
 
@@ -90,7 +94,10 @@ async fn consent(config: &Path, tool: &str, token_file: &Path) -> String {
     assert!(status.success(), "{}", helper.log());
     let mode = std::fs::metadata(token_file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "{}", token_file.display());
-    let token = std::fs::read_to_string(token_file).unwrap().trim().to_string();
+    let token = std::fs::read_to_string(token_file)
+        .unwrap()
+        .trim()
+        .to_string();
     assert!(
         !helper.log().contains(&token),
         "the token was printed:\n{}",
@@ -110,7 +117,12 @@ async fn the_consent_stores_a_refresh_token_each_simulator_accepts() {
         "file:tokens/hubspot.refresh",
     );
 
-    let token = consent(&config, "hubspot", &dir.path().join("tokens/hubspot.refresh")).await;
+    let token = consent(
+        &config,
+        "hubspot",
+        &dir.path().join("tokens/hubspot.refresh"),
+    )
+    .await;
     hs.control
         .tokens()
         .refresh(CLIENT_ID, CLIENT_SECRET, &token)
@@ -133,7 +145,11 @@ async fn the_consent_stores_a_refresh_token_each_simulator_accepts() {
         .arg(&config)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

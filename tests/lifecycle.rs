@@ -34,8 +34,7 @@ fn spawn(world: &World, envs: &[(&str, &str)]) -> Daemon {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_mid_sync_commits_the_batch_in_flight_and_a_restart_finishes_without_duplicates()
-{
+async fn sigterm_mid_sync_commits_the_batch_in_flight_and_a_restart_finishes_without_duplicates() {
     let world = World::start(WorldOptions {
         contacts: 2_000,
         ..WorldOptions::default()
@@ -111,7 +110,11 @@ async fn sighup_keeps_the_last_good_config_and_applies_a_valid_change_to_that_pi
     daemon.wait_line("a first cycle", LONG, |l| l.contains("cycle finished"));
 
     // A broken file: every problem logged, the old config keeps running.
-    let broken = with_audit.replacen("schedule = \"*/1 * * * * *\"", "schedule = \"every second\"", 1);
+    let broken = with_audit.replacen(
+        "schedule = \"*/1 * * * * *\"",
+        "schedule = \"every second\"",
+        1,
+    );
     std::fs::write(&world.config_path, &broken).unwrap();
     daemon.signal("HUP");
     let problem = daemon.wait_line("the config problem", LONG, |l| l.contains("config problem"));
@@ -215,7 +218,11 @@ async fn refused_credentials_fail_the_start_before_ready() {
 #[test]
 fn the_systemd_unit_verifies_and_is_hardened() {
     let unit = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/leadbridge.service");
-    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("systemd-analyze is not installed: unit not checked here (CI installs it)");
         return;
     }
@@ -226,7 +233,10 @@ fn the_systemd_unit_verifies_and_is_hardened() {
     let text = String::from_utf8_lossy(&out.stdout);
     let score: f64 = text
         .lines()
-        .find_map(|l| l.split("Overall exposure level for leadbridge.service: ").nth(1))
+        .find_map(|l| {
+            l.split("Overall exposure level for leadbridge.service: ")
+                .nth(1)
+        })
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));

@@ -111,7 +111,12 @@ impl Daemon {
 
     /// Waits for an output line (stdout lines start `[stdout] `) matching `pred` (lines already consumed by
     /// an earlier wait are not seen again); panics with the log on timeout.
-    pub fn wait_line(&mut self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+    pub fn wait_line(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -182,7 +187,10 @@ impl Daemon {
                 return status;
             }
             if Instant::now() >= deadline {
-                panic!("leadbridge did not exit in {timeout:?}; log:\n{}", self.log());
+                panic!(
+                    "leadbridge did not exit in {timeout:?}; log:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -203,7 +211,10 @@ impl Daemon {
 
     /// Whether it is still running.
     pub fn running(&mut self) -> bool {
-        self.child.try_wait().expect("wait for leadbridge").is_none()
+        self.child
+            .try_wait()
+            .expect("wait for leadbridge")
+            .is_none()
     }
 }
 
@@ -219,7 +230,11 @@ impl Drop for Daemon {
 fn rand_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// Polls `cond` until it holds; panics with `what` after `timeout`.

@@ -40,16 +40,31 @@ pub async fn await_code(
                     .map(|(_, v)| v.into_owned())
             };
             if let Some(error) = param("error") {
-                respond(&mut stream, "400 Bad Request", "Consent was refused. You can close this tab.").await;
+                respond(
+                    &mut stream,
+                    "400 Bad Request",
+                    "Consent was refused. You can close this tab.",
+                )
+                .await;
                 let description = param("error_description").unwrap_or_default();
                 bail!("the consent page answered `{error}` {description}");
             }
             if param("state").as_deref() != Some(expected_state) {
-                respond(&mut stream, "400 Bad Request", "This redirect does not belong to the running consent.").await;
+                respond(
+                    &mut stream,
+                    "400 Bad Request",
+                    "This redirect does not belong to the running consent.",
+                )
+                .await;
                 bail!("the redirect's state does not match: refusing it (possible CSRF)");
             }
             let Some(code) = param("code") else {
-                respond(&mut stream, "400 Bad Request", "The redirect carried no code.").await;
+                respond(
+                    &mut stream,
+                    "400 Bad Request",
+                    "The redirect carried no code.",
+                )
+                .await;
                 bail!("the redirect carried no authorization code");
             };
             respond(
@@ -87,9 +102,8 @@ async fn read_target(stream: &mut TcpStream) -> anyhow::Result<String> {
 }
 
 async fn respond(stream: &mut TcpStream, status: &str, message: &str) {
-    let body = format!(
-        "<!doctype html><meta charset=utf-8><title>leadbridge</title><p>{message}</p>\n"
-    );
+    let body =
+        format!("<!doctype html><meta charset=utf-8><title>leadbridge</title><p>{message}</p>\n");
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()

@@ -81,14 +81,21 @@ pub fn find(config_path: &Path, kind: ConnectorKind, name: Option<&str>) -> anyh
         .collect();
     let (connector, auth) = match candidates.as_slice() {
         [] => match name {
-            Some(n) => bail!("no {} connector named `{n}` in {}", kind.name(), config_path.display()),
+            Some(n) => bail!(
+                "no {} connector named `{n}` in {}",
+                kind.name(),
+                config_path.display()
+            ),
             None => bail!("no {} connector in {}", kind.name(), config_path.display()),
         },
         [one] => one,
         many => bail!(
             "several {} connectors ({}); choose one with --connector",
             kind.name(),
-            many.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     if auth.kind.as_ref().map(|k| k.get_ref().as_str()) != Some("oauth2_refresh") {

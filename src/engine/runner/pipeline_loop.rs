@@ -9,7 +9,9 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 use super::stop::StopGate;
-use super::{after_failure, run_cycle_gated, AfterFailure, PipelineCommand, PipelineEvent, Scheduled};
+use super::{
+    after_failure, run_cycle_gated, AfterFailure, PipelineCommand, PipelineEvent, Scheduled,
+};
 use crate::engine::clock::Clock;
 use crate::engine::pipeline::Pipeline;
 use crate::state::StateStore;
@@ -105,8 +107,14 @@ pub(super) async fn pipeline_loop(parts: LoopParts) {
             }
         }
         let gate = StopGate::new(stop.clone());
-        let outcome =
-            run_cycle_gated(&gated(&pipeline, &gate), &*store, &*clock, false, Some(&gate)).await;
+        let outcome = run_cycle_gated(
+            &gated(&pipeline, &gate),
+            &*store,
+            &*clock,
+            false,
+            Some(&gate),
+        )
+        .await;
         let now = clock.now();
         match outcome {
             Ok(report) => {
