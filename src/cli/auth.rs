@@ -57,6 +57,12 @@ pub struct AuthArgs {
     /// the app; 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub listen: SocketAddr,
+    /// Write the refresh token here instead of the file the config names:
+    /// with systemd `LoadCredential=`, the config names the service's
+    /// credential (`/run/credentials/leadbridge.service/NAME`) and this is
+    /// its source (`/etc/credstore/leadbridge/NAME`).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// A scope to request (repeatable); the vendor's defaults otherwise.
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
@@ -81,7 +87,10 @@ pub fn run(args: AuthArgs) -> anyhow::Result<ExitCode> {
         Tool::Hubspot => ConnectorKind::HubSpot,
         Tool::Salesforce => ConnectorKind::Salesforce,
     };
-    let target = target::find(&args.config, kind, args.connector.as_deref())?;
+    let mut target = target::find(&args.config, kind, args.connector.as_deref())?;
+    if let Some(file) = &args.token_file {
+        target.token_file = file.clone();
+    }
     runtime()?.block_on(consent(&args, target))?;
     Ok(ExitCode::SUCCESS)
 }
