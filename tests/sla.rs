@@ -341,3 +341,53 @@ async fn untouched_leads_breach_in_business_time_escalate_once_and_recycle() {
         "every SLA closed"
     );
 }
+
+#[test]
+fn sla_preview_prints_the_timeline_in_the_calendar_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/base.toml"),
+    )
+    .unwrap();
+    let sla = SLA
+        .replace("{owner0}", "0051")
+        .replace("notify = \"webhook:file:secrets/webhook\", ", "")
+        .replace(", disqualify_reason = \"SLA_EXPIRED\"", "");
+    let config = dir.path().join("leadbridge.toml");
+    std::fs::write(&config, format!("{base}\n{sla}")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leadbridge"))
+        .args(["sla", "preview", "--pipeline", "inbound", "--config"])
+        .arg(&config)
+        .args(["--handed-off-at", "2026-12-30T17:00:00+09:00"])
+        .env("LB_TEST_HUBSPOT_TOKEN", "t")
+        .env("LB_TEST_SF_SECRET", "s")
+        .env("LB_TEST_SF_REFRESH", "r")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Wed 30 Dec 17:00 + 8h: 1h on Wednesday; 31 Dec and 1 Jan are
+    // holidays, then the weekend; 7h on Monday 4 January → 16:00.
+    assert!(
+        text.contains("first touch due:    Mon 2027-01-04 16:00 JST (+09:00)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("escalation step 1:  Mon 2027-01-04 16:00 JST"),
+        "{text}"
+    );
+    // + 4 business hours: 2h on Monday, 2h on Tuesday.
+    assert!(
+        text.contains("escalation step 2:  Tue 2027-01-05 11:00 JST"),
+        "{text}"
+    );
+    // Five working days after Wed 30 Dec: Mon 4 … Fri 8 January, 17:00.
+    assert!(
+        text.contains("recycle:            Fri 2027-01-08 17:00 JST"),
+        "{text}"
+    );
+}
