@@ -3,10 +3,12 @@
 //! that tests drive the same code paths.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod metrics;
 pub mod report;
 pub mod rules;
 pub mod side;

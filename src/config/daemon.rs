@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use super::checker::Checker;
 use super::raw::RawDaemon;
 
@@ -19,8 +21,8 @@ pub enum LogFormat {
     Human,
 }
 
-/// `[daemon]`, validated.
-#[derive(Debug, Clone, PartialEq)]
+/// `[daemon]`, validated. `Debug` shows no secret (`secrecy` redacts them).
+#[derive(Debug, Clone)]
 pub struct DaemonConfig {
     /// Where sled state and rotated tokens live (absolute, or taken from
     /// the config file's folder).
@@ -31,6 +33,36 @@ pub struct DaemonConfig {
     pub log_format: LogFormat,
     /// How long SIGTERM waits for the batch in flight.
     pub shutdown_grace: Duration,
+    /// The bearer token the admin server's state-changing POSTs require;
+    /// `None` refuses them all (read-only admin server).
+    pub admin_token: Option<SecretString>,
+    /// Whether `admin_listen` may be a non-loopback address: off by default,
+    /// since the admin server speaks plain HTTP.
+    pub admin_allow_non_loopback: bool,
+    /// The HubSpot app's client secret that signs webhooks; `None` turns
+    /// `POST /webhooks/hubspot` off (polling alone then finds changes).
+    pub hubspot_webhook_secret: Option<SecretString>,
+}
+
+/// Equal when every setting is; secrets are compared by value so a reload
+/// can tell a rotated token, without ever printing one.
+impl PartialEq for DaemonConfig {
+    fn eq(&self, other: &Self) -> bool {
+        fn same(a: &Option<SecretString>, b: &Option<SecretString>) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => a.expose_secret() == b.expose_secret(),
+                (None, None) => true,
+                _ => false,
+            }
+        }
+        self.state_dir == other.state_dir
+            && self.admin_listen == other.admin_listen
+            && self.log_format == other.log_format
+            && self.shutdown_grace == other.shutdown_grace
+            && same(&self.admin_token, &other.admin_token)
+            && self.admin_allow_non_loopback == other.admin_allow_non_loopback
+            && same(&self.hubspot_webhook_secret, &other.hubspot_webhook_secret)
+    }
 }
 
 /// The admin server's default address.
@@ -68,10 +100,50 @@ pub(crate) fn validate(raw: &RawDaemon, c: &Checker<'_, '_>) -> Option<DaemonCon
         Some(t) => c.duration("shutdown_grace", t),
         None => Some(Duration::from_secs(30)),
     };
+    // Secrets are references; a missing or unreadable one is an error at
+    // `check` and at start, like every other secret.
+    let admin_token = optional_secret(c, "admin_token", raw.admin_token.as_ref());
+    let hubspot_webhook_secret = optional_secret(
+        c,
+        "hubspot_webhook_secret",
+        raw.hubspot_webhook_secret.as_ref(),
+    );
+    let admin_allow_non_loopback = raw
+        .admin_allow_non_loopback
+        .as_ref()
+        .is_some_and(|b| *b.get_ref());
+    if let (Some(addr), Some(t)) = (&admin_listen, &raw.admin_listen) {
+        if !addr.ip().is_loopback() && !admin_allow_non_loopback {
+            c.error(
+                t.span(),
+                format!("`admin_listen` `{addr}` is not a loopback address"),
+                Some(
+                    "127.0.0.1 or ::1, or set `admin_allow_non_loopback = true` behind a TLS proxy"
+                        .to_string(),
+                ),
+            );
+        }
+    }
     Some(DaemonConfig {
         state_dir: state_dir?,
         admin_listen: admin_listen?,
         log_format: log_format?,
         shutdown_grace: shutdown_grace?,
+        admin_token: admin_token.ok()?,
+        admin_allow_non_loopback,
+        hubspot_webhook_secret: hubspot_webhook_secret.ok()?,
     })
+}
+
+/// An optional secret reference: `Ok(None)` when not set, `Err(())` when
+/// set but unreadable (already reported with its location).
+fn optional_secret(
+    c: &Checker<'_, '_>,
+    key: &str,
+    text: Option<&super::raw::Text>,
+) -> Result<Option<SecretString>, ()> {
+    match text {
+        None => Ok(None),
+        Some(t) => c.secret(key, t).map(Some).ok_or(()),
+    }
 }

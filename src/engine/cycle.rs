@@ -16,7 +16,7 @@ use leadbridge_core::{
     WriteRecord,
 };
 use serde_json::Value;
-use tracing::{debug, info, info_span, warn, Instrument};
+use tracing::{debug, info, info_span, Instrument};
 
 use super::clock::Clock;
 use super::fields::Canonical;
@@ -130,7 +130,9 @@ impl<'a> Cycle<'a> {
     /// Runs the cycle to the end.
     pub async fn run(mut self) -> Result<CycleReport, CycleError> {
         let span = info_span!("cycle", pipeline = %self.pipeline.name, dry_run = self.dry_run);
-        async move {
+        let (pipeline, store, dry_run) = (self.pipeline, self.store, self.dry_run);
+        let timer = std::time::Instant::now();
+        let result = async move {
             if !self.dry_run {
                 self.replay_intents().await?;
             }
@@ -143,21 +145,24 @@ impl<'a> Cycle<'a> {
                 // SLA hook: fire due timers (notes, breaches, escalation, recycle).
                 crate::sla::sweep(self.pipeline, self.store, self.clock).await?;
             }
-            let c = &self.report.counts;
-            info!(
-                read_marketing = c.read_marketing,
-                read_crm = c.read_crm,
-                handed_off = self.report.handoffs,
-                written_crm = c.written_crm,
-                written_marketing = c.written_marketing,
-                echoes = c.echoes,
-                dead_lettered = c.dead_lettered,
-                "cycle finished"
-            );
+            crate::metrics::CycleFinished {
+                pipeline: &self.pipeline.name,
+                report: &self.report,
+                dry_run: self.dry_run,
+            }
+            .emit();
             Ok(self.report)
         }
         .instrument(span)
-        .await
+        .await;
+        if !dry_run {
+            let failure = result.as_ref().err().map(crate::metrics::failure_reason);
+            crate::metrics::record_cycle(&pipeline.name, timer.elapsed(), failure);
+            if let Ok(counts) = store.counts(&pipeline.name).await {
+                crate::metrics::record_dlq_size(&pipeline.name, counts.dead_letters);
+            }
+        }
+        result
     }
 
     fn request(&self, side: Side, since: Option<Cursor>) -> ChangesRequest {
@@ -257,7 +262,14 @@ impl<'a> Cycle<'a> {
         object: &str,
         fields: Fields,
     ) {
-        warn!(side = %rejection.side, record = %rejection.record_id, reason = %rejection.reason, "dead-lettered");
+        crate::metrics::DeadLettered {
+            pipeline: &self.pipeline.name,
+            side: rejection.side,
+            record_id: &rejection.record_id,
+            reason: &rejection.reason,
+            rejected_by: None,
+        }
+        .emit();
         self.report.counts.dead_lettered += 1;
         commit.dead_letter(DeadLetter {
             side: rejection.side,
@@ -593,7 +605,14 @@ impl<'a> Cycle<'a> {
                     } else {
                         format!("{message} (fields: {})", fields.join(", "))
                     };
-                    warn!(side = %src_side, record = %record_id, %reason, "rejected by {side}; dead-lettered");
+                    crate::metrics::DeadLettered {
+                        pipeline: &self.pipeline.name,
+                        side: src_side,
+                        record_id: &record_id,
+                        reason: &reason,
+                        rejected_by: Some(side),
+                    }
+                    .emit();
                     self.report.counts.dead_lettered += 1;
                     commit.dead_letter(DeadLetter {
                         side: src_side,

@@ -1,0 +1,190 @@
+//! The admin HTTP server: health, readiness, metrics, the status page,
+//! state-changing actions behind a bearer token, and webhook intake.
+//!
+//! # Endpoints
+//!
+//! | method and path | what | auth |
+//! |---|---|---|
+//! | `GET /healthz` | the process answers (200 `ok`) | none |
+//! | `GET /readyz` | 200 when the state store answers, every connector a pipeline uses is proven authenticated and no pipeline is halted; 503 listing why not | none |
+//! | `GET /metrics` | Prometheus text (names in [`crate::metrics::names`]) | none |
+//! | `GET /status` | the HTML status page: pipelines, connectors, funnel, SLA | none |
+//! | `GET /api/status` | the same as JSON ([`StatusSnapshot`]) | none |
+//! | `POST /api/pipelines/{name}/run` | a cycle now (202) | bearer |
+//! | `POST /api/pipelines/{name}/pause`, `/resume` | stop / restart scheduled cycles | bearer |
+//! | `POST /api/pipelines/{name}/resync` | reset both cursors, then a cycle (202) | bearer |
+//! | `POST /api/dlq/{pipeline}/{side}/{record}/retry`, `/drop` | one dead letter | bearer |
+//! | `POST /webhooks/hubspot` | HubSpot v3-signed webhook ([`webhook`]) | HMAC |
+//!
+//! Reads are open to whoever reaches the port, which is loopback unless
+//! `admin_allow_non_loopback = true` ([`bind`]); they show no secret
+//! (stored errors are redacted at the source, and dead letters are listed
+//! without record fields). Writes need `Authorization: Bearer
+//! <admin_token>` (`[daemon] admin_token = "env:…" | "file:…"`), compared in
+//! constant time; without a configured token they are all refused, and a
+//! refused request changes nothing (401).
+//!
+//! # Wiring it into the daemon (for `leadbridge run`)
+//!
+//! ```ignore
+//! // After Daemon::open and before the pipelines start:
+//! let listener = leadbridge::admin::bind(&daemon.config.daemon).await?;  // refuses non-loopback unless allowed
+//! let (commands, mut inbox) = leadbridge::admin::command_channel();
+//! let admin = leadbridge::admin::AdminState::from_daemon(&daemon, commands);
+//! let server = tokio::spawn(leadbridge::admin::serve(listener, admin.clone(), async move {
+//!     let _ = stop_rx.wait_for(|s| *s).await;  // the daemon's shutdown signal
+//! }));
+//!
+//! // In the daemon's select! loop, next to the supervisor's events:
+//! Some(cmd) = inbox.recv() => {
+//!     let (name, command) = match cmd {
+//!         AdminCommand::RunNow { pipeline, reason } => (pipeline, PipelineCommand::RunNow),
+//!         AdminCommand::Pause { pipeline } => (pipeline, PipelineCommand::Pause),
+//!         AdminCommand::Resume { pipeline } => (pipeline, PipelineCommand::Resume),
+//!     };
+//!     if let Err(e) = supervisor.command(&name, command) { warn!(error = %e, "admin command dropped") }
+//! }
+//! Some(event) = supervisor.next_event() => match &event {
+//!     PipelineEvent::CycleFinished { pipeline, .. } => admin.observe_finished(pipeline),
+//!     PipelineEvent::CycleFailed { pipeline, error, after } =>
+//!         admin.observe_failure(pipeline, error, *after == AfterFailure::Halt),
+//!     PipelineEvent::Paused { pipeline } => admin.observe_paused(pipeline, true),
+//!     PipelineEvent::Resumed { pipeline } => admin.observe_paused(pipeline, false),
+//!     PipelineEvent::Stopped { .. } => {}
+//! }
+//!
+//! // On a successful SIGHUP reload, after the new Built is applied:
+//! admin.set_topology(built.connectors.clone(), built.pipelines.clone());
+//! // On stop: the shutdown future above resolves; await `server` within the grace period.
+//! ```
+//!
+//! The loop must treat commands as requests acted on *between* cycles: a
+//! `RunNow` while a cycle runs means one more cycle right after it, and
+//! several queued `RunNow`s (a burst of webhooks) may be coalesced into one.
+//! A pause lasts until `Resume` or a restart (it is not persisted). A
+//! daemon that runs cycles itself (`run --once`, tests) reports each with
+//! [`AdminState::observe_cycle`].
+//!
+//! Readiness inputs are exactly those reports: a connector is proven
+//! authenticated once a cycle of a pipeline using it finished, and fails
+//! when a halting error names it; a pipeline is halted from a halting
+//! failure until it finishes a cycle or is resumed. `/readyz` therefore
+//! answers 503 until every pipeline has finished its first cycle, which
+//! the loop runs at start.
+//!
+//! # Webhooks: HubSpot pushes, polling remains the mechanism
+//!
+//! A verified HubSpot delivery asks for an immediate cycle of every
+//! pipeline with a HubSpot connector (details in [`webhook`]); the cycle
+//! reads changes by cursor as usual, so a webhook can make a handoff
+//! faster but can never lose or duplicate one. Configure the HubSpot app's
+//! target URL as `https://<your proxy>/webhooks/hubspot` and set
+//! `hubspot_webhook_secret` to the app's client secret.
+//!
+//! Salesforce has no signed HTTP webhooks (SEMANTICS.md §2 "Push"). Its
+//! push options are:
+//! - **Outbound Messages** (from a Flow or workflow rule): SOAP POSTs
+//!   authenticated only by IP allow-lists or a client certificate, which
+//!   need a public TLS endpoint and per-org setup in Salesforce;
+//! - **Change Data Capture / Platform Events**: delivered over the Pub/Sub
+//!   API (gRPC) or CometD streaming, both long-lived subscriptions with a
+//!   replay id to persist, a 72-hour retention window, and a CDC entity
+//!   selection (and for some editions an add-on licence) set up in the org.
+//!
+//! Neither fits "no Salesforce-side package, loopback only, nothing to
+//! deploy in the org", so the CRM side stays on polling (`SystemModstamp`
+//! with the overlap rule), which is also the safety net for HubSpot. Sales
+//! feedback is not latency-critical the way a new lead's first touch is;
+//! the pipeline's schedule bounds the delay. A CDC subscriber would slot in
+//! the same way as the HubSpot webhook: a hint that sends `RunNow`.
+
+mod actions;
+mod auth;
+mod chart;
+pub mod commands;
+pub mod funnel;
+mod health;
+mod html;
+mod page;
+mod routes;
+pub mod snapshot;
+mod state;
+pub mod webhook;
+
+use std::future::Future;
+use std::io;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+pub use commands::{command_channel, AdminCommand};
+pub use health::{ConnectorAuth, PipelineState};
+pub use snapshot::StatusSnapshot;
+pub use state::{AdminParts, AdminState};
+
+use crate::config::DaemonConfig;
+
+/// The routes, over `state` (exposed for tests that drive it in-process).
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(routes::metrics))
+        .route("/status", get(routes::status_page))
+        .route("/", get(routes::status_page))
+        .route("/api/status", get(routes::api_status))
+        .route("/api/pipelines/{name}/run", post(actions::run))
+        .route("/api/pipelines/{name}/pause", post(actions::pause))
+        .route("/api/pipelines/{name}/resume", post(actions::resume))
+        .route("/api/pipelines/{name}/resync", post(actions::resync))
+        .route(
+            "/api/dlq/{pipeline}/{side}/{record}/retry",
+            post(actions::dlq_retry),
+        )
+        .route(
+            "/api/dlq/{pipeline}/{side}/{record}/drop",
+            post(actions::dlq_drop),
+        )
+        .route("/webhooks/hubspot", post(webhook::hubspot))
+        .with_state(state)
+}
+
+/// Serves the admin API on `listener` until `shutdown` resolves, then
+/// finishes the requests in flight. Installs the Prometheus recorder (once
+/// per process) so metrics recorded from then on are exported.
+pub async fn serve(
+    listener: TcpListener,
+    state: AdminState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    if let Err(e) = crate::metrics::prometheus() {
+        warn!(error = %e, "/metrics will answer 500");
+    }
+    if let Ok(addr) = listener.local_addr() {
+        info!(%addr, "admin server listening");
+    }
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Binds `config.admin_listen`. A non-loopback address is refused unless
+/// `admin_allow_non_loopback = true`, and then logged as a warning: the
+/// server speaks plain HTTP and its pages are readable without a token.
+pub async fn bind(config: &DaemonConfig) -> io::Result<TcpListener> {
+    let addr = config.admin_listen;
+    if !addr.ip().is_loopback() {
+        if !config.admin_allow_non_loopback {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "admin_listen {addr} is not a loopback address; set admin_allow_non_loopback = true to allow it"
+                ),
+            ));
+        }
+        warn!(%addr, "the admin server listens on a non-loopback address: put a TLS proxy and a firewall in front of it");
+    }
+    TcpListener::bind(addr).await
+}

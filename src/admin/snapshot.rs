@@ -1,0 +1,332 @@
+//! The status as data: what `/api/status` returns and `/status` draws.
+//!
+//! Built on each request from the state store (cheap reads: status,
+//! counters, the dead letter queue's first entries, the funnel window of
+//! the event log), the connectors' request counters and what the daemon
+//! reported. Holds no secret: errors are stored already redacted, and no
+//! config value other than names and schedules is included. Dead letter
+//! entries are listed without the record's fields (they hold personal
+//! data; `leadbridge dlq show` prints them for whoever runs it).
+
+use std::collections::BTreeSet;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use super::funnel::{self, Funnel};
+use super::health::{ConnectorAuth, PipelineState};
+use super::state::AdminState;
+use crate::state::{CycleCounts, Side, StateError};
+
+/// How far back the funnel counts.
+pub const FUNNEL_WINDOW_DAYS: i64 = 30;
+
+/// How many dead letters a pipeline lists (the size is always exact).
+pub const DLQ_LISTED: usize = 20;
+
+/// Everything on the status page.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusSnapshot {
+    /// When it was taken.
+    pub generated_at: Timestamp,
+    /// What `/readyz` would answer.
+    pub ready: bool,
+    /// Why not, when not.
+    pub not_ready: Vec<String>,
+    /// Per pipeline, in config order.
+    pub pipelines: Vec<PipelineSnapshot>,
+    /// Per connector, by name.
+    pub connectors: Vec<ConnectorSnapshot>,
+    /// The funnel over every pipeline.
+    pub funnel: FunnelSnapshot,
+}
+
+/// One pipeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineSnapshot {
+    /// Its name.
+    pub name: String,
+    /// Its cron schedule.
+    pub schedule: String,
+    /// The marketing connector and object.
+    pub marketing: EndpointSnapshot,
+    /// The CRM connector and object.
+    pub crm: EndpointSnapshot,
+    /// Running, paused or halted.
+    pub state: PipelineState,
+    /// Why it is halted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub halted_reason: Option<String>,
+    /// When the last cycle started.
+    pub last_cycle_started: Option<Timestamp>,
+    /// When the last cycle finished.
+    pub last_cycle_finished: Option<Timestamp>,
+    /// The next scheduled tick (none while paused or halted).
+    pub next_cycle: Option<Timestamp>,
+    /// What the last finished cycle moved.
+    pub last_cycle: CycleCounts,
+    /// What all cycles moved.
+    pub totals: CycleCounts,
+    /// The last error that failed a cycle.
+    pub last_error: Option<String>,
+    /// When.
+    pub last_error_at: Option<Timestamp>,
+    /// Linked pairs.
+    pub links: u64,
+    /// Dead letter queue size.
+    pub dead_letters: u64,
+    /// Writes recorded and not yet confirmed.
+    pub pending_intents: u64,
+    /// The first dead letters.
+    pub dead_letter_entries: Vec<DeadLetterSummary>,
+    /// Leads handed off in the funnel window.
+    pub handoffs_in_window: u64,
+}
+
+/// A pipeline side.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointSnapshot {
+    /// The connector's config name.
+    pub connector: String,
+    /// The object synced.
+    pub object: String,
+}
+
+/// A dead letter, without the record's fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadLetterSummary {
+    /// The side it was read from.
+    pub side: Side,
+    /// Its id there.
+    pub record_id: String,
+    /// The object.
+    pub object: String,
+    /// Why it failed last.
+    pub reason: String,
+    /// Failures so far.
+    pub attempts: u32,
+    /// The last failure.
+    pub last_seen: Timestamp,
+}
+
+/// One connector.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectorSnapshot {
+    /// Its config name.
+    pub name: String,
+    /// The tool (`hubspot`, `salesforce`).
+    pub kind: String,
+    /// Its credentials, as far as the daemon has seen.
+    pub auth: ConnectorAuth,
+    /// Calls taken from today's budget.
+    pub calls_today: u64,
+    /// The configured daily cap.
+    pub daily_cap: Option<u64>,
+    /// The vendor's own `(used, max)` for the day, when it says.
+    pub vendor_usage: Option<(u64, u64)>,
+    /// Calls since start.
+    pub total_calls: u64,
+    /// Of which retries.
+    pub retries: u64,
+}
+
+/// The funnel and its window.
+#[derive(Debug, Clone, Serialize)]
+pub struct FunnelSnapshot {
+    /// Days counted.
+    pub window_days: i64,
+    /// From when.
+    pub since: Timestamp,
+    /// Stages and SLA compliance.
+    #[serde(flatten)]
+    pub funnel: Funnel,
+}
+
+/// Takes the snapshot.
+pub async fn take(state: &AdminState) -> Result<StatusSnapshot, StateError> {
+    let topology = state.topology();
+    let store = &*state.inner.store;
+    let now = state.inner.clock.now();
+    let since = now
+        .checked_sub(SignedDuration::from_hours(24 * FUNNEL_WINDOW_DAYS))
+        .unwrap_or(Timestamp::MIN);
+    let until = now
+        .checked_add(SignedDuration::from_secs(1))
+        .unwrap_or(Timestamp::MAX);
+    let mut pipelines = Vec::new();
+    let mut all_events = Vec::new();
+    for s in &topology.pipelines {
+        let p = &s.pipeline;
+        let status = store.status(&p.name).await?.unwrap_or_default();
+        let counts = store.counts(&p.name).await?;
+        let dead_letter_entries = if counts.dead_letters > 0 {
+            store
+                .dead_letters(&p.name)
+                .await?
+                .into_iter()
+                .take(DLQ_LISTED)
+                .map(|e| DeadLetterSummary {
+                    side: e.side,
+                    record_id: e.record_id,
+                    object: e.object,
+                    reason: e.reason,
+                    attempts: e.attempts,
+                    last_seen: e.last_seen,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let events = store.events(&p.name, since, until).await?;
+        let handoffs_in_window = events
+            .iter()
+            .filter(|e| e.kind == crate::state::EventKind::HandedOff)
+            .count() as u64;
+        all_events.push((p.name.clone(), events));
+        let (pipeline_state, halted_reason) = state.pipeline_state(&p.name);
+        let next_cycle = match pipeline_state {
+            PipelineState::Running => s.schedule.next_after(now),
+            _ => None,
+        };
+        crate::metrics::record_dlq_size(&p.name, counts.dead_letters);
+        crate::metrics::record_pipeline_state(
+            &p.name,
+            pipeline_state == PipelineState::Halted,
+            pipeline_state == PipelineState::Paused,
+        );
+        pipelines.push(PipelineSnapshot {
+            name: p.name.clone(),
+            schedule: s.schedule.source().to_owned(),
+            marketing: EndpointSnapshot {
+                connector: p.marketing.connector_name.clone(),
+                object: p.marketing.object.clone(),
+            },
+            crm: EndpointSnapshot {
+                connector: p.crm.connector_name.clone(),
+                object: p.crm.object.clone(),
+            },
+            state: pipeline_state,
+            halted_reason,
+            last_cycle_started: status.last_cycle_started,
+            last_cycle_finished: status.last_cycle_finished,
+            next_cycle,
+            last_cycle: status.last_cycle,
+            totals: status.totals,
+            last_error: status.last_error,
+            last_error_at: status.last_error_at,
+            links: counts.links,
+            dead_letters: counts.dead_letters,
+            pending_intents: counts.pending_intents,
+            dead_letter_entries,
+            handoffs_in_window,
+        });
+    }
+    let proven = proven_by_store(state).await;
+    let connectors = topology
+        .connectors
+        .iter()
+        .map(|(name, c)| {
+            let usage = c.usage();
+            crate::metrics::record_connector_usage(name, &usage);
+            ConnectorSnapshot {
+                name: name.clone(),
+                kind: c.kind().to_owned(),
+                auth: effective_auth(state, name, &proven),
+                calls_today: usage.calls_today,
+                daily_cap: usage.daily_cap,
+                vendor_usage: usage.vendor_usage,
+                total_calls: usage.total_calls(),
+                retries: usage.retries,
+            }
+        })
+        .collect();
+    let funnel = funnel::count(
+        all_events
+            .iter()
+            .flat_map(|(p, events)| events.iter().map(move |e| (p.as_str(), e))),
+    );
+    let not_ready = readiness(state).await;
+    Ok(StatusSnapshot {
+        generated_at: now,
+        ready: not_ready.is_empty(),
+        not_ready,
+        pipelines,
+        connectors,
+        funnel: FunnelSnapshot {
+            window_days: FUNNEL_WINDOW_DAYS,
+            since,
+            funnel,
+        },
+    })
+}
+
+/// Why the daemon is not ready (empty when it is): the state store does
+/// not answer, a connector some pipeline uses is not proven authenticated,
+/// or a pipeline is halted.
+pub async fn readiness(state: &AdminState) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(e) = state.inner.store.pipelines().await {
+        problems.push(format!("state store: {e}"));
+    }
+    let topology = state.topology();
+    let mut used: Vec<&str> = topology
+        .pipelines
+        .iter()
+        .flat_map(|s| {
+            [
+                s.pipeline.marketing.connector_name.as_str(),
+                s.pipeline.crm.connector_name.as_str(),
+            ]
+        })
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let proven = proven_by_store(state).await;
+    for name in used {
+        match effective_auth(state, name, &proven) {
+            ConnectorAuth::Authenticated => {}
+            ConnectorAuth::Unproven => {
+                problems.push(format!("connector {name}: no cycle has finished yet"))
+            }
+            ConnectorAuth::Failing(e) => problems.push(format!("connector {name}: {e}")),
+        }
+    }
+    for s in &topology.pipelines {
+        if let (PipelineState::Halted, reason) = state.pipeline_state(&s.pipeline.name) {
+            problems.push(format!(
+                "pipeline {} is halted: {}",
+                s.pipeline.name,
+                reason.unwrap_or_default()
+            ));
+        }
+    }
+    problems
+}
+
+/// Connectors of pipelines whose last cycle finished since the admin state
+/// was made: proven even when the daemon forwards no reports.
+async fn proven_by_store(state: &AdminState) -> BTreeSet<String> {
+    let topology = state.topology();
+    let mut proven = BTreeSet::new();
+    for s in &topology.pipelines {
+        let p = &s.pipeline;
+        let finished = match state.inner.store.status(&p.name).await {
+            Ok(Some(status)) => status.last_cycle_finished,
+            _ => None,
+        };
+        if finished.is_some_and(|f| f >= state.inner.started_at) {
+            proven.insert(p.marketing.connector_name.clone());
+            proven.insert(p.crm.connector_name.clone());
+        }
+    }
+    proven
+}
+
+/// A connector's credentials: what the daemon reported, else what the
+/// store proves.
+fn effective_auth(state: &AdminState, name: &str, proven: &BTreeSet<String>) -> ConnectorAuth {
+    match state.connector_auth(name) {
+        ConnectorAuth::Unproven if proven.contains(name) => ConnectorAuth::Authenticated,
+        other => other,
+    }
+}

@@ -1,0 +1,229 @@
+//! [`AdminState`]: everything the request handlers read, and the methods
+//! the daemon calls to keep it current.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use leadbridge_core::Connector;
+use secrecy::SecretString;
+use tokio::sync::mpsc;
+
+use super::commands::{self, AdminCommand, SendError};
+use super::health::{connector_in_error, ConnectorAuth, Health, PipelineState};
+use super::webhook::SeenEvents;
+use crate::daemon::Daemon;
+use crate::engine::clock::Clock;
+use crate::engine::cycle::{CycleError, CycleReport};
+use crate::engine::runner::{after_failure, AfterFailure, PipelineEvent, Scheduled};
+use crate::state::StateStore;
+use jiff::Timestamp;
+
+/// What [`AdminState::new`] is built from (a config struct rather than a
+/// long argument list).
+pub struct AdminParts {
+    /// The daemon's state store (read for `/status`, written by DLQ drop
+    /// and resync).
+    pub store: Arc<dyn StateStore>,
+    /// The daemon's clock (times on the page, webhook freshness).
+    pub clock: Arc<dyn Clock>,
+    /// The connectors by config name (their request counters).
+    pub connectors: BTreeMap<String, Arc<dyn Connector>>,
+    /// The pipelines with their schedules, in config order.
+    pub pipelines: Vec<Scheduled>,
+    /// Where run-now, pause and resume go (see the module docs).
+    pub commands: mpsc::Sender<AdminCommand>,
+    /// The bearer token POST actions require; `None` refuses them all.
+    pub admin_token: Option<SecretString>,
+    /// The HubSpot app secret that signs webhooks; `None` turns them off.
+    pub hubspot_webhook_secret: Option<SecretString>,
+}
+
+/// The pipelines and connectors currently configured; replaced whole on
+/// reload.
+pub(crate) struct Topology {
+    pub(crate) connectors: BTreeMap<String, Arc<dyn Connector>>,
+    pub(crate) pipelines: Vec<Scheduled>,
+}
+
+impl Topology {
+    pub(crate) fn pipeline(&self, name: &str) -> Option<&Scheduled> {
+        self.pipelines.iter().find(|s| s.pipeline.name == name)
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn StateStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    topology: RwLock<Arc<Topology>>,
+    commands: mpsc::Sender<AdminCommand>,
+    pub(crate) health: Health,
+    pub(crate) admin_token: Option<SecretString>,
+    pub(crate) webhook_secret: Option<SecretString>,
+    pub(crate) seen_events: Mutex<SeenEvents>,
+    /// When this state was made: a cycle finished since then proves its
+    /// connectors even if the daemon forwards no reports.
+    pub(crate) started_at: Timestamp,
+}
+
+/// The admin server's shared state: cheap to clone (one `Arc`), given to
+/// [`serve`](super::serve); the daemon keeps a clone to report what its
+/// pipelines do ([`AdminState::observe_cycle`], [`AdminState::observe_failure`],
+/// [`AdminState::observe_paused`]) and to swap the pipelines on reload
+/// ([`AdminState::set_topology`]).
+#[derive(Clone)]
+pub struct AdminState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl AdminState {
+    /// The state from its parts.
+    pub fn new(parts: AdminParts) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store: parts.store,
+                clock: parts.clock.clone(),
+                topology: RwLock::new(Arc::new(Topology {
+                    connectors: parts.connectors,
+                    pipelines: parts.pipelines,
+                })),
+                commands: parts.commands,
+                health: Health::default(),
+                admin_token: parts.admin_token,
+                webhook_secret: parts.hubspot_webhook_secret,
+                seen_events: Mutex::new(SeenEvents::default()),
+                started_at: parts.clock.now(),
+            }),
+        }
+    }
+
+    /// The state for a built daemon: its store, clock, connectors,
+    /// pipelines and the `[daemon]` secrets.
+    pub fn from_daemon(daemon: &Daemon, commands: mpsc::Sender<AdminCommand>) -> Self {
+        Self::new(AdminParts {
+            store: daemon.store.clone(),
+            clock: daemon.clock.clone(),
+            connectors: daemon.built.connectors.clone(),
+            pipelines: daemon.built.pipelines.clone(),
+            commands,
+            admin_token: daemon.config.daemon.admin_token.clone(),
+            hubspot_webhook_secret: daemon.config.daemon.hubspot_webhook_secret.clone(),
+        })
+    }
+
+    /// Replaces the pipelines and connectors after a reload. What the
+    /// daemon reported about pipelines that kept their name is kept.
+    pub fn set_topology(
+        &self,
+        connectors: BTreeMap<String, Arc<dyn Connector>>,
+        pipelines: Vec<Scheduled>,
+    ) {
+        let topology = Arc::new(Topology {
+            connectors,
+            pipelines,
+        });
+        *self
+            .inner
+            .topology
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = topology;
+    }
+
+    pub(crate) fn topology(&self) -> Arc<Topology> {
+        self.inner
+            .topology
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reports what a pipeline task said (the daemon forwards every
+    /// [`PipelineEvent`] from `Supervisor::next_event`).
+    pub fn observe(&self, event: &PipelineEvent) {
+        match event {
+            PipelineEvent::CycleFinished { pipeline, .. } => self.observe_finished(pipeline),
+            PipelineEvent::CycleFailed {
+                pipeline,
+                error,
+                after,
+            } => self.observe_failure(pipeline, error, *after == AfterFailure::Halt),
+            PipelineEvent::Paused { pipeline } => self.observe_paused(pipeline, true),
+            PipelineEvent::Resumed { pipeline } => self.observe_paused(pipeline, false),
+            PipelineEvent::Stopped { .. } => {}
+        }
+    }
+
+    /// Reports a cycle's outcome (the daemon calls this after every
+    /// scheduled or requested cycle; `leadbridge run --once` may too).
+    pub fn observe_cycle(&self, pipeline: &str, result: &Result<CycleReport, CycleError>) {
+        match result {
+            Ok(_) => self.observe_finished(pipeline),
+            Err(e) => {
+                let connector = match e {
+                    CycleError::Connector { connector, .. } => Some(connector.as_str()),
+                    CycleError::State(_) => None,
+                };
+                let halted = after_failure(e) == AfterFailure::Halt;
+                self.record_failure(pipeline, &e.to_string(), connector, halted);
+            }
+        }
+    }
+
+    /// Reports a finished cycle, for daemons that forward events rather
+    /// than results.
+    pub fn observe_finished(&self, pipeline: &str) {
+        let topology = self.topology();
+        let connectors: Vec<&str> = topology
+            .pipeline(pipeline)
+            .map(|s| {
+                vec![
+                    s.pipeline.marketing.connector_name.as_str(),
+                    s.pipeline.crm.connector_name.as_str(),
+                ]
+            })
+            .unwrap_or_default();
+        self.inner
+            .health
+            .finished(pipeline, &connectors, self.inner.clock.now());
+    }
+
+    /// Reports a failed cycle by its text (as `CycleError` prints it, with
+    /// no secret in it) and whether the loop halted the pipeline.
+    pub fn observe_failure(&self, pipeline: &str, error: &str, halted: bool) {
+        let topology = self.topology();
+        let names: Vec<&str> = topology
+            .pipeline(pipeline)
+            .map(|s| {
+                vec![
+                    s.pipeline.marketing.connector_name.as_str(),
+                    s.pipeline.crm.connector_name.as_str(),
+                ]
+            })
+            .unwrap_or_default();
+        let connector = connector_in_error(error, &names);
+        self.record_failure(pipeline, error, connector, halted);
+    }
+
+    fn record_failure(&self, pipeline: &str, error: &str, connector: Option<&str>, halted: bool) {
+        self.inner.health.failed(pipeline, error, connector, halted);
+        let paused = self.pipeline_state(pipeline).0 == PipelineState::Paused;
+        crate::metrics::record_pipeline_state(pipeline, halted, paused);
+    }
+
+    /// Reports that the loop paused or resumed a pipeline.
+    pub fn observe_paused(&self, pipeline: &str, paused: bool) {
+        self.inner.health.set_paused(pipeline, paused);
+    }
+
+    pub(crate) fn pipeline_state(&self, pipeline: &str) -> (PipelineState, Option<String>) {
+        self.inner.health.pipeline(pipeline)
+    }
+
+    pub(crate) fn connector_auth(&self, name: &str) -> ConnectorAuth {
+        self.inner.health.connector(name)
+    }
+
+    /// Queues a command for the daemon.
+    pub(crate) fn send(&self, command: AdminCommand) -> Result<(), SendError> {
+        commands::send(&self.inner.commands, command)
+    }
+}
