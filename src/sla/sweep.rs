@@ -145,7 +145,7 @@ pub async fn sweep(
                         break;
                     }
                 }
-                if !lead.due.is_some_and(|due| due <= now) {
+                if lead.due.is_none_or(|due| due > now) {
                     break;
                 }
             }
