@@ -149,8 +149,16 @@ impl World {
         std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
         let secrets = &options.secrets;
         std::fs::write(dir.path().join("secrets/hubspot.token"), &secrets.hs_token).unwrap();
-        std::fs::write(dir.path().join("secrets/sf.secret"), &secrets.sf_client_secret).unwrap();
-        std::fs::write(dir.path().join("secrets/sf.refresh"), &secrets.sf_refresh_token).unwrap();
+        std::fs::write(
+            dir.path().join("secrets/sf.secret"),
+            &secrets.sf_client_secret,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("secrets/sf.refresh"),
+            &secrets.sf_refresh_token,
+        )
+        .unwrap();
         let config_path = dir.path().join("leadbridge.toml");
         let owners_toml = owners
             .iter()
