@@ -8,7 +8,6 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use leadbridge::state::StateStore;
 use leadbridge_core::sim::FaultKind;
 use serde_json::json;
 use support::*;
@@ -59,7 +58,7 @@ async fn a_tenth_of_calls_failing_reaches_the_same_end_state() {
 
     // Cycles that outlive their retries fail as a whole and are simply run
     // again, as the scheduler would; nothing committed is lost.
-    let mut converge = |label: &'static str| {
+    let converge = |label: &'static str| {
         let daemon = &daemon;
         async move {
             let mut failures = 0;
