@@ -204,9 +204,8 @@ fn pipeline(out: &mut String, p: &PipelineSnapshot, now: Timestamp) {
         out,
         "Written in all",
         &format!(
-            "{} <small>to {}</small> · {} <small>back</small>",
+            "{} <small>crm</small> · {} <small>mkt</small>",
             num(t.written_crm),
-            esc(&p.crm.connector),
             num(t.written_marketing)
         ),
         false,
@@ -270,7 +269,7 @@ fn pipeline(out: &mut String, p: &PipelineSnapshot, now: Timestamp) {
 }
 
 fn connectors(out: &mut String, list: &[ConnectorSnapshot]) {
-    out.push_str(r#"<div class="card"><table><tr><th>Connector</th><th>Tool</th><th>Credentials</th><th>API calls today</th><th>Daily cap</th><th style="width:28%">Used</th><th>Retries</th></tr>"#);
+    out.push_str(r#"<div class="card"><table><tr><th>Connector</th><th>Tool</th><th>Credentials</th><th>API calls today</th><th>Daily cap</th><th style="width:26%">Used today</th><th>Since start</th><th>Retries</th></tr>"#);
     for c in list {
         let (cls, auth) = match &c.auth {
             ConnectorAuth::Authenticated => ("ok", "authenticated"),
@@ -309,10 +308,11 @@ fn connectors(out: &mut String, list: &[ConnectorSnapshot]) {
         };
         let _ = write!(
             out,
-            r#"<tr><td><b>{name}</b></td><td>{kind}</td><td><span class="pill {cls}">{auth}</span></td><td>{today}{vendor}</td><td>{cap}</td><td>{bar}</td><td>{retries}</td></tr>"#,
+            r#"<tr><td><b>{name}</b></td><td>{kind}</td><td><span class="pill {cls}">{auth}</span></td><td>{today}{vendor}</td><td>{cap}</td><td>{bar}</td><td>{total}</td><td>{retries}</td></tr>"#,
             name = esc(&c.name),
             kind = esc(&c.kind),
             today = num(c.calls_today),
+            total = num(c.total_calls),
             retries = num(c.retries),
         );
     }
