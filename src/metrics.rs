@@ -542,6 +542,54 @@ pub fn record_open_timers(pipeline: &str, open: u64) {
 mod tests {
     use super::*;
 
+    const ALL: &[&str] = &[
+        names::HANDOFFS,
+        names::RECORDS_READ,
+        names::RECORDS_WRITTEN,
+        names::ECHOES,
+        names::DEAD_LETTERED,
+        names::DLQ_SIZE,
+        names::CYCLE_DURATION,
+        names::CYCLES,
+        names::CYCLE_FAILURES,
+        names::LAST_SUCCESS,
+        names::PIPELINE_HALTED,
+        names::PIPELINE_PAUSED,
+        names::API_CALLS,
+        names::API_RETRIES,
+        names::API_CALLS_TODAY,
+        names::API_DAILY_CAP,
+        names::WEBHOOKS,
+        names::ADMIN_ACTIONS,
+        names::SLA_BREACHES,
+        names::SLA_ESCALATIONS,
+        names::LEADS_RECYCLED,
+        names::TIME_TO_FIRST_TOUCH,
+        names::LEADS_ACCEPTED,
+        names::SLA_OPEN_TIMERS,
+    ];
+
+    #[test]
+    fn the_dashboard_uses_only_names_defined_here() {
+        let dashboard = include_str!("../config/grafana-dashboard.json");
+        let json: serde_json::Value = serde_json::from_str(dashboard).expect("valid JSON");
+        assert!(json["panels"].as_array().is_some_and(|p| p.len() > 10));
+        let mut used = 0;
+        for (i, _) in dashboard.match_indices("leadbridge_") {
+            let name: String = dashboard[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(&name);
+            assert!(ALL.contains(&base), "{name} is not a leadbridge metric");
+            used += 1;
+        }
+        assert!(used > 20);
+    }
+
     #[test]
     fn the_recorder_installs_once_and_renders_recorded_names() {
         let first = prometheus().expect("installed");
