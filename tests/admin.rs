@@ -12,7 +12,8 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use leadbridge::admin::webhook::{signature_v3, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use leadbridge::admin::{AdminCommand, AdminParts, AdminState};
-use leadbridge::daemon::Daemon;
+use leadbridge::daemon::{Daemon, Input};
+use leadbridge::engine::runner::{AfterFailure, PipelineCommand, PipelineEvent};
 use leadbridge::state::{Commit, DeadLetter, Event, EventKind, Side, StateStore};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -212,6 +213,35 @@ async fn read_endpoints_show_the_store_and_no_secret() {
     }
     assert!(metrics.contains(r#"leadbridge_handoffs_total{pipeline="inbound"}"#));
 
+    // A halt reported by the supervisor: not ready, shown, counted; a resume lifts it.
+    let halt = PipelineEvent::CycleFailed {
+        pipeline: "inbound".into(),
+        error: "crm connector salesforce: credentials refused".into(),
+        after: AfterFailure::Halt,
+    };
+    admin.state.observe(&halt);
+    let (code, body) = admin.get("/readyz").await;
+    assert_eq!(code, 503);
+    assert!(body.contains("pipeline inbound is halted"), "{body}");
+    assert!(body.contains("connector salesforce"), "{body}");
+    let json = admin.status_json().await;
+    assert_eq!(json["pipelines"][0]["state"], "halted");
+    assert_eq!(json["connectors"][1]["auth"]["state"], "failing");
+    assert!(admin
+        .get("/metrics")
+        .await
+        .1
+        .contains(r#"leadbridge_pipeline_halted{pipeline="inbound"} 1"#));
+    assert!(admin.get("/status").await.1.contains("Halted:"));
+    admin.state.observe(&PipelineEvent::Resumed {
+        pipeline: "inbound".into(),
+    });
+    admin.state.observe(&PipelineEvent::CycleFinished {
+        pipeline: "inbound".into(),
+        report: Default::default(),
+    });
+    assert_eq!(admin.get("/readyz").await.0, 200);
+
     // No secret anywhere.
     let json_text = admin.get("/api/status").await.1;
     for secret in secrets() {
@@ -401,6 +431,17 @@ async fn hubspot_webhooks_are_verified_deduplicated_and_trigger_a_cycle() {
             reason: "webhook"
         }
     );
+
+    // The daemon's form of the command.
+    match command.clone().into_input() {
+        Input::Command {
+            pipeline, command, ..
+        } => {
+            assert_eq!(pipeline.as_deref(), Some("inbound"));
+            assert_eq!(command, PipelineCommand::RunNow);
+        }
+        other => panic!("{other:?}"),
+    }
 
     // The daemon's side: the requested cycle runs and the page sees it.
     let scheduled = &daemon.built.pipelines[0];

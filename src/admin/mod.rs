@@ -26,48 +26,45 @@
 //!
 //! # Wiring it into the daemon (for `leadbridge run`)
 //!
+//! In `cli/run.rs`, after `Daemon::open` and `authenticate`, before
+//! `daemon.run(inputs_rx, …)` (so a port in use fails the start before
+//! READY):
+//!
 //! ```ignore
-//! // After Daemon::open and before the pipelines start:
-//! let listener = leadbridge::admin::bind(&daemon.config.daemon).await?;  // refuses non-loopback unless allowed
-//! let (commands, mut inbox) = leadbridge::admin::command_channel();
-//! let admin = leadbridge::admin::AdminState::from_daemon(&daemon, commands);
-//! let server = tokio::spawn(leadbridge::admin::serve(listener, admin.clone(), async move {
-//!     let _ = stop_rx.wait_for(|s| *s).await;  // the daemon's shutdown signal
-//! }));
-//!
-//! // In the daemon's select! loop, next to the supervisor's events:
-//! Some(cmd) = inbox.recv() => {
-//!     let (name, command) = match cmd {
-//!         AdminCommand::RunNow { pipeline, reason } => (pipeline, PipelineCommand::RunNow),
-//!         AdminCommand::Pause { pipeline } => (pipeline, PipelineCommand::Pause),
-//!         AdminCommand::Resume { pipeline } => (pipeline, PipelineCommand::Resume),
-//!     };
-//!     if let Err(e) = supervisor.command(&name, command) { warn!(error = %e, "admin command dropped") }
-//! }
-//! Some(event) = supervisor.next_event() => match &event {
-//!     PipelineEvent::CycleFinished { pipeline, .. } => admin.observe_finished(pipeline),
-//!     PipelineEvent::CycleFailed { pipeline, error, after } =>
-//!         admin.observe_failure(pipeline, error, *after == AfterFailure::Halt),
-//!     PipelineEvent::Paused { pipeline } => admin.observe_paused(pipeline, true),
-//!     PipelineEvent::Resumed { pipeline } => admin.observe_paused(pipeline, false),
-//!     PipelineEvent::Stopped { .. } => {}
-//! }
-//!
-//! // On a successful SIGHUP reload, after the new Built is applied:
-//! admin.set_topology(built.connectors.clone(), built.pipelines.clone());
-//! // On stop: the shutdown future above resolves; await `server` within the grace period.
+//! let listener = admin::bind(&daemon.config.daemon).await?;    // refuses non-loopback unless allowed
+//! let (commands, commands_rx) = admin::command_channel();
+//! let state = admin::AdminState::from_daemon(&daemon, commands);  // store, clock, connectors, pipelines, secrets
+//! tokio::spawn(admin::commands::forward_to_daemon(commands_rx, inputs.clone()));  // → Input::Command
+//! let server = tokio::spawn(admin::serve(listener, state.clone(), stop_future));  // any Future<Output = ()>
 //! ```
 //!
-//! The loop must treat commands as requests acted on *between* cycles: a
-//! `RunNow` while a cycle runs means one more cycle right after it, and
+//! and in `Daemon::run`'s `supervisor.next_event()` branch, one line so
+//! `/readyz` and `/status` know about halts, pauses and finished cycles:
+//!
+//! ```text
+//! Some(event) = supervisor.next_event() => { status.apply(&event); admin.observe(&event); … }
+//! ```
+//!
+//! (`admin: Option<AdminState>` passed to `run`; without it readiness still
+//! works from the store — a cycle finished since start proves its
+//! connectors — but halts are not seen.) After a successful reload call
+//! `state.set_topology(built.connectors.clone(), built.pipelines.clone())`;
+//! on stop the shutdown future resolves and `server` ends after the
+//! requests in flight.
+//!
+//! [`AdminCommand`] maps one to one onto the supervisor's
+//! `PipelineCommand` (`RunNow`, `Pause`, `Resume`;
+//! [`AdminCommand::into_input`]). The loop acts on them *between* cycles:
+//! a `RunNow` while a cycle runs means one more cycle right after it, and
 //! several queued `RunNow`s (a burst of webhooks) may be coalesced into one.
 //! A pause lasts until `Resume` or a restart (it is not persisted). A
 //! daemon that runs cycles itself (`run --once`, tests) reports each with
 //! [`AdminState::observe_cycle`].
 //!
-//! Readiness inputs are exactly those reports: a connector is proven
-//! authenticated once a cycle of a pipeline using it finished, and fails
-//! when a halting error names it; a pipeline is halted from a halting
+//! Readiness inputs are those reports, plus the store: a connector is
+//! proven authenticated once a cycle of a pipeline using it finished (as
+//! reported, or as the pipeline's stored status shows since this state was
+//! made), and fails when a halting error names it; a pipeline is halted from a halting
 //! failure until it finishes a cycle or is resumed. `/readyz` therefore
 //! answers 503 until every pipeline has finished its first cycle, which
 //! the loop runs at start.

@@ -81,6 +81,8 @@ pub struct PipelineSnapshot {
     pub dead_letter_entries: Vec<DeadLetterSummary>,
     /// Leads handed off in the funnel window.
     pub handoffs_in_window: u64,
+    /// Follow-up SLA timers running (0 without an SLA).
+    pub open_sla_timers: u64,
 }
 
 /// A pipeline side.
@@ -188,7 +190,9 @@ pub async fn take(state: &AdminState) -> Result<StatusSnapshot, StateError> {
             PipelineState::Running => s.schedule.next_after(now),
             _ => None,
         };
+        let open_sla_timers = store.open_sla_timers(&p.name).await?;
         crate::metrics::record_dlq_size(&p.name, counts.dead_letters);
+        crate::metrics::record_open_timers(&p.name, open_sla_timers);
         crate::metrics::record_pipeline_state(
             &p.name,
             pipeline_state == PipelineState::Halted,
@@ -219,6 +223,7 @@ pub async fn take(state: &AdminState) -> Result<StatusSnapshot, StateError> {
             pending_intents: counts.pending_intents,
             dead_letter_entries,
             handoffs_in_window,
+            open_sla_timers,
         });
     }
     let proven = proven_by_store(state).await;
