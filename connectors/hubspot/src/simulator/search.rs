@@ -391,6 +391,33 @@ impl Query {
         overall
     }
 
+    /// True when the `(modified, id)` range of [`Self::modified_range`]
+    /// holds exactly the matches: one group, no text query, and only
+    /// whole-number range filters on the modified date (and on the id when
+    /// the date is pinned to one value), which the range captures in full.
+    fn range_is_exact(&self) -> bool {
+        let [group] = self.groups.as_slice() else {
+            return false;
+        };
+        if !self.tokens.is_empty() {
+            return false;
+        }
+        let whole = |v: Option<f64>| v.is_some_and(|n| n.fract() == 0.0 && n.abs() < 9.0e15);
+        let pinned = group
+            .iter()
+            .any(|f| f.computed == Some(Computed::Modified) && f.op == Op::Eq);
+        group.iter().all(|f| match (f.computed, f.op) {
+            (Some(Computed::Modified), Op::Eq | Op::Gt | Op::Gte | Op::Lt | Op::Lte) => {
+                whole(f.num)
+            }
+            (Some(Computed::Modified), Op::Between) => whole(f.num) && whole(f.high),
+            (Some(Computed::Id), Op::Eq | Op::Gt | Op::Gte) => {
+                pinned && whole(f.num) && f.num.is_some_and(|n| n >= 0.0)
+            }
+            _ => false,
+        })
+    }
+
     fn needs_record(&self) -> bool {
         !self.tokens.is_empty()
             || self
@@ -455,7 +482,21 @@ impl Query {
         let by_index = matches!(self.sort, SortKey::Modified)
             || (matches!(self.sort, SortKey::Id) && range.is_some_and(|(lo, hi)| lo.0 == hi.0));
         if let (true, Some((lo, hi))) = (by_index, range) {
-            if lo <= hi {
+            if lo <= hi && !check_visibility && self.range_is_exact() {
+                // Every key in the range matches: take the page straight
+                // from the index and count the rest incrementally, so a
+                // drain of a million-record tie costs a page per query,
+                // not the whole tie.
+                let iter = store.by_modified.range(lo..=hi);
+                let n = end.saturating_sub(self.offset);
+                let page = |k: &(i64, u64)| k.1;
+                if self.descending {
+                    ids.extend(iter.rev().skip(self.offset).take(n).map(page));
+                } else {
+                    ids.extend(iter.skip(self.offset).take(n).map(page));
+                }
+                total = store.count_range(lo, hi, self.descending);
+            } else if lo <= hi {
                 let iter = store.by_modified.range(lo..=hi);
                 let needs_record = self.needs_record();
                 let mut visit = |&(modified, id): &(i64, u64)| {

@@ -8,6 +8,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
@@ -118,6 +119,20 @@ pub(crate) struct ObjectStore {
     /// The latest `visible` time of any record: when it is in the past,
     /// searches skip the per-record visibility check.
     pub max_visible: i64,
+    /// Bumped by every write, so a cached count is known to be current.
+    generation: u64,
+    /// The last range count, to count the next page's range from it.
+    counted: Mutex<Option<RangeCount>>,
+}
+
+/// The number of `by_modified` keys in `lo..=hi` at a store generation.
+#[derive(Debug, Clone, Copy)]
+struct RangeCount {
+    generation: u64,
+    lo: (i64, u64),
+    hi: (i64, u64),
+    descending: bool,
+    count: usize,
 }
 
 /// A property that failed validation.
@@ -163,7 +178,57 @@ impl ObjectStore {
                 None
             },
             max_visible: i64::MIN,
+            generation: 0,
+            counted: Mutex::new(None),
         }
+    }
+
+    /// How many live records have `(modified, id)` in `lo..=hi`. Seek
+    /// paging asks this once a page with a range that shrinks from one end
+    /// (ascending: `lo` moves up; descending: `hi` moves down), so the
+    /// count is carried over from the previous call, less the keys between
+    /// the two ranges, while no write came in between.
+    pub fn count_range(&self, lo: (i64, u64), hi: (i64, u64), descending: bool) -> usize {
+        let mut cached = self.counted.lock().unwrap_or_else(|e| e.into_inner());
+        let count = match *cached {
+            Some(c)
+                if c.generation == self.generation
+                    && c.descending == descending
+                    && !descending
+                    && c.hi == hi
+                    && c.lo <= lo =>
+            {
+                c.count - self.by_modified.range(c.lo..lo).count()
+            }
+            Some(c)
+                if c.generation == self.generation
+                    && c.descending == descending
+                    && descending
+                    && c.lo == lo
+                    && hi <= c.hi =>
+            {
+                let dropped = if hi < c.hi {
+                    self.by_modified
+                        .range((
+                            std::ops::Bound::Excluded(hi),
+                            std::ops::Bound::Included(c.hi),
+                        ))
+                        .count()
+                } else {
+                    0
+                };
+                c.count - dropped
+            }
+            _ => self.by_modified.range(lo..=hi).count(),
+        };
+        *cached = Some(RangeCount {
+            generation: self.generation,
+            lo,
+            hi,
+            descending,
+            count,
+        });
+        count
     }
 
     /// Live records.
@@ -341,6 +406,7 @@ impl ObjectStore {
                 return Err(WriteError::Conflict(existing));
             }
         }
+        self.generation += 1;
         let mut rec = Rec::new(now, visible);
         rec.set(changes);
         self.recs.insert(id, rec);
@@ -376,6 +442,7 @@ impl ObjectStore {
             .get_mut(&id)
             .filter(|r| r.archived_at.is_none())
             .ok_or(WriteError::NotFound)?;
+        self.generation += 1;
         self.by_modified.remove(&(rec.modified, id));
         rec.set(changes);
         // Modified times never go backwards, even when the clock was set back.
@@ -407,6 +474,7 @@ impl ObjectStore {
             .get_mut(&id)
             .filter(|r| r.archived_at.is_none())
             .ok_or(WriteError::NotFound)?;
+        self.generation += 1;
         self.by_modified.remove(&(rec.modified, id));
         rec.archived_at = Some(now);
         self.archived.insert(id);
@@ -507,6 +575,28 @@ mod tests {
         assert!(s
             .create(2, &[(email, "a@x.example".into())], 13, 13)
             .is_ok());
+    }
+
+    #[test]
+    fn range_counts_carried_over_equal_full_counts_and_writes_reset_them() {
+        let mut s = ObjectStore::new(ObjectType::Contacts);
+        for id in 1..=1000 {
+            s.create(id, &[], 5, 5).unwrap();
+        }
+        let full = |s: &ObjectStore, lo, hi| s.by_modified.range(lo..=hi).count();
+        for lo in [1u64, 200, 400, 401, 999, 1000, 1001] {
+            let (a, b) = ((5, lo), (5, u64::MAX));
+            assert_eq!(s.count_range(a, b, false), full(&s, a, b));
+        }
+        for hi in [1000u64, 800, 2, 1] {
+            let (a, b) = ((5, 0), (5, hi));
+            assert_eq!(s.count_range(a, b, true), full(&s, a, b));
+        }
+        s.count_range((5, 500), (5, u64::MAX), false);
+        s.update(700, &[], 6, 6).unwrap();
+        let (a, b) = ((5, 600), (5, u64::MAX));
+        assert_eq!(s.count_range(a, b, false), 400);
+        assert_eq!(s.count_range(a, b, false), full(&s, a, b));
     }
 
     #[test]
