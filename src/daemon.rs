@@ -107,6 +107,9 @@ pub struct Daemon {
     pub clock: Arc<dyn Clock>,
     /// Where rotated refresh tokens go (connectors rebuilt on reload too).
     vault: TokenVault,
+    /// The admin server's view, when one serves: told of every pipeline
+    /// event (readiness, halts, pauses) and of the topology after a reload.
+    pub admin: Option<crate::admin::AdminState>,
 }
 
 impl Daemon {
@@ -122,6 +125,7 @@ impl Daemon {
             built,
             clock: Arc::new(SystemClock),
             vault,
+            admin: None,
         })
     }
 
@@ -181,6 +185,9 @@ impl Daemon {
                         notifier.reloading();
                         notifier.status("reloading the config");
                         self.reload(&mut supervisor).await;
+                        if let Some(admin) = &self.admin {
+                            admin.set_topology(self.built.connectors.clone(), self.built.pipelines.clone());
+                        }
                         status.reset(&supervisor.pipelines());
                         notifier.ready(&status.line());
                     }
@@ -199,6 +206,9 @@ impl Daemon {
                     None => inputs_open = false,
                 },
                 Some(event) = supervisor.next_event() => {
+                    if let Some(admin) = &self.admin {
+                        admin.observe(&event);
+                    }
                     status.apply(&event);
                     notifier.status(&status.line());
                 }

@@ -3,8 +3,7 @@
 //! credentials everywhere leadbridge writes: every log line at trace level,
 //! error messages, `status --json`, and every byte of the state directory.
 //!
-//! Admin endpoints (`/status`, `/api/status`, `/metrics`) join the search
-//! once the admin server lands (see `ADMIN` below).
+//! The admin server's `/status`, `/api/status` and `/metrics` are searched too.
 
 mod support;
 
@@ -91,8 +90,25 @@ async fn no_secret_reaches_logs_errors_status_or_state() {
         world.sf().tokens().refresh_tokens_issued() >= 2,
         "tokens were refreshed"
     );
-    // ADMIN: once `src/admin` serves, fetch /status, /api/status and
-    // /metrics from `admin_listen` here and `assert_clean` each body.
+    // The admin server's pages and JSON hold no secret either.
+    let addr = admin_addr(&daemon.log()).expect("the daemon logs where the admin server listens");
+    for path in ["/status", "/api/status", "/metrics", "/readyz", "/healthz"] {
+        let body = reqwest::get(format!("http://{addr}{path}"))
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .text()
+            .await
+            .unwrap();
+        assert!(!body.is_empty(), "{path} answered");
+        assert_clean(path, body.as_bytes());
+    }
+    let ready = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    assert_eq!(
+        ready.status(),
+        200,
+        "ready after the first cycles: {}",
+        ready.text().await.unwrap()
+    );
     daemon.signal("TERM");
     assert!(daemon.wait_exit(LONG).success(), "{}", daemon.log());
     let log = daemon.log();

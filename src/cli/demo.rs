@@ -19,11 +19,18 @@ use leadbridge_core::sim::{
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use super::common::{init_logging, runtime};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use super::common::runtime;
 use super::simulate::stop_requested;
-use crate::config::{Config, LogFormat};
+use jiff::{Timestamp, Zoned};
+
+use crate::config::Config;
 use crate::daemon::Daemon;
+use crate::engine::clock::{ManualClock, SystemClock};
 use crate::engine::cycle::CycleReport;
+use crate::state::EventKind;
 
 const HS_TOKEN: &str = "demo-hubspot-private-app-token";
 const SF_CLIENT_ID: &str = "demo-connected-app";
@@ -48,16 +55,27 @@ pub struct DemoArgs {
 
 /// Runs the demo.
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    init_logging(LogFormat::Human, "warn");
-    runtime()?.block_on(story(args))
+    // The story narrates outcomes itself; the log speaks up only for errors
+    // until the daemon runs on its own.
+    let (filter, level) =
+        tracing_subscriber::reload::Layer::new(tracing_subscriber::EnvFilter::new("error"));
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .try_init();
+    runtime()?.block_on(story(args, level))
 }
+
+/// Changes the demo's log level once the narrated part is over.
+type LogLevel =
+    tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>;
 
 struct Sims {
     hubspot: RunningSimulator,
     salesforce: RunningSimulator,
 }
 
-async fn start_sims(contacts: u64) -> anyhow::Result<Sims> {
+async fn start_sims() -> anyhow::Result<Sims> {
     let hubspot = leadbridge_hubspot::simulator::start(SimulatorOptions {
         tokens: TokenSettings {
             static_tokens: vec![HS_TOKEN.into()],
@@ -67,15 +85,6 @@ async fn start_sims(contacts: u64) -> anyhow::Result<Sims> {
     })
     .await
     .context("starting the HubSpot simulator")?;
-    hubspot
-        .control
-        .seed(&SeedSpec {
-            object: "contacts".into(),
-            count: contacts,
-            seed: 2026,
-            first_index: 0,
-        })
-        .map_err(anyhow::Error::msg)?;
     let salesforce = leadbridge_salesforce::simulator::start(SimulatorOptions {
         tokens: TokenSettings {
             client_id: SF_CLIENT_ID.into(),
@@ -121,7 +130,13 @@ async fn soql(url: &str, query: &str) -> anyhow::Result<Vec<Value>> {
     }
 }
 
-fn write_config(dir: &Path, sims: &Sims, owners: &[String]) -> anyhow::Result<PathBuf> {
+fn write_config(
+    dir: &Path,
+    sims: &Sims,
+    owners: &[String],
+    manager: &str,
+    alerts_url: &str,
+) -> anyhow::Result<PathBuf> {
     if dir.join("state").exists() {
         std::fs::remove_dir_all(dir.join("state")).context("clearing the previous demo's state")?;
     }
@@ -129,6 +144,7 @@ fn write_config(dir: &Path, sims: &Sims, owners: &[String]) -> anyhow::Result<Pa
     std::fs::write(dir.join("secrets/hubspot.token"), HS_TOKEN)?;
     std::fs::write(dir.join("secrets/salesforce.secret"), SF_CLIENT_SECRET)?;
     std::fs::write(dir.join("secrets/salesforce.refresh"), SF_REFRESH)?;
+    std::fs::write(dir.join("secrets/sales-alerts.url"), alerts_url)?;
     let owners = owners
         .iter()
         .map(|o| format!("\"{o}\""))
@@ -175,11 +191,28 @@ owner = {{ crm = "OwnerId", owner = "crm" }}
 when = "{rule}"
 require = ["email", "last_name", "company"]
 assign = {{ strategy = "round_robin", owners = [{owners}] }}
+
+# What sales owes in return: first touch within 8 business hours (Tokyo),
+# then escalation, then back to marketing nurture.
+[pipelines.sla]
+calendar = {{ timezone = "Asia/Tokyo", days = "Mon-Fri", hours = "09:00-18:00" }}
+first_touch = {{ within = "8h", touched_when = "status != 'NEW'" }}
+on_breach = [
+  {{ after = "0h", notify = "webhook:file:secrets/sales-alerts.url", task = {{ for = "owner", subject = "SLA breached: {{name}}" }} }},
+  {{ after = "4h", reassign = "round_robin", task = {{ for = "manager", subject = "Escalated: {{name}}" }} }},
+]
+recycle = {{ after = "5d", set = {{ lifecycle = "lead", disqualify_reason = "SLA_EXPIRED" }} }}
+manager = "{manager}"
+note = "Handed off by marketing. Score {{score}}, {{company}}, campaign {{campaign}}.\nWhy: {{why}}\nFirst touch due: {{deadline}}"
+follow_up = "Follow up: {{name}}"
+marketing_url = "https://app.hubspot.com/contacts/demo/contact/{{id}}"
+tasks = {{ object = "Task", subject = "Subject", parent = "WhoId", owner = "OwnerId" }}
 "#,
         hs = sims.hubspot.url(),
         sf = sims.salesforce.url(),
         client_id = SF_CLIENT_ID,
         rule = RULE,
+        manager = manager,
     );
     let path = dir.join("leadbridge.toml");
     std::fs::write(&path, text)?;
@@ -208,9 +241,93 @@ async fn cycle(daemon: &Daemon) -> anyhow::Result<CycleReport> {
     result.with_context(|| format!("cycle of {name}"))
 }
 
-async fn story(args: DemoArgs) -> anyhow::Result<ExitCode> {
+/// Alerts the SLA posts to "Slack", captured by a local receiver.
+type Alerts = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A Slack-compatible incoming-webhook receiver on loopback, so breach
+/// notices have somewhere real to go.
+async fn alert_receiver() -> anyhow::Result<(String, Alerts)> {
+    let alerts: Alerts = Arc::default();
+    let sink = alerts.clone();
+    let app = axum::Router::new().route(
+        "/hooks/sales-alerts",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let sink = sink.clone();
+            async move {
+                let text = body["text"].as_str().unwrap_or_default().to_owned();
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(text);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hooks/sales-alerts", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((url, alerts))
+}
+
+/// The story's clock: the daemon's and both simulators', moved together.
+struct StoryClock {
+    daemon: ManualClock,
+    sims: [Arc<dyn SimControl>; 2],
+}
+
+impl StoryClock {
+    fn set(&self, at: &Zoned) {
+        let t = at.timestamp();
+        self.daemon.set(t);
+        for sim in &self.sims {
+            sim.clock().freeze_at(t);
+        }
+    }
+}
+
+/// A Friday 17:00 in Tokyo far enough back that the whole story (through
+/// the next Friday) is in the past, so real time can take over afterwards.
+fn story_start() -> anyhow::Result<Zoned> {
+    let now = Timestamp::now().in_tz("Asia/Tokyo")?;
+    let mut day = now.date().checked_sub(jiff::Span::new().days(9))?;
+    while day.weekday() != jiff::civil::Weekday::Friday {
+        day = day.checked_sub(jiff::Span::new().days(1))?;
+    }
+    Ok(day.at(17, 0, 0, 0).in_tz("Asia/Tokyo")?)
+}
+
+async fn events_of(daemon: &Daemon, kind: EventKind) -> anyhow::Result<Vec<crate::state::Event>> {
+    Ok(daemon
+        .store
+        .events("inbound", Timestamp::MIN, Timestamp::MAX)
+        .await?
+        .into_iter()
+        .filter(|e| e.kind == kind)
+        .collect())
+}
+
+fn at(t: &Zoned) -> String {
+    t.strftime("%A %Y-%m-%d %H:%M %Z").to_string()
+}
+
+async fn story(args: DemoArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
     say("leadbridge demo: marketing (HubSpot) and sales (Salesforce) as one team, on local simulators.\n");
-    let sims = start_sims(args.contacts).await?;
+    let sims = start_sims().await?;
+    let (alerts_url, alerts) = alert_receiver().await?;
+    let hs: Arc<dyn SimControl> = sims.hubspot.control.clone();
+    let sf: Arc<dyn SimControl> = sims.salesforce.control.clone();
+    let start = story_start()?;
+    let clock = StoryClock {
+        daemon: ManualClock::new(start.timestamp()),
+        sims: [hs.clone(), sf.clone()],
+    };
+    clock.set(&start.checked_sub(jiff::Span::new().hours(1))?);
+    hs.seed(&SeedSpec {
+        object: "contacts".into(),
+        count: args.contacts,
+        seed: 2026,
+        first_index: 0,
+    })
+    .map_err(anyhow::Error::msg)?;
     let users = soql(
         &sims.salesforce.url(),
         "SELECT Id, FirstName, LastName FROM User ORDER BY Id",
@@ -229,8 +346,20 @@ async fn story(args: DemoArgs) -> anyhow::Result<ExitCode> {
             ))
         })
         .collect();
-    let owners: Vec<String> = names.keys().take(3).cloned().collect();
-    let config_path = write_config(&args.dir, &sims, &owners)?;
+    let manager = names
+        .iter()
+        .find(|(_, n)| n.ends_with("Manager"))
+        .or_else(|| names.iter().next())
+        .map(|(id, _)| id.clone())
+        .context("the CRM has no users")?;
+    let owners: Vec<String> = names
+        .keys()
+        .filter(|id| **id != manager)
+        .take(3)
+        .cloned()
+        .collect();
+    let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "a rep".into());
+    let config_path = write_config(&args.dir, &sims, &owners, &manager, &alerts_url)?;
     say("▸ Simulators");
     say(format!(
         "  HubSpot     {}  ({} contacts from webinars, e-books, trade shows…)",
@@ -238,25 +367,35 @@ async fn story(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.contacts
     ));
     say(format!(
-        "  Salesforce  {}  (sales reps {})",
+        "  Salesforce  {}  (reps {}; manager {})",
         sims.salesforce.url(),
         owners
             .iter()
-            .map(|o| names[o].as_str())
+            .map(|o| name_of(o))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", "),
+        name_of(&manager)
     ));
     say(format!(
-        "  config      {}   state {}\n",
+        "  config      {}   state {}",
         config_path.display(),
         args.dir.join("state").display()
+    ));
+    say(format!(
+        "  the story runs on a controlled clock from {}\n",
+        at(&start)
     ));
 
     let config = Config::load(&config_path)
         .map_err(|e| anyhow::anyhow!("the demo config is invalid:\n{e}"))?;
-    let daemon = Daemon::open(config)?;
+    let mut daemon = Daemon::open(config)?;
+    daemon.clock = Arc::new(clock.daemon.clone());
+    clock.set(&start);
 
-    say("▸ Cycle 1: marketing hands over what the SLA says");
+    say(format!(
+        "▸ {}: marketing hands over what the SLA says",
+        at(&start)
+    ));
     say(format!(
         "  rule: {RULE}; required: email, last_name, company; owners: round-robin"
     ));
@@ -272,52 +411,55 @@ async fn story(args: DemoArgs) -> anyhow::Result<ExitCode> {
         leads.len(),
         args.contacts
     ));
-    for lead in leads.iter().take(8) {
+    for lead in leads.iter().take(6) {
         say(format!(
             "    {} {} ({}), score {:.0} → owned by {}",
             lead["FirstName"].as_str().unwrap_or(""),
             lead["LastName"].as_str().unwrap_or(""),
             lead["Company"].as_str().unwrap_or(""),
             lead["Lead_Score__c"].as_f64().unwrap_or_default(),
-            names
-                .get(lead["OwnerId"].as_str().unwrap_or(""))
-                .map(String::as_str)
-                .unwrap_or("?")
+            name_of(lead["OwnerId"].as_str().unwrap_or(""))
         ));
     }
-    if leads.len() > 8 {
-        say(format!("    … and {} more", leads.len() - 8));
+    if leads.len() > 6 {
+        say(format!("    … and {} more", leads.len() - 6));
     }
-    let mut per_owner: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut per_owner: BTreeMap<String, usize> = BTreeMap::new();
     for lead in &leads {
         *per_owner
-            .entry(
-                names
-                    .get(lead["OwnerId"].as_str().unwrap_or(""))
-                    .map(String::as_str)
-                    .unwrap_or("?"),
-            )
+            .entry(name_of(lead["OwnerId"].as_str().unwrap_or("")))
             .or_default() += 1;
     }
     say(format!(
-        "  leads per rep: {}\n",
+        "  leads per rep: {}",
         per_owner
             .iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    let tasks = soql(
+        &sims.salesforce.url(),
+        "SELECT Id, Subject, ActivityDate FROM Task",
+    )
+    .await?;
+    say(format!(
+        "  each lead got a context note and a follow-up task in Salesforce ({} activities); first touch due within 8 business hours\n",
+        tasks.len()
+    ));
 
-    say("▸ Cycle 2: Salesforce's default status reaches marketing as the first feedback");
+    say("▸ Next cycle: Salesforce's default status reaches marketing as the first feedback");
     let report = cycle(&daemon).await?;
     say(format!("  {}\n", counts(&report)));
 
-    say("▸ Sales works the leads in Salesforce");
-    let sf: Arc<dyn SimControl> = sims.salesforce.control.clone();
-    let hs: Arc<dyn SimControl> = sims.hubspot.control.clone();
-    let worked: Vec<&Value> = leads.iter().take(3).collect();
+    let half_past = start.checked_add(jiff::Span::new().minutes(30))?;
+    clock.set(&half_past);
+    say(format!(
+        "▸ {}: sales works some leads in Salesforce",
+        at(&half_past)
+    ));
     let mut changes = Vec::new();
-    for (i, lead) in worked.iter().enumerate() {
+    for (i, lead) in leads.iter().take(3).enumerate() {
         let id = lead["Id"].as_str().unwrap_or_default();
         let (status, reason) = if i == 2 {
             ("Closed - Not Converted", Some("No budget this year"))
@@ -332,10 +474,7 @@ async fn story(args: DemoArgs) -> anyhow::Result<ExitCode> {
         sf.update("Lead", id, fields).map_err(anyhow::Error::msg)?;
         say(format!(
             "  {} sets {} {} to \"{status}\"{}",
-            names
-                .get(lead["OwnerId"].as_str().unwrap_or(""))
-                .map(String::as_str)
-                .unwrap_or("a rep"),
+            name_of(lead["OwnerId"].as_str().unwrap_or("")),
             lead["FirstName"].as_str().unwrap_or(""),
             lead["LastName"].as_str().unwrap_or(""),
             reason
@@ -350,10 +489,8 @@ async fn story(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 .to_owned(),
         );
     }
-    say("");
-    say("▸ Cycle 3: the feedback flows back to marketing");
     let report = cycle(&daemon).await?;
-    say(format!("  {}", counts(&report)));
+    say(format!("  next cycle: {}", counts(&report)));
     for contact_id in &changes {
         if let Some(c) = hs.get("contacts", contact_id) {
             say(format!(
@@ -366,10 +503,100 @@ async fn story(args: DemoArgs) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    say("");
-    say("▸ Cycle 4: nothing changed, so nothing is written (no echo loop)");
+    let accepted = events_of(&daemon, EventKind::Accepted).await?;
+    say(format!(
+        "  {} leads accepted (first touch) within the SLA, 30 minutes after the handoff",
+        accepted.len()
+    ));
     let report = cycle(&daemon).await?;
-    say(format!("  {}\n", counts(&report)));
+    say(format!(
+        "  and an idle cycle writes nothing (no echo loop): {}\n",
+        counts(&report)
+    ));
+
+    let breach = start
+        .checked_add(jiff::Span::new().days(3))?
+        .with()
+        .hour(16)
+        .build()?;
+    clock.set(&breach);
+    say(format!(
+        "▸ {}: 8 business hours later (the weekend does not count)",
+        at(&breach)
+    ));
+    cycle(&daemon).await?;
+    let breaches = events_of(&daemon, EventKind::SlaBreached).await?;
+    let posted: Vec<String> = alerts.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    say(format!("  {} untouched leads breached the first-touch SLA: a task for each owner, and in #sales-alerts:", breaches.len()));
+    for text in posted.iter().take(3) {
+        say(format!("    {}", text.lines().next().unwrap_or_default()));
+    }
+    if posted.len() > 3 {
+        say(format!("    … {} notices in all", posted.len()));
+    }
+    say("");
+
+    let escalate = breach
+        .checked_add(jiff::Span::new().days(1))?
+        .with()
+        .hour(11)
+        .build()?;
+    clock.set(&escalate);
+    say(format!(
+        "▸ {}: 4 business hours after the breach, escalation",
+        at(&escalate)
+    ));
+    cycle(&daemon).await?;
+    let since_escalation = |e: &crate::state::Event| e.at >= escalate.timestamp();
+    let escalated: Vec<_> = events_of(&daemon, EventKind::Escalated)
+        .await?
+        .into_iter()
+        .filter(since_escalation)
+        .collect();
+    let reassigned: Vec<_> = events_of(&daemon, EventKind::Reassigned)
+        .await?
+        .into_iter()
+        .filter(since_escalation)
+        .collect();
+    say(format!(
+        "  {} leads escalated to {} (a task each) and {} reassigned round-robin to another rep, their tasks moved along\n",
+        escalated.len(),
+        name_of(&manager),
+        reassigned.len()
+    ));
+
+    let recycle = start.checked_add(jiff::Span::new().days(7))?;
+    clock.set(&recycle);
+    say(format!(
+        "▸ {}: five business days after the handoff, still untouched",
+        at(&recycle)
+    ));
+    cycle(&daemon).await?;
+    let recycled = events_of(&daemon, EventKind::Recycled).await?;
+    say(format!(
+        "  {} leads went back to marketing nurture:",
+        recycled.len()
+    ));
+    if let Some(e) = recycled.first() {
+        if let Some(c) = hs.get("contacts", &e.marketing_id) {
+            say(format!(
+                "    e.g. HubSpot contact {}: lifecyclestage = {}, disqualify_reason = {}",
+                c.text("email").unwrap_or_default(),
+                c.text("lifecyclestage").unwrap_or_default(),
+                c.text("disqualify_reason").unwrap_or_default()
+            ));
+        }
+    }
+    say("");
+    say("▸ The shared funnel (`leadbridge report`):");
+    let events = daemon
+        .store
+        .events("inbound", Timestamp::MIN, Timestamp::MAX)
+        .await?;
+    for line in crate::report::to_text(&crate::report::report(&events, None)).lines() {
+        say(format!("  {line}"));
+    }
+    say("");
 
     if args.no_wait {
         say("Done (--no-wait). Inspect the state with:");
@@ -377,12 +604,23 @@ async fn story(args: DemoArgs) -> anyhow::Result<ExitCode> {
             "  leadbridge status --config {}",
             config_path.display()
         ));
+        say(format!(
+            "  leadbridge report --config {} --since 30d",
+            config_path.display()
+        ));
         return Ok(ExitCode::SUCCESS);
     }
 
-    say("▸ Now running on schedule (every 10 s). Marketing keeps warming up contacts;");
+    // Real time takes over: the story's clock is in the past, so cursors stay ordered.
+    let now = Timestamp::now();
+    for sim in [&hs, &sf] {
+        sim.clock().freeze_at(now);
+        sim.clock().resume();
+    }
+    daemon.clock = Arc::new(SystemClock);
+    say("▸ Now running on schedule, in real time (every 10 s). Marketing keeps warming up contacts;");
     say("  each cycle's outcome is logged below. Ctrl-C to stop.\n");
-    init_logging(LogFormat::Human, "info");
+    let _ = level.modify(|f| *f = tracing_subscriber::EnvFilter::new("info"));
     let (stop, stopped) = watch::channel(false);
     let warm_up = tokio::spawn(warm_up_contacts(hs.clone(), args.contacts));
     let running = daemon.run_until(stopped);

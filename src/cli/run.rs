@@ -51,7 +51,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let code = rt.block_on(async move {
         let notifier = Notifier::from_env();
         notifier.status("opening the state directory");
-        let daemon = match Daemon::open(config) {
+        let mut daemon = match Daemon::open(config) {
             Ok(d) => d,
             Err(e) => {
                 error!(error = %e, "cannot start");
@@ -76,16 +76,31 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 return ExitCode::from(START_FAILED);
             }
         };
-        // ADMIN INTEGRATION POINT (issue 5, admin server: not landed yet).
-        // When `src/admin` exposes `admin::bind`/`admin::serve`, bind here
-        // *before* READY (a port in use must fail the start), serve with a
-        // clone of the stop future, and forward its run-now / pause /
-        // resume commands as `Input::Command` on `inputs`:
-        //   let listener = crate::admin::bind(&daemon.config.daemon)?;
-        //   tokio::spawn(crate::admin::serve(listener, state, stop.clone()));
+        // The admin server binds before READY, so a port in use fails the start.
+        let listener = match crate::admin::bind(&daemon.config.daemon).await {
+            Ok(l) => l,
+            Err(e) => {
+                error!(error = %e, listen = %daemon.config.daemon.admin_listen, "cannot bind the admin server");
+                return ExitCode::from(START_FAILED);
+            }
+        };
+        let (commands, inbox) = crate::admin::command_channel();
+        let admin = crate::admin::AdminState::from_daemon(&daemon, commands);
+        daemon.admin = Some(admin.clone());
+        let (admin_stop, admin_stopped) = tokio::sync::watch::channel(false);
+        let forwarder = tokio::spawn(crate::admin::commands::forward_to_daemon(inbox, inputs.clone()));
+        let server = tokio::spawn(crate::admin::serve(listener, admin, async move {
+            let mut stopped = admin_stopped;
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
         drop(inputs);
         let stopped = daemon.run(inputs_rx, stop_requested(), &notifier).await;
         reloads.abort();
+        forwarder.abort();
+        let _ = admin_stop.send(true);
+        if let Err(e) = server.await {
+            error!(error = %e, "the admin server task failed");
+        }
         match stopped {
             Stopped::Clean => {
                 info!("stopped cleanly; state flushed");
