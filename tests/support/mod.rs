@@ -27,6 +27,22 @@ pub const SF_REFRESH_TOKEN: &str = "e2e-first-refresh-token";
 /// A session id for reading the Salesforce simulator directly in tests.
 pub const SF_SESSION: &str = "e2e-test-session";
 
+/// The admin API's bearer token in the tests.
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+
+/// The admin server's address, from a daemon's log line "admin server listening".
+pub fn admin_addr(log: &str) -> Option<String> {
+    let line = log.lines().find(|l| l.contains("admin server listening"))?;
+    let line = child::strip_ansi(line);
+    let at = line.find("127.0.0.1:")?;
+    Some(
+        line[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+            .collect(),
+    )
+}
+
 /// The handoff rule of the test pipeline.
 pub const RULE: &str = "score >= 60 && lifecycle == 'marketingqualifiedlead'";
 
@@ -159,6 +175,7 @@ impl World {
             &secrets.sf_refresh_token,
         )
         .unwrap();
+        std::fs::write(dir.path().join("secrets/admin.token"), ADMIN_TOKEN).unwrap();
         let config_path = dir.path().join("leadbridge.toml");
         let owners_toml = owners
             .iter()
@@ -169,6 +186,9 @@ impl World {
             r#"[daemon]
 state_dir = "state"
 log_format = "human"
+# Port 0: tests run daemons side by side; the log says where it listens.
+admin_listen = "127.0.0.1:0"
+admin_token = "file:secrets/admin.token"
 shutdown_grace = "20s"
 
 [connectors.hubspot]
