@@ -73,8 +73,10 @@ mod daemon;
 mod diagnostics;
 mod duration;
 mod fields;
+mod outcomes;
 mod pipeline;
 pub mod raw;
+mod raw_outcomes;
 mod raw_sla;
 mod reader;
 mod secret;
@@ -92,6 +94,7 @@ pub use duration::parse_duration;
 pub use fields::{
     CoerceError, ConflictPolicy, FieldMapping, FieldOwner, FieldType, Side, ValueMap,
 };
+pub use outcomes::OutcomesConfig;
 pub use pipeline::{Assignment, CrmConfig, Handoff, PipelineConfig, SideConfig, TerritoryRule};
 pub use secret::{SecretRef, SecretSource, SystemSecrets};
 pub use sla::{CrmTasks, EscalationStep, Recycle, SlaConfig, StepTask, TaskFor, Webhook};

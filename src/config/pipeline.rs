@@ -92,6 +92,9 @@ pub struct PipelineConfig {
     pub handoff: Option<Handoff>,
     /// The follow-up SLA; `None`: no timers, no escalation.
     pub sla: Option<Arc<super::sla::SlaConfig>>,
+    /// Sales outcomes followed back to marketing; `None`: conversions and
+    /// opportunities are not followed.
+    pub outcomes: Option<Arc<super::outcomes::OutcomesConfig>>,
     key: usize,
 }
 
@@ -202,6 +205,10 @@ pub(crate) fn validate(
         )?)),
         None => None,
     };
+    let outcomes = raw
+        .outcomes
+        .as_ref()
+        .map(|o| super::outcomes::validate(o, &fields, &names, c));
     if !all_fields_valid {
         return None;
     }
@@ -214,6 +221,10 @@ pub(crate) fn validate(
         fields,
         handoff,
         sla,
+        outcomes: match outcomes {
+            Some(o) => Some(Arc::new(o?)),
+            None => None,
+        },
     })
 }
 

@@ -160,6 +160,8 @@ pub struct RawPipeline {
     pub handoff: Option<RawHandoff>,
     /// The follow-up SLA: what sales owes in return.
     pub sla: Option<RawSla>,
+    /// Sales outcomes followed back to marketing.
+    pub outcomes: Option<super::raw_outcomes::RawOutcomes>,
     /// Where the `[[pipelines]]` header was written.
     #[serde(skip)]
     pub span: Range<usize>,
@@ -488,6 +490,9 @@ fn read_pipeline(t: &Table<'_, '_, '_>) -> RawPipeline {
     let sla = t
         .table("sla", "a [pipelines.sla] table")
         .map(|s| super::raw_sla::read_sla(&s));
+    let outcomes = t
+        .table("outcomes", "a [pipelines.outcomes] table")
+        .map(|o| super::raw_outcomes::read_outcomes(&o));
     let raw = RawPipeline {
         name,
         schedule,
@@ -496,6 +501,7 @@ fn read_pipeline(t: &Table<'_, '_, '_>) -> RawPipeline {
         fields,
         handoff,
         sla,
+        outcomes,
         span: t.span(),
         fields_span,
     };
@@ -503,7 +509,7 @@ fn read_pipeline(t: &Table<'_, '_, '_>) -> RawPipeline {
     raw
 }
 
-fn read_field(t: &Table<'_, '_, '_>) -> RawField {
+pub(crate) fn read_field(t: &Table<'_, '_, '_>) -> RawField {
     let values = t.get("values").and_then(|v| match v.get_ref() {
         DeValue::Table(map) => {
             let mut out = BTreeMap::new();

@@ -171,5 +171,9 @@ pub fn pipeline(
         planner: Planner { fields, handoff },
         assignment: p.handoff.as_ref().and_then(|h| h.assign.clone()),
         sla: p.sla.clone(),
+        outcomes: p
+            .outcomes
+            .clone()
+            .map(|config| super::outcomes::Outcomes { config }),
     })
 }

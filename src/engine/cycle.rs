@@ -5,6 +5,8 @@
 //! 3. read marketing's changes page by page: update linked pairs, hand
 //!    qualified leads over (match by key, else create with an owner);
 //! 4. carry the remaining feedback to marketing;
+//! 5. follow sales outcomes: record conversions, carry opportunity stage,
+//!    won/lost and amount to marketing (`outcomes`);
 //!
 //! committing each step's effect (links, fingerprints, dead letters,
 //! cursor) in one transaction after the remote writes it depends on.
@@ -26,6 +28,8 @@ use crate::state::{
     Commit, CycleCounts, DeadLetter, Event, EventKind, Intent, IntentAction, IntentId, Link,
     LinkState, Side, StateError, StateStore,
 };
+
+mod outcomes;
 
 /// Why a cycle stopped before the end. Whatever was committed stays
 /// committed; the next cycle starts from there.
@@ -92,6 +96,8 @@ pub struct Cycle<'a> {
     dry_run: bool,
     report: CycleReport,
     dlq_active: bool,
+    /// Conversions the CRM pass noted, for the outcomes pass.
+    conversions: outcomes::Conversions,
 }
 
 fn connector_err(side: Side, endpoint: &Endpoint) -> impl Fn(ConnectorError) -> CycleError + '_ {
@@ -117,6 +123,7 @@ impl<'a> Cycle<'a> {
             dry_run,
             report: CycleReport::default(),
             dlq_active: false,
+            conversions: outcomes::Conversions::new(),
         }
     }
 
@@ -138,9 +145,15 @@ impl<'a> Cycle<'a> {
             }
             self.dlq_active = self.store.counts(&self.pipeline.name).await?.dead_letters > 0;
             let (feedback, held_cursor) = self.read_crm().await?;
+            // Conversions keep the CRM checkpoint until the outcomes pass recorded them.
+            let (held_cursor, held_for_outcomes) = match self.conversions.is_empty() {
+                true => (held_cursor, None),
+                false => (None, held_cursor),
+            };
             let mut feedback = feedback;
             self.read_marketing(&mut feedback).await?;
             self.apply_feedback(feedback, held_cursor).await?;
+            self.follow_outcomes(held_for_outcomes).await?;
             if !self.dry_run {
                 // SLA hook: fire due timers (notes, breaches, escalation, recycle).
                 crate::sla::sweep(self.pipeline, self.store, self.clock).await?;
@@ -167,11 +180,16 @@ impl<'a> Cycle<'a> {
 
     fn request(&self, side: Side, since: Option<Cursor>) -> ChangesRequest {
         let endpoint = self.endpoint(side);
+        let mut fields = self.pipeline.planner.fields.vendor_fields(side);
+        if let (Side::Crm, Some(outcomes)) = (side, &self.pipeline.outcomes) {
+            // The conversion pointer, so the CRM pass sees conversions.
+            fields.push(outcomes.config.converted_to.clone());
+        }
         ChangesRequest {
             object: endpoint.object.clone(),
             since,
             overlap: endpoint.overlap,
-            fields: self.pipeline.planner.fields.vendor_fields(side),
+            fields,
             include_archived: false,
         }
     }
@@ -240,8 +258,9 @@ impl<'a> Cycle<'a> {
                 )
                 .await?;
             }
+            self.note_conversions(&page.records, &links).await?;
             if let Some(checkpoint) = page.checkpoint {
-                if feedback.is_empty() {
+                if feedback.is_empty() && self.conversions.is_empty() {
                     commit.set_cursor(Side::Crm, self.pipeline.crm.object.clone(), checkpoint);
                 } else {
                     held = Some(checkpoint);

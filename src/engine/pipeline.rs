@@ -43,4 +43,6 @@ pub struct Pipeline {
     pub assignment: Option<Assignment>,
     /// The follow-up SLA; `None`: no timers, notes or escalation.
     pub sla: Option<Arc<crate::config::SlaConfig>>,
+    /// Sales outcomes followed back to marketing; `None`: not followed.
+    pub outcomes: Option<super::outcomes::Outcomes>,
 }

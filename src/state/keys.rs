@@ -18,6 +18,7 @@
 //! | `counters` | counter name                         | count (u64 big-endian)        |
 //! | `sla`      | marketing id                         | [`SlaLead`] (JSON)            |
 //! | `timers`   | due time (12 bytes), marketing id    | marketing id                  |
+//! | `outcomes` | outcome record's CRM id              | [`OutcomeLink`] (JSON)        |
 //!
 //! Times in keys are [`time_key`]: seconds since the epoch with the sign bit
 //! flipped, then the nanoseconds, both big-endian, so byte order is time
@@ -30,6 +31,7 @@
 //! [`PipelineStatus`]: super::PipelineStatus
 //! [`Event`]: super::Event
 //! [`SlaLead`]: super::SlaLead
+//! [`OutcomeLink`]: super::OutcomeLink
 
 use jiff::Timestamp;
 

@@ -53,6 +53,10 @@
 //! transaction, so a touch cancels it and a fired step re-arms it
 //! atomically). Funnel events are stored keyed by time.
 //!
+//! Sales outcomes keep one [`OutcomeLink`] per converted lead's outcome
+//! record (opportunity) in the `outcomes` tree, keyed by its CRM id: the
+//! outcomes pass looks the records it reads up there.
+//!
 //! # Bytes per link
 //!
 //! A realistic link (11-digit HubSpot id, 18-character Salesforce ids, four
@@ -75,6 +79,7 @@ mod files;
 mod intents;
 mod keys;
 mod links;
+mod outcomes;
 mod sla;
 mod sled_store;
 mod status;
@@ -87,6 +92,7 @@ pub use error::{StateError, StateResult};
 pub use events::{Event, EventKind};
 pub use intents::{Intent, IntentAction, IntentId};
 pub use links::{Fingerprints, Link, LinkChange, LinkState, SideSync};
+pub use outcomes::OutcomeLink;
 pub use sla::{SlaLead, SlaStep, SlaTask};
 pub use sled_store::{SledOptions, SledStore};
 pub use status::{CursorEntry, CycleCounts, PipelineCounts, PipelineStatus};

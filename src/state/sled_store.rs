@@ -30,6 +30,7 @@ use super::files::private_dir;
 use super::intents::{Intent, IntentId};
 use super::keys;
 use super::links::{Link, LinkChange};
+use super::outcomes::OutcomeLink;
 use super::sla::SlaLead;
 use super::status::{CursorEntry, PipelineCounts, PipelineStatus};
 use super::store::{Commit, StateStore};
@@ -73,6 +74,7 @@ struct Trees {
     pipelines: Tree,
     sla: Tree,
     timers: Tree,
+    outcomes: Tree,
 }
 
 /// The state store on sled: the embedded default.
@@ -130,6 +132,7 @@ impl SledStore {
             pipelines: tree("pipelines")?,
             sla: tree("sla")?,
             timers: tree("timers")?,
+            outcomes: tree("outcomes")?,
         };
         Ok(Self {
             db,
@@ -247,6 +250,7 @@ struct Plan<'a> {
     status: Option<Vec<u8>>,
     counter_keys: [Vec<u8>; 3],
     sla: Vec<PlannedSla<'a>>,
+    outcomes: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// One SLA state to store: its key, value and new timer key.
@@ -284,6 +288,7 @@ struct Tx<'t> {
     pipelines: &'t TransactionalTree,
     sla: &'t TransactionalTree,
     timers: &'t TransactionalTree,
+    outcomes: &'t TransactionalTree,
 }
 
 impl<'a> Plan<'a> {
@@ -327,6 +332,13 @@ impl<'a> Plan<'a> {
                     .transpose()?,
             });
         }
+        let mut outcomes = Vec::with_capacity(commit.outcomes.len());
+        for outcome in &commit.outcomes {
+            outcomes.push((
+                keys::with(p, outcome.outcome_id.as_bytes())?,
+                to_json("outcome", outcome)?,
+            ));
+        }
         let mut cursors = Vec::with_capacity(commit.cursors.len());
         for (side, object, cursor) in &commit.cursors {
             let value = cursor.as_ref().map(|c| to_json("cursor", c)).transpose()?;
@@ -364,6 +376,7 @@ impl<'a> Plan<'a> {
             ],
             prefix,
             sla,
+            outcomes,
         })
     }
 
@@ -478,6 +491,10 @@ impl<'a> Plan<'a> {
                 tx.timers
                     .insert(timer.as_slice(), planned.lead.marketing_id.as_bytes())?;
             }
+        }
+
+        for (key, value) in &self.outcomes {
+            tx.outcomes.insert(key.as_slice(), value.as_slice())?;
         }
 
         let [links, dlq, intents] = &self.counter_keys;
@@ -766,6 +783,15 @@ impl StateStore for SledStore {
         Ok(n)
     }
 
+    async fn outcome(&self, pipeline: &str, outcome_id: &str) -> StateResult<Option<OutcomeLink>> {
+        self.get(
+            &self.trees.outcomes,
+            &keys::with(pipeline, outcome_id.as_bytes())?,
+        )?
+        .map(|v| from_json("outcome", &v))
+        .transpose()
+    }
+
     async fn commit(&self, commit: &Commit) -> StateResult<()> {
         if commit.is_empty() {
             return Ok(());
@@ -785,6 +811,7 @@ impl StateStore for SledStore {
             &t.pipelines,
             &t.sla,
             &t.timers,
+            &t.outcomes,
         )
             .transaction(
                 |(
@@ -800,6 +827,7 @@ impl StateStore for SledStore {
                     pipelines,
                     sla,
                     timers,
+                    outcomes,
                 )| {
                     plan.apply(&Tx {
                         links_m,
@@ -814,6 +842,7 @@ impl StateStore for SledStore {
                         pipelines,
                         sla,
                         timers,
+                        outcomes,
                     })
                 },
             )

@@ -19,6 +19,7 @@ use super::error::StateResult;
 use super::events::Event;
 use super::intents::{Intent, IntentId};
 use super::links::{Link, LinkChange, LinkState};
+use super::outcomes::OutcomeLink;
 use super::sla::SlaLead;
 use super::status::{CursorEntry, PipelineCounts, PipelineStatus};
 use crate::side::Side;
@@ -131,6 +132,25 @@ pub trait StateStore: Send + Sync {
     /// or a step), for the open-timers gauge.
     async fn open_sla_timers(&self, pipeline: &str) -> StateResult<u64>;
 
+    /// A converted lead's outcome record, by the outcome's CRM id.
+    async fn outcome(&self, pipeline: &str, outcome_id: &str) -> StateResult<Option<OutcomeLink>>;
+
+    /// The outcome records of many ids at once (one page), keyed by the
+    /// given ids; ids that are no converted lead's outcome are absent.
+    async fn outcomes(
+        &self,
+        pipeline: &str,
+        ids: &[String],
+    ) -> StateResult<HashMap<String, OutcomeLink>> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for id in ids {
+            if let Some(outcome) = self.outcome(pipeline, id).await? {
+                found.insert(id.clone(), outcome);
+            }
+        }
+        Ok(found)
+    }
+
     /// Applies everything in `commit` atomically, then makes it durable:
     /// when this returns `Ok` the step counts as committed; on `Err`
     /// nothing of it was applied.
@@ -200,6 +220,9 @@ pub struct Commit {
     pub status: Option<PipelineStatus>,
     /// Follow-up SLA states to store (each moves its lead's timer).
     pub sla: Vec<SlaLead>,
+    /// Sales outcome records to store (a conversion, a close, what
+    /// marketing was told).
+    pub outcomes: Vec<OutcomeLink>,
 }
 
 impl Commit {
@@ -222,6 +245,7 @@ impl Commit {
             && self.round_robin.is_empty()
             && self.status.is_none()
             && self.sla.is_empty()
+            && self.outcomes.is_empty()
     }
 
     /// Creates a link or replaces its state.
@@ -292,6 +316,12 @@ impl Commit {
     /// (or is cancelled when `None`) in the same transaction.
     pub fn set_sla_lead(&mut self, lead: SlaLead) -> &mut Self {
         self.sla.push(lead);
+        self
+    }
+
+    /// Stores a converted lead's outcome record.
+    pub fn set_outcome(&mut self, outcome: OutcomeLink) -> &mut Self {
+        self.outcomes.push(outcome);
         self
     }
 

@@ -75,6 +75,8 @@ pub struct WorldOptions {
     /// A `[pipelines.sla]` table appended to the pipeline; `{owner0}`,
     /// `{owner1}`, `{owner2}` are replaced by the simulator's user ids.
     pub sla: String,
+    /// A `[pipelines.outcomes]` table (and its fields) appended to the pipeline.
+    pub outcomes: String,
     /// The credentials both simulators accept and the config references
     /// (the canary test sets distinctive ones).
     pub secrets: Secrets,
@@ -112,6 +114,7 @@ impl Default for WorldOptions {
             rule: RULE,
             require: r#"["email", "last_name", "company"]"#,
             sla: String::new(),
+            outcomes: String::new(),
             secrets: Secrets::default(),
         }
     }
@@ -241,7 +244,7 @@ assign = {{ strategy = "round_robin", owners = [{owners_toml}] }}
         for (i, o) in owners.iter().enumerate() {
             sla = sla.replace(&format!("{{owner{i}}}"), o);
         }
-        let text = format!("{text}\n{sla}\n");
+        let text = format!("{text}\n{sla}\n{}\n", options.outcomes);
         std::fs::write(&config_path, text).unwrap();
         World {
             hubspot,

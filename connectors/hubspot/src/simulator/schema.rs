@@ -226,6 +226,10 @@ static CONTACTS: &[PropDef] = &[
         Kind::String,
     )),
     custom(p("marketing_consent", "Marketing consent", Kind::Bool)),
+    // Sales outcomes written back by leadbridge (custom properties a portal adds).
+    custom(p("opportunity_stage", "Opportunity stage", Kind::String)),
+    custom(p("closed_won", "Closed won", Kind::Bool)),
+    custom(p("opportunity_amount", "Opportunity amount", Kind::Number)),
     custom(p("last_event_date", "Last event date", Kind::Date)),
     computed(p("hs_object_id", "Record ID", Kind::Number), Computed::Id),
     computed(

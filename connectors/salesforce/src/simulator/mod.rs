@@ -318,8 +318,9 @@ impl SimControl for Sim {
         let now = self.now_ms();
         let visible = self.visible_at(now);
         let mut db = self.write();
+        // As the org itself: read-only fields (IsConverted…) may be set too.
         let plan = db
-            .plan_update(def.name, id, &fields, now, visible, &mut HashMap::new())
+            .plan_control_update(def.name, id, &fields, now, visible)
             .map_err(|e| format!("{}: {}", e.code, e.message))?;
         db.commit(vec![plan]);
         Ok(())

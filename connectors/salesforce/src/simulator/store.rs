@@ -755,6 +755,44 @@ impl Db {
         })
     }
 
+    /// Plans an update through the control surface: as [`Db::plan_update`],
+    /// but fields the API treats as read-only (other than the system fields
+    /// the org maintains, like `Name` or `SystemModstamp`) may be set too,
+    /// the way Salesforce itself sets them — a test converts a lead by setting
+    /// `IsConverted` and `ConvertedOpportunityId`, which only the Lead
+    /// Convert action may do for real.
+    pub fn plan_control_update(
+        &self,
+        object: &str,
+        id: &str,
+        input: &Map<String, Value>,
+        now: i64,
+        visible_at: i64,
+    ) -> Result<Plan, RecordError> {
+        let def = self.tables.get(object).map(|t| t.def).ok_or_else(|| {
+            RecordError::new(
+                "INVALID_TYPE",
+                format!("sObject type '{object}' is not supported."),
+                Vec::new(),
+            )
+        })?;
+        let (system, api): (Map<String, Value>, Map<String, Value>) =
+            input.clone().into_iter().partition(|(name, _)| {
+                def.field(name)
+                    .map(|i| &def.fields[i])
+                    .is_some_and(|f| f.sys.is_none() && !f.updateable)
+            });
+        let mut plan = self.plan_update(object, id, &api, now, visible_at, &mut HashMap::new())?;
+        let mut values = plan.rec.values.to_vec();
+        for (name, value) in &system {
+            if let Some(idx) = def.field(name) {
+                values[idx] = self.convert(&def.fields[idx], value)?;
+            }
+        }
+        plan.rec.values = values.into_boxed_slice();
+        Ok(plan)
+    }
+
     /// Commits planned writes.
     pub fn commit(&mut self, plans: Vec<Plan>) {
         for plan in plans {
