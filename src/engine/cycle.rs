@@ -835,6 +835,15 @@ impl<'a> Cycle<'a> {
             .fields
             .to_canonical(side, &record.fields)
             .unwrap_or_default();
+        // Only what the write carries: a field it does not name was not
+        // written, so what both sides agree on for it must not change.
+        values.retain(|name, _| {
+            planner
+                .fields
+                .get(name)
+                .and_then(|m| m.vendor_field(side))
+                .is_some_and(|f| record.fields.contains_key(f))
+        });
         if let (Some(key), Some(spec_name)) =
             (record.key.as_ref(), Some(planner.fields.key().name.clone()))
         {
