@@ -152,6 +152,37 @@ impl Daemon {
         results
     }
 
+    /// Serves the admin server (bound first, so a port in use fails the
+    /// start before READY) and runs the daemon until `shutdown`; the admin
+    /// API's commands arrive as [`Input::Command`]s on `inputs`.
+    pub async fn serve(
+        mut self,
+        inputs: mpsc::UnboundedSender<Input>,
+        inputs_rx: mpsc::UnboundedReceiver<Input>,
+        shutdown: impl Future<Output = ()>,
+        notifier: &Notifier,
+    ) -> std::io::Result<Stopped> {
+        let listener = crate::admin::bind(&self.config.daemon).await?;
+        let (commands, inbox) = crate::admin::command_channel();
+        let admin = crate::admin::AdminState::from_daemon(&self, commands);
+        self.admin = Some(admin.clone());
+        let (stop_admin, admin_stopped) = watch::channel(false);
+        let forwarder = tokio::spawn(crate::admin::commands::forward_to_daemon(inbox, inputs));
+        let server = tokio::spawn(crate::admin::serve(listener, admin, async move {
+            let mut stopped = admin_stopped;
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
+        let stopped = self.run(inputs_rx, shutdown, notifier).await;
+        forwarder.abort();
+        let _ = stop_admin.send(true);
+        match server.await {
+            Ok(Err(e)) => error!(error = %e, "the admin server failed"),
+            Err(e) => error!(error = %e, "the admin server task failed"),
+            Ok(Ok(())) => {}
+        }
+        Ok(stopped)
+    }
+
     /// Runs the daemon: starts every pipeline, tells systemd it is ready,
     /// acts on `inputs` (reload, commands) and pings the watchdog while
     /// healthy, until `shutdown` completes; then stops every pipeline at a

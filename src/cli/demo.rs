@@ -17,7 +17,6 @@ use leadbridge_core::sim::{
     RunningSimulator, SeedSpec, SimControl, SimulatorOptions, TokenSettings,
 };
 use serde_json::{json, Value};
-use tokio::sync::watch;
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -51,6 +50,9 @@ pub struct DemoArgs {
     /// Tell the story, then exit instead of running on schedule.
     #[arg(long)]
     pub no_wait: bool,
+    /// Where the status page and admin API listen while the demo runs.
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub admin_listen: std::net::SocketAddr,
 }
 
 /// Runs the demo.
@@ -136,6 +138,7 @@ fn write_config(
     owners: &[String],
     manager: &str,
     alerts_url: &str,
+    admin_listen: std::net::SocketAddr,
 ) -> anyhow::Result<PathBuf> {
     if dir.join("state").exists() {
         std::fs::remove_dir_all(dir.join("state")).context("clearing the previous demo's state")?;
@@ -145,6 +148,10 @@ fn write_config(
     std::fs::write(dir.join("secrets/salesforce.secret"), SF_CLIENT_SECRET)?;
     std::fs::write(dir.join("secrets/salesforce.refresh"), SF_REFRESH)?;
     std::fs::write(dir.join("secrets/sales-alerts.url"), alerts_url)?;
+    std::fs::write(
+        dir.join("secrets/admin.token"),
+        format!("demo-admin-{}", std::process::id()),
+    )?;
     let owners = owners
         .iter()
         .map(|o| format!("\"{o}\""))
@@ -156,6 +163,8 @@ fn write_config(
 [daemon]
 state_dir = "state"
 log_format = "human"
+admin_listen = "{admin_listen}"
+admin_token = "file:secrets/admin.token"
 
 [connectors.hubspot]
 kind = "hubspot"
@@ -213,6 +222,7 @@ tasks = {{ object = "Task", subject = "Subject", parent = "WhoId", owner = "Owne
         client_id = SF_CLIENT_ID,
         rule = RULE,
         manager = manager,
+        admin_listen = admin_listen,
     );
     let path = dir.join("leadbridge.toml");
     std::fs::write(&path, text)?;
@@ -359,7 +369,14 @@ async fn story(args: DemoArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
         .cloned()
         .collect();
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "a rep".into());
-    let config_path = write_config(&args.dir, &sims, &owners, &manager, &alerts_url)?;
+    let config_path = write_config(
+        &args.dir,
+        &sims,
+        &owners,
+        &manager,
+        &alerts_url,
+        args.admin_listen,
+    )?;
     say("▸ Simulators");
     say(format!(
         "  HubSpot     {}  ({} contacts from webinars, e-books, trade shows…)",
@@ -619,20 +636,28 @@ async fn story(args: DemoArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
     }
     daemon.clock = Arc::new(SystemClock);
     say("▸ Now running on schedule, in real time (every 10 s). Marketing keeps warming up contacts;");
-    say("  each cycle's outcome is logged below. Ctrl-C to stop.\n");
+    say(format!(
+        "  watch it on the status page: http://{}/status",
+        args.admin_listen
+    ));
+    say(format!(
+        "  (admin API token in {}); each cycle is logged below. Ctrl-C to stop.\n",
+        args.dir.join("secrets/admin.token").display()
+    ));
     let _ = level.modify(|f| *f = tracing_subscriber::EnvFilter::new("info"));
-    let (stop, stopped) = watch::channel(false);
     let warm_up = tokio::spawn(warm_up_contacts(hs.clone(), args.contacts));
-    let running = daemon.run_until(stopped);
-    tokio::pin!(running);
-    tokio::select! {
-        _ = &mut running => {}
-        _ = stop_requested() => {
-            let _ = stop.send(true);
-            running.await;
-        }
-    }
+    let (inputs, inputs_rx) = tokio::sync::mpsc::unbounded_channel();
+    let notifier = crate::daemon::Notifier::from_env();
+    let served = daemon
+        .serve(inputs, inputs_rx, stop_requested(), &notifier)
+        .await;
     warm_up.abort();
+    served.with_context(|| {
+        format!(
+            "cannot serve the status page on {} (try --admin-listen)",
+            args.admin_listen
+        )
+    })?;
     say(format!(
         "\nStopped. The state stays in {}; `leadbridge status --config {}` shows it.",
         args.dir.join("state").display(),

@@ -51,7 +51,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let code = rt.block_on(async move {
         let notifier = Notifier::from_env();
         notifier.status("opening the state directory");
-        let mut daemon = match Daemon::open(config) {
+        let daemon = match Daemon::open(config) {
             Ok(d) => d,
             Err(e) => {
                 error!(error = %e, "cannot start");
@@ -76,31 +76,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 return ExitCode::from(START_FAILED);
             }
         };
-        // The admin server binds before READY, so a port in use fails the start.
-        let listener = match crate::admin::bind(&daemon.config.daemon).await {
-            Ok(l) => l,
+        let stopped = match daemon.serve(inputs, inputs_rx, stop_requested(), &notifier).await {
+            Ok(stopped) => stopped,
             Err(e) => {
-                error!(error = %e, listen = %daemon.config.daemon.admin_listen, "cannot bind the admin server");
+                error!(error = %e, "cannot bind the admin server");
                 return ExitCode::from(START_FAILED);
             }
         };
-        let (commands, inbox) = crate::admin::command_channel();
-        let admin = crate::admin::AdminState::from_daemon(&daemon, commands);
-        daemon.admin = Some(admin.clone());
-        let (admin_stop, admin_stopped) = tokio::sync::watch::channel(false);
-        let forwarder = tokio::spawn(crate::admin::commands::forward_to_daemon(inbox, inputs.clone()));
-        let server = tokio::spawn(crate::admin::serve(listener, admin, async move {
-            let mut stopped = admin_stopped;
-            let _ = stopped.wait_for(|s| *s).await;
-        }));
-        drop(inputs);
-        let stopped = daemon.run(inputs_rx, stop_requested(), &notifier).await;
         reloads.abort();
-        forwarder.abort();
-        let _ = admin_stop.send(true);
-        if let Err(e) = server.await {
-            error!(error = %e, "the admin server task failed");
-        }
         match stopped {
             Stopped::Clean => {
                 info!("stopped cleanly; state flushed");
