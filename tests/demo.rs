@@ -29,10 +29,45 @@ fn the_demo_hands_off_leads_and_carries_feedback_back() {
         text.contains("disqualify_reason = \"No budget this year\""),
         "{text}"
     );
-    let idle = text.split("Cycle 4").nth(1).expect("a fourth cycle");
+    let idle = text
+        .split("an idle cycle writes nothing")
+        .nth(1)
+        .expect("an idle cycle");
     assert!(
-        idle.contains("wrote 0 to Salesforce and 0 to HubSpot"),
+        idle.lines()
+            .next()
+            .unwrap_or_default()
+            .contains("wrote 0 to Salesforce and 0 to HubSpot"),
         "the idle cycle writes nothing:\n{text}"
+    );
+    // The follow-up SLA on an accelerated clock: a breach, an escalation, a recycle.
+    let count = |marker: &str| -> usize {
+        let line = text
+            .lines()
+            .find(|l| l.contains(marker))
+            .unwrap_or_else(|| panic!("no line with {marker:?}:\n{text}"));
+        line.split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in {line:?}"))
+    };
+    assert!(
+        count("untouched leads breached the first-touch SLA") > 0,
+        "{text}"
+    );
+    assert!(count("leads escalated to") > 0, "{text}");
+    assert!(count("leads went back to marketing nurture") > 0, "{text}");
+    assert!(
+        text.contains("#sales-alerts") && text.contains("SLA breached:"),
+        "breach notices reached the webhook:\n{text}"
+    );
+    assert!(
+        text.contains("lifecyclestage = lead, disqualify_reason = SLA_EXPIRED"),
+        "{text}"
+    );
+    assert!(
+        text.contains("funnel:") && text.contains("SLA:"),
+        "the report is shown:\n{text}"
     );
     // The demo leaves a real config behind that `check` accepts.
     let check = Command::new(env!("CARGO_BIN_EXE_leadbridge"))
