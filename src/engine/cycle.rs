@@ -83,6 +83,10 @@ struct Write {
     link: Option<Link>,
     /// Set for a handoff: the owner it was assigned to.
     handoff_owner: Option<Option<String>>,
+    /// For a handoff, every canonical value of the marketing record (source,
+    /// campaign, score…): what funnel events and the SLA note are about,
+    /// beyond the fields written.
+    context: Canonical,
     /// Where the source record came from, for the dead letter queue.
     source: (Side, String, String, Fields),
     intent: Option<IntentId>,
@@ -400,6 +404,7 @@ impl<'a> Cycle<'a> {
                         values: update.to_crm,
                         link: Some(update.link),
                         handoff_owner: None,
+                        context: Canonical::new(),
                         source: source(record),
                         intent: None,
                     });
@@ -487,9 +492,10 @@ impl<'a> Cycle<'a> {
             writes.push(Write {
                 marketing_id: record.id.clone(),
                 record: record_to_write,
-                values: create_values_with_key(planner, &values),
+                values: planner.handoff_values(&values),
                 link: None,
                 handoff_owner: Some(owner),
+                context: values.clone(),
                 source: source(record),
                 intent: None,
             });
@@ -691,23 +697,24 @@ impl<'a> Cycle<'a> {
                 &w.marketing_id,
                 &id,
                 owner.as_deref(),
-                &w.values,
+                &w.context,
                 now,
             );
-            let mut event = Event::new(now, EventKind::HandedOff, w.marketing_id.clone());
-            event.crm_id = Some(id);
-            event.owner = owner.clone();
-            event.source = w
-                .values
-                .get("source")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned);
-            event.campaign = w
-                .values
-                .get("campaign")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned);
-            commit.event(event);
+            let text = |name: &str| {
+                w.context
+                    .get(name)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            };
+            // Qualifying under the handoff rule is what makes a lead an MQL here.
+            for kind in [EventKind::Qualified, EventKind::HandedOff] {
+                let mut event = Event::new(now, kind, w.marketing_id.clone());
+                event.crm_id = Some(id.clone());
+                event.owner = owner.clone();
+                event.source = text("source");
+                event.campaign = text("campaign");
+                commit.event(event);
+            }
         }
         if self.dlq_active {
             commit.remove_dead_letter(w.source.0, w.source.2.clone());
@@ -751,6 +758,7 @@ impl<'a> Cycle<'a> {
                     values: change.values.clone(),
                     link: Some(change.link.clone()),
                     handoff_owner: None,
+                    context: Canonical::new(),
                     source: (
                         Side::Crm,
                         crm_object.clone(),
@@ -862,6 +870,7 @@ impl<'a> Cycle<'a> {
         Ok(Write {
             marketing_id: intent.marketing_id.clone(),
             handoff_owner: (side == Side::Crm && link.is_none()).then_some(owner),
+            context: values.clone(),
             source: (
                 side.other(),
                 source_object,
@@ -997,8 +1006,4 @@ impl Cycle<'_> {
 /// replayed create finds the record the first attempt made.
 pub fn external_id(pipeline: &str, marketing_id: &str) -> String {
     format!("{pipeline}:{marketing_id}")
-}
-
-fn create_values_with_key(planner: &super::plan::Planner, values: &Canonical) -> Canonical {
-    planner.handoff_values(values)
 }
