@@ -292,6 +292,7 @@ impl Cycle<'_> {
                 values,
                 link: Some(item.link.clone()),
                 handoff_owner: None,
+                context: Canonical::new(),
                 source: (
                     Side::Crm,
                     object.clone(),
