@@ -416,6 +416,48 @@ async fn bad_pipeline_names_are_refused(store: &dyn StateStore) {
     assert!(store.link("", Side::Marketing, "1").await.is_err());
 }
 
+async fn outcomes_are_kept_by_outcome_id_with_their_events(store: &dyn StateStore) {
+    let mut outcome = OutcomeLink {
+        outcome_id: "006A".into(),
+        marketing_id: "1001".into(),
+        lead_id: "00QA".into(),
+        converted_at: ts("2026-03-04T09:00:00Z"),
+        agreed: Fingerprints::default(),
+        closed: None,
+        owner: Some("0051".into()),
+        source: Some("web".into()),
+        campaign: None,
+    };
+    let converted = Event::new(outcome.converted_at, EventKind::Converted, "1001");
+    commit(store, |c| {
+        c.set_outcome(outcome.clone()).event(converted.clone());
+    })
+    .await;
+    assert_eq!(
+        store.outcome(P, "006A").await.unwrap(),
+        Some(outcome.clone())
+    );
+    assert_eq!(store.outcome(P, "006B").await.unwrap(), None);
+    assert_eq!(store.outcome("other", "006A").await.unwrap(), None);
+    outcome.closed = Some(EventKind::Won);
+    outcome.agreed.0.insert(7, 42);
+    commit(store, |c| {
+        c.set_outcome(outcome.clone());
+    })
+    .await;
+    let found = store
+        .outcomes(P, &["006A".to_owned(), "006B".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found["006A"], outcome);
+    let events = store
+        .events(P, Timestamp::MIN, Timestamp::MAX)
+        .await
+        .unwrap();
+    assert_eq!(events, [converted]);
+}
+
 /// Runs every conformance case, each on a fresh store from `fresh`.
 async fn conformance<S: StateStore>(fresh: impl Fn() -> S) {
     links_are_found_from_both_sides(&fresh()).await;
@@ -427,6 +469,7 @@ async fn conformance<S: StateStore>(fresh: impl Fn() -> S) {
     round_robin_and_status_are_kept(&fresh()).await;
     events_scan_by_time(&fresh()).await;
     bad_pipeline_names_are_refused(&fresh()).await;
+    outcomes_are_kept_by_outcome_id_with_their_events(&fresh()).await;
 }
 
 // ---- sled ----
