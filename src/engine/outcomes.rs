@@ -172,3 +172,151 @@ impl Outcomes {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{FieldMapping, FieldOwner, FieldType, ValueMap};
+    use crate::rules::Rule;
+    use serde_json::json;
+
+    fn mapping(name: &str, crm: &str, marketing: Option<&str>, ty: FieldType) -> FieldMapping {
+        FieldMapping {
+            name: name.into(),
+            marketing: marketing.map(Into::into),
+            crm: Some(crm.into()),
+            key: false,
+            owner: FieldOwner::Crm,
+            values: ValueMap::default(),
+            trim: true,
+            value_type: ty,
+        }
+    }
+
+    fn outcomes() -> Outcomes {
+        let names = ["stage", "won", "closed", "amount"];
+        let rule = |s: &str| Arc::new(Rule::check(s, &names).unwrap());
+        Outcomes {
+            config: Arc::new(OutcomesConfig {
+                object: "Opportunity".into(),
+                converted_to: "ConvertedOpportunityId".into(),
+                id_field: "Id".into(),
+                fields: vec![
+                    mapping(
+                        "stage",
+                        "StageName",
+                        Some("opportunity_stage"),
+                        FieldType::String,
+                    ),
+                    mapping("won", "IsWon", Some("closed_won"), FieldType::Bool),
+                    mapping("closed", "IsClosed", None, FieldType::Bool),
+                    mapping(
+                        "amount",
+                        "Amount",
+                        Some("opportunity_amount"),
+                        FieldType::Number,
+                    ),
+                ],
+                won_when: rule("won"),
+                lost_when: rule("closed && !won"),
+                on_converted: [("lifecycle".into(), "opportunity".into())].into(),
+                on_won: [("lifecycle".into(), "customer".into())].into(),
+                on_lost: Default::default(),
+            }),
+        }
+    }
+
+    fn opportunity(stage: &str, won: bool, closed: bool, amount: f64) -> Record {
+        let mut r = Record::new("006A", Timestamp::UNIX_EPOCH);
+        r.fields.insert("StageName".into(), json!(stage));
+        r.fields.insert("IsWon".into(), json!(won));
+        r.fields.insert("IsClosed".into(), json!(closed));
+        r.fields.insert("Amount".into(), json!(amount));
+        r
+    }
+
+    use jiff::Timestamp;
+
+    fn link() -> OutcomeLink {
+        OutcomeLink {
+            outcome_id: "006A".into(),
+            marketing_id: "1001".into(),
+            lead_id: "00QA".into(),
+            converted_at: Timestamp::UNIX_EPOCH,
+            agreed: Fingerprints::default(),
+            closed: None,
+            owner: None,
+            source: None,
+            campaign: None,
+        }
+    }
+
+    #[test]
+    fn a_conversion_writes_its_values_and_the_outcome_fields_marketing_has() {
+        let o = outcomes();
+        let d = o
+            .decide(
+                &opportunity("Prospecting", false, false, 5e4),
+                &link(),
+                true,
+            )
+            .unwrap();
+        assert_eq!(
+            d.set_values,
+            [("lifecycle".into(), json!("opportunity"))].into()
+        );
+        assert_eq!(
+            d.outcome_values,
+            [
+                ("amount".into(), json!(50000)),
+                ("stage".into(), json!("Prospecting")),
+                ("won".into(), json!(false)),
+            ]
+            .into(),
+            "`closed` has no marketing field: read for the rules only"
+        );
+        assert_eq!(d.closed, None);
+        assert_eq!(
+            o.to_marketing(&d.outcome_values).get("opportunity_amount"),
+            Some(&json!(50000))
+        );
+    }
+
+    #[test]
+    fn what_marketing_was_told_is_no_change_and_a_close_is_recorded_once() {
+        let o = outcomes();
+        let mut state = link();
+        let open = opportunity("Prospecting", false, false, 5e4);
+        let d = o.decide(&open, &state, false).unwrap();
+        o.agree(&mut state.agreed, &d.outcome_values);
+        assert!(o.decide(&open, &state, false).unwrap().is_empty());
+
+        let won = opportunity("Closed Won", true, true, 7.2e4);
+        let d = o.decide(&won, &state, false).unwrap();
+        assert_eq!(d.closed, Some(EventKind::Won));
+        assert_eq!(d.set_values["lifecycle"], json!("customer"));
+        assert_eq!(d.detail["amount"], json!(72000));
+        assert_eq!(d.detail["outcome_id"], json!("006A"));
+        o.agree(&mut state.agreed, &d.outcome_values);
+        state.closed = d.closed;
+        assert!(o.decide(&won, &state, false).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_lost_outcome_is_lost_and_a_lead_is_converted_once_its_pointer_is_set() {
+        let o = outcomes();
+        let lost = opportunity("Closed Lost", false, true, 0.0);
+        assert_eq!(
+            o.decide(&lost, &link(), false).unwrap().closed,
+            Some(EventKind::Lost)
+        );
+        let mut lead = Record::new("00QA", Timestamp::UNIX_EPOCH);
+        assert_eq!(o.converted_to(&lead), None);
+        lead.fields
+            .insert("ConvertedOpportunityId".into(), json!(" "));
+        assert_eq!(o.converted_to(&lead), None);
+        lead.fields
+            .insert("ConvertedOpportunityId".into(), json!("006A"));
+        assert_eq!(o.converted_to(&lead).as_deref(), Some("006A"));
+    }
+}
