@@ -817,9 +817,10 @@ impl Query {
         })
     }
 
-    /// Candidates from an index when the whole condition is `Id` or a
-    /// unique field `=` / `IN` string literals (look-ups by id or key), so a
-    /// look-up does not scan a million records. `None`: no index applies.
+    /// Candidates from an index when the whole condition is `Id`, a unique
+    /// field or an Email field `=` / `IN` string literals (look-ups by id or
+    /// key), so a look-up does not scan a million records. `None`: no index
+    /// applies.
     fn keyed(&self, table: &Table, run: &Run) -> Option<Vec<Arc<Rec>>> {
         // Unique indexes hold live records only.
         if run.all {
@@ -832,20 +833,26 @@ impl Query {
         };
         let is_id = self.object.fields.get(idx)?.sys == Some(schema::Sys::Id);
         let unique = table.unique.get(&idx);
-        if !is_id && unique.is_none() {
+        let lookup = table.lookup.get(&idx);
+        if !is_id && unique.is_none() && lookup.is_none() {
             return None;
         }
         let mut out = Vec::new();
         for lit in lits {
             let Lit::Str(s) = lit else { continue };
-            let rec = if is_id {
-                table.find_id(s)
-            } else {
-                unique
-                    .and_then(|u| u.get(&s.to_lowercase()))
-                    .and_then(|id| table.rows.get(id))
-            };
-            out.extend(rec.cloned());
+            if is_id {
+                out.extend(table.find_id(s).cloned());
+            } else if let Some(unique) = unique {
+                out.extend(
+                    unique
+                        .get(&s.to_lowercase())
+                        .and_then(|id| table.rows.get(id))
+                        .cloned(),
+                );
+            } else if let Some(ids) = lookup.and_then(|l| l.get(&s.to_lowercase())) {
+                // Candidates only: the caller's filter decides, as in a scan.
+                out.extend(ids.iter().filter_map(|id| table.rows.get(id)).cloned());
+            }
         }
         Some(out)
     }

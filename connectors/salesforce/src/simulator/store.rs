@@ -153,6 +153,10 @@ pub struct Table {
     pub order: BTreeSet<(i64, Box<str>)>,
     /// For each unique field: lower-cased value → id of the live record.
     pub unique: HashMap<usize, HashMap<String, Box<str>>>,
+    /// For each non-unique Email field (an `idLookup` field, which is how
+    /// integrations find a lead by key): lower-cased value → ids of the live
+    /// records holding it, so a look-up by email does not scan every lead.
+    pub lookup: HashMap<usize, HashMap<String, Vec<Box<str>>>>,
     /// Live records.
     pub live: usize,
 }
@@ -166,11 +170,19 @@ impl Table {
             .filter(|(_, f)| f.unique)
             .map(|(i, _)| (i, HashMap::new()))
             .collect();
+        let lookup = def
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.unique && f.kind == schema::Kind::Email)
+            .map(|(i, _)| (i, HashMap::new()))
+            .collect();
         Self {
             def,
             rows: HashMap::new(),
             order: BTreeSet::new(),
             unique,
+            lookup,
             live: 0,
         }
     }
@@ -200,6 +212,17 @@ impl Table {
                     index.remove(&s.to_lowercase());
                 }
             }
+            for (idx, index) in self.lookup.iter_mut() {
+                if let Some(V::Str(s)) = rec.values.get(*idx) {
+                    let key = s.to_lowercase();
+                    if let Some(ids) = index.get_mut(&key) {
+                        ids.retain(|id| *id != rec.id);
+                        if ids.is_empty() {
+                            index.remove(&key);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -210,6 +233,14 @@ impl Table {
             for (idx, index) in self.unique.iter_mut() {
                 if let Some(V::Str(s)) = rec.values.get(*idx) {
                     index.insert(s.to_lowercase(), rec.id.clone());
+                }
+            }
+            for (idx, index) in self.lookup.iter_mut() {
+                if let Some(V::Str(s)) = rec.values.get(*idx) {
+                    index
+                        .entry(s.to_lowercase())
+                        .or_default()
+                        .push(rec.id.clone());
                 }
             }
         }
@@ -908,5 +939,37 @@ mod tests {
             .plan_create("Lead", &input, 2, 2, &mut HashMap::new())
             .unwrap_err();
         assert_eq!(err.code, "DUPLICATE_VALUE");
+    }
+
+    #[test]
+    fn the_email_lookup_index_follows_creates_edits_and_deletes() {
+        let mut db = Db::new(0);
+        let mut pending = HashMap::new();
+        let mut create = |db: &mut Db, body: &str| {
+            let input: Map<String, Value> = serde_json::from_str(body).unwrap();
+            let plan = db.plan_create("Lead", &input, 1, 1, &mut pending).unwrap();
+            db.commit(vec![plan]);
+        };
+        create(
+            &mut db,
+            r#"{"LastName":"A","Company":"C","Email":"Ann@x.example"}"#,
+        );
+        create(
+            &mut db,
+            r#"{"LastName":"B","Company":"C","Email":"ann@X.example"}"#,
+        );
+        let table = &db.tables["Lead"];
+        let email = table.def.idx("Email");
+        let ids = table.lookup[&email]["ann@x.example"].clone();
+        assert_eq!(ids.len(), 2, "duplicates both indexed");
+        let mut rec = (*table.rows[&ids[0]]).clone();
+        rec.values[email] = V::Str("bob@x.example".into());
+        db.tables.get_mut("Lead").unwrap().put(rec.clone());
+        let table = &db.tables["Lead"];
+        assert_eq!(table.lookup[&email]["ann@x.example"], vec![ids[1].clone()]);
+        assert_eq!(table.lookup[&email]["bob@x.example"], vec![ids[0].clone()]);
+        rec.deleted = true;
+        db.tables.get_mut("Lead").unwrap().put(rec);
+        assert!(!db.tables["Lead"].lookup[&email].contains_key("bob@x.example"));
     }
 }
