@@ -4,24 +4,7 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::*;
-
-fn leadbridge(world: &World, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_leadbridge"))
-        .args(args)
-        .arg("--config")
-        .arg(&world.config_path)
-        .output()
-        .expect("run leadbridge");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_status_and_resync_tell_ops_the_truth() {

@@ -5,25 +5,8 @@
 
 mod support;
 
-use std::process::Command;
-
 use serde_json::json;
 use support::*;
-
-fn leadbridge(world: &World, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_leadbridge"))
-        .args(args)
-        .arg("--config")
-        .arg(&world.config_path)
-        .output()
-        .expect("run leadbridge");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_records_are_parked_with_the_reason_and_retried_after_a_fix() {

@@ -4,13 +4,15 @@
 
 use std::time::Duration;
 
-/// Parses a duration; the error says what was wrong, for the config error.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+/// Splits `"1h30m"` into `[(1, "h"), (30, "m")]`: the grammar both this
+/// parser and the SLA's business durations share. Each part is a number
+/// then a unit; the error says what is wrong, for the config error.
+pub fn parts(text: &str) -> Result<Vec<(u64, &str)>, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err("the duration is empty".into());
     }
-    let mut total = Duration::ZERO;
+    let mut out = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
         let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
@@ -27,16 +29,26 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             - rest
                 .trim_start_matches(|c: char| c.is_ascii_alphabetic())
                 .len();
-        let unit = &rest[..unit_len];
+        if unit_len == 0 {
+            return Err(format!("`{text}` has a number without a unit"));
+        }
+        out.push((number, &rest[..unit_len]));
         rest = &rest[unit_len..];
+    }
+    Ok(out)
+}
+
+/// Parses a duration; the error says what was wrong, for the config error.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let mut total = Duration::ZERO;
+    for (number, unit) in parts(text)? {
         let part = match unit {
             "ms" => Duration::from_millis(number),
             "s" => Duration::from_secs(number),
             "m" => Duration::from_secs(number.saturating_mul(60)),
             "h" => Duration::from_secs(number.saturating_mul(3_600)),
             "d" => Duration::from_secs(number.saturating_mul(86_400)),
-            "" => return Err(format!("`{text}` has a number without a unit")),
-            other => return Err(format!("`{text}` has an unknown unit `{other}`")),
+            other => return Err(format!("`{}` has an unknown unit `{other}`", text.trim())),
         };
         total = total.saturating_add(part);
     }

@@ -90,7 +90,7 @@ use toml::de::DeTable;
 pub use connector::{ConnectorConfig, ConnectorKind, ConnectorSettings, HUBSPOT_BASE_URL};
 pub use daemon::{DaemonConfig, LogFormat, DEFAULT_ADMIN_LISTEN};
 pub use diagnostics::{ConfigError, ConfigErrors};
-pub use duration::parse_duration;
+pub use duration::{parse_duration, parts as duration_parts};
 pub use fields::{
     CoerceError, ConflictPolicy, FieldMapping, FieldOwner, FieldType, Side, ValueMap,
 };

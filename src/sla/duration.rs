@@ -31,28 +31,8 @@ impl BusinessDuration {
     /// Reads `"8h"`, `"5d"`, `"1d4h"`, `"90m"`; the error says what is wrong.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        if text.is_empty() {
-            return Err("the duration is empty".into());
-        }
         let mut out = Self::ZERO;
-        let mut rest = text;
-        while !rest.is_empty() {
-            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-            if digits == 0 {
-                return Err(format!(
-                    "`{text}` is not a duration: a number must come before each unit"
-                ));
-            }
-            let n: i64 = rest[..digits]
-                .parse()
-                .map_err(|_| format!("`{text}` is too large"))?;
-            rest = &rest[digits..];
-            let unit_len = rest.len()
-                - rest
-                    .trim_start_matches(|c: char| c.is_ascii_alphabetic())
-                    .len();
-            let unit = &rest[..unit_len];
-            rest = &rest[unit_len..];
+        for (n, unit) in crate::config::duration_parts(text)? {
             let part = match unit {
                 "d" => {
                     let days = u32::try_from(n)
@@ -67,14 +47,15 @@ impl BusinessDuration {
                 "h" => n.checked_mul(3_600),
                 "m" => n.checked_mul(60),
                 "s" => Some(n),
-                "" => return Err(format!("`{text}` has a number without a unit")),
                 other => {
                     return Err(format!(
                         "`{text}` has an unknown unit `{other}` (business time takes d, h, m or s)"
                     ))
                 }
             };
-            let secs = part.ok_or_else(|| format!("`{text}` is too large"))?;
+            let secs = part
+                .and_then(|s| i64::try_from(s).ok())
+                .ok_or_else(|| format!("`{text}` is too large"))?;
             out.time = out
                 .time
                 .checked_add(SignedDuration::from_secs(secs))

@@ -385,3 +385,20 @@ pub async fn leads(world: &World) -> Vec<Value> {
     )
     .await
 }
+
+/// Runs the real `leadbridge` binary with `args` and the world's config;
+/// whether it succeeded, and stdout and stderr together.
+pub fn leadbridge(world: &World, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leadbridge"))
+        .args(args)
+        .arg("--config")
+        .arg(&world.config_path)
+        .output()
+        .expect("run leadbridge");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
