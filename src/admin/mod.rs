@@ -30,7 +30,7 @@
 //! `daemon.run(inputs_rx, …)` (so a port in use fails the start before
 //! READY):
 //!
-//! ```ignore
+//! ```text
 //! let listener = admin::bind(&daemon.config.daemon).await?;    // refuses non-loopback unless allowed
 //! let (commands, commands_rx) = admin::command_channel();
 //! let state = admin::AdminState::from_daemon(&daemon, commands);  // store, clock, connectors, pipelines, secrets

@@ -5,7 +5,7 @@
 //! A connector crate implements [`Target`] once and invokes
 //! [`conformance_tests!`] in a test file; each case becomes its own test.
 //!
-//! ```ignore
+//! ```text
 //! // connectors/hubspot/tests/conformance.rs
 //! leadbridge_conformance::conformance_tests!(leadbridge_hubspot::testing::HubSpotTarget);
 //! ```
