@@ -67,6 +67,10 @@ pub enum DaemonError {
         #[source]
         source: ConnectorError,
     },
+    /// The mapping does not fit the tools' own metadata (a field that does
+    /// not exist, a read-only field leadbridge would write).
+    #[error("the field mapping does not fit the tools:\n  {}", .0.join("\n  "))]
+    Mapping(Vec<String>),
 }
 
 /// Something the running daemon is asked to do from outside its schedule.
@@ -392,17 +396,18 @@ impl Daemon {
 /// One `describe` per (connector, object) the pipelines use; only the
 /// connectors in `only`, when given.
 async fn authenticate(built: &Built, only: Option<&BTreeSet<String>>) -> Result<(), DaemonError> {
-    let mut seen = BTreeSet::new();
+    let mut schemas = std::collections::BTreeMap::new();
     for s in &built.pipelines {
         for endpoint in [&s.pipeline.marketing, &s.pipeline.crm] {
             let name = &endpoint.connector_name;
             if only.is_some_and(|o| !o.contains(name)) {
                 continue;
             }
-            if !seen.insert((name.clone(), endpoint.object.clone())) {
+            let key = (name.clone(), endpoint.object.clone());
+            if schemas.contains_key(&key) {
                 continue;
             }
-            endpoint
+            let schema = endpoint
                 .connector
                 .describe(&endpoint.object)
                 .await
@@ -412,9 +417,24 @@ async fn authenticate(built: &Built, only: Option<&BTreeSet<String>>) -> Result<
                     source,
                 })?;
             info!(connector = %name, object = %endpoint.object, "connector authenticated");
+            schemas.insert(key, schema);
         }
     }
-    Ok(())
+    // Every mapping checked against the metadata just read, before any write.
+    let mut problems = Vec::new();
+    for s in &built.pipelines {
+        let p = &s.pipeline;
+        let marketing = schemas.get(&(p.marketing.connector_name.clone(), p.marketing.object.clone()));
+        let crm = schemas.get(&(p.crm.connector_name.clone(), p.crm.object.clone()));
+        if let (Some(marketing), Some(crm)) = (marketing, crm) {
+            problems.extend(crate::engine::schema_check::check(p, marketing, crm));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(DaemonError::Mapping(problems))
+    }
 }
 
 /// Rotated refresh tokens go to the vault in the state directory (owner-only

@@ -95,3 +95,26 @@ async fn explain_status_and_resync_tell_ops_the_truth() {
     assert_eq!(again.handoffs, 0, "nothing handed off twice");
     assert_eq!(leads(&world).await.len() as u64, first.handoffs);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapping_to_a_field_the_tool_lacks_fails_the_start_before_any_write() {
+    let world = World::start(WorldOptions {
+        contacts: 20,
+        ..WorldOptions::default()
+    })
+    .await;
+    let text = std::fs::read_to_string(&world.config_path).unwrap();
+    let broken = text.replace(r#"crm = "FirstName""#, r#"crm = "First_Name__typo""#);
+    assert_ne!(text, broken);
+    std::fs::write(&world.config_path, broken).unwrap();
+    // `check` works offline and cannot know; the start asks the tools.
+    let (ok, out) = leadbridge(&world, &["check"]);
+    assert!(ok, "{out}");
+    let (ok, out) = leadbridge(&world, &["run"]);
+    assert!(!ok, "the daemon must not start:\n{out}");
+    assert!(
+        out.contains("First_Name__typo") && out.contains("first_name"),
+        "{out}"
+    );
+    assert_eq!(world.sf().count("Lead"), 0, "nothing was written");
+}

@@ -14,3 +14,4 @@ pub mod pipeline;
 pub mod plan;
 pub mod runner;
 pub mod schedule;
+pub mod schema_check;
