@@ -35,8 +35,10 @@ fn spawn(world: &World, envs: &[(&str, &str)]) -> Daemon {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_sync_commits_the_batch_in_flight_and_a_restart_finishes_without_duplicates() {
+    // Enough contacts for several write batches: the engine decides ten
+    // pages at a time, so the stop must land between batches of one cycle.
     let world = World::start(WorldOptions {
-        contacts: 2_000,
+        contacts: 6_000,
         ..WorldOptions::default()
     })
     .await;
@@ -63,7 +65,7 @@ async fn sigterm_mid_sync_commits_the_batch_in_flight_and_a_restart_finishes_wit
         "the stop came mid-sync and ended at a page boundary:\n{log}"
     );
     let written_at_stop = world.sf().count("Lead");
-    let expected: BTreeSet<String> = contacts(&world, 2_000)
+    let expected: BTreeSet<String> = contacts(&world, 6_000)
         .iter()
         .filter(|c| qualifies(c))
         .map(|c| c.text("email").unwrap().to_lowercase())
