@@ -10,7 +10,8 @@ use leadbridge_core::auth::RefreshTokenSink;
 use leadbridge_core::http::{ApiClient, ApiResponse, UsageSnapshot};
 use leadbridge_core::{
     Activity, ActivityKind, ChangePage, ChangesRequest, Connector, ConnectorError, ConnectorResult,
-    FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch, WriteOutcome, WriteRecord,
+    Cursor, FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch, WriteOutcome,
+    WriteRecord,
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -90,7 +91,14 @@ impl SalesforceConnector {
                 endpoint,
                 None,
                 |http| http.get(&url),
-                |response| response.json::<QueryResponse>(),
+                |response| {
+                    let mut page = response.json::<QueryResponse>()?;
+                    page.server_time = response
+                        .header("date")
+                        .and_then(|d| jiff::fmt::rfc2822::parse(d).ok())
+                        .map(|z| z.timestamp());
+                    Ok(page)
+                },
             )
             .await
     }
@@ -320,6 +328,36 @@ struct QueryResponse {
     next_records_url: Option<String>,
     #[serde(default)]
     records: Vec<Map<String, Value>>,
+    /// The server's clock when it answered (its `Date` header), not from the body.
+    #[serde(skip)]
+    server_time: Option<jiff::Timestamp>,
+}
+
+/// The last checkpoint of a pass: its last record, or — when the pass saw
+/// nothing recent — the server's time at the pass's start less the overlap,
+/// whichever is later. The overlap is the caller's bound on how late a
+/// change becomes visible, so every change older than that was delivered;
+/// without this a quiet org would re-read its last overlap window of
+/// changes on every pass forever.
+fn final_checkpoint(
+    last: Option<Cursor>,
+    pass_started: Option<jiff::Timestamp>,
+    overlap: std::time::Duration,
+) -> Option<Cursor> {
+    if overlap.is_zero() {
+        return last;
+    }
+    let floor = pass_started
+        .and_then(|t| {
+            jiff::SignedDuration::try_from(overlap)
+                .ok()
+                .and_then(|o| t.checked_sub(o).ok())
+        })
+        .map(Cursor::before);
+    match (last, floor) {
+        (Some(l), Some(f)) => Some(l.max(f)),
+        (l, f) => l.or(f),
+    }
 }
 
 /// Reads a field by name the way Salesforce matches names: ignoring case.
@@ -575,11 +613,25 @@ impl Connector for SalesforceConnector {
         request: &ChangesRequest,
         page: Option<&PageToken>,
     ) -> ConnectorResult<ChangePage> {
-        let response = match page {
-            Some(token) => self.query_more(&token.0).await?,
+        // The token carries the server's time at the pass's first page
+        // (`<epoch ms> <nextRecordsUrl>`), for the last page's checkpoint.
+        let (response, pass_started) = match page {
+            Some(token) => {
+                let (started, next) = token
+                    .0
+                    .split_once(' ')
+                    .ok_or_else(|| ConnectorError::fatal("malformed Salesforce page token"))?;
+                let started = started
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+                (self.query_more(next).await?, started)
+            }
             None => {
                 let soql = changes_soql(request)?;
-                self.query(&soql, request.include_archived).await?
+                let response = self.query(&soql, request.include_archived).await?;
+                let started = response.server_time;
+                (response, started)
             }
         };
         let records = response
@@ -587,11 +639,17 @@ impl Connector for SalesforceConnector {
             .iter()
             .map(|r| decode_record(r, &request.fields))
             .collect::<ConnectorResult<Vec<_>>>()?;
-        let checkpoint = records.last().map(Record::cursor);
+        let mut checkpoint = records.last().map(Record::cursor);
+        if response.done {
+            checkpoint = final_checkpoint(checkpoint, pass_started, request.overlap);
+        }
         let next = if response.done {
             None
         } else {
-            response.next_records_url.map(PageToken)
+            let started = pass_started.map(|t| t.as_millisecond()).unwrap_or(i64::MIN);
+            response
+                .next_records_url
+                .map(|url| PageToken(format!("{started} {url}")))
         };
         Ok(ChangePage {
             records,

@@ -318,6 +318,9 @@ async fn dispatch(
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let mut response = route(&sim, &ctx, &segs);
     add_limit_header(&mut response, usage.0, usage.1);
+    if let Ok(v) = HeaderValue::from_str(&sim.http_date()) {
+        response.headers_mut().insert("date", v);
+    }
     response
 }
 

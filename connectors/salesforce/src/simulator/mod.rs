@@ -95,6 +95,15 @@ pub(crate) struct Sim {
 }
 
 impl Sim {
+    /// The simulated now as an HTTP `Date` header value, so clients that
+    /// reason about server time see the simulator's clock.
+    pub(crate) fn http_date(&self) -> String {
+        self.clock
+            .now()
+            .strftime("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string()
+    }
+
     fn now_ms(&self) -> i64 {
         self.clock.now().as_millisecond()
     }
