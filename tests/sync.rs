@@ -234,3 +234,98 @@ async fn a_dry_run_plans_without_writing_or_moving_cursors() {
         "the real run still has everything to do"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_crm_pass_carries_feedback_in_bounded_batches_and_still_decides_conflicts() {
+    let world = World::start(WorldOptions {
+        contacts: 2_600,
+        rule: "score >= 5",
+        ..WorldOptions::default()
+    })
+    .await;
+    let daemon = world.daemon();
+    let report = cycle(&daemon).await;
+    assert!(
+        report.handoffs > 2_000,
+        "more feedback than the engine holds at once: {}",
+        report.handoffs
+    );
+    let leads = leads(&world).await;
+    // While Salesforce's default status for every lead is pending, marketing
+    // renames one lead's company after sales did: `newest` must pick marketing.
+    let lead = &leads[leads.len() / 2];
+    let contact_id = lead["Leadbridge_Id__c"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("inbound:")
+        .to_owned();
+    world
+        .sf()
+        .clock()
+        .advance(std::time::Duration::from_secs(30));
+    world
+        .sf()
+        .update(
+            "Lead",
+            lead["Id"].as_str().unwrap(),
+            fields(&[("Company", json!("Renamed by sales"))]),
+        )
+        .unwrap();
+    world
+        .hs()
+        .clock()
+        .advance(std::time::Duration::from_secs(60));
+    world
+        .hs()
+        .update(
+            "contacts",
+            &contact_id,
+            fields(&[("company", json!("Renamed by marketing"))]),
+        )
+        .unwrap();
+    let report = cycle(&daemon).await;
+    assert!(
+        report.counts.written_marketing as usize >= leads.len(),
+        "{:?}",
+        report.counts
+    );
+    let missing: Vec<String> = leads
+        .iter()
+        .map(|l| {
+            l["Leadbridge_Id__c"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("inbound:")
+                .to_owned()
+        })
+        .filter(|id| contact(&world, id).text("hs_lead_status").as_deref() != Some("NEW"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} leads' status did not reach marketing: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert_eq!(
+        contact(&world, &contact_id).text("company").as_deref(),
+        Some("Renamed by marketing")
+    );
+    let crm = sf_query(
+        &world.salesforce.url(),
+        &format!(
+            "SELECT Company FROM Lead WHERE Id = '{}'",
+            lead["Id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(crm[0]["Company"], "Renamed by marketing");
+    for _ in 0..2 {
+        let report = cycle(&daemon).await;
+        assert_eq!(
+            report.counts.written_crm + report.counts.written_marketing,
+            0,
+            "{:?}",
+            report.counts
+        );
+    }
+}

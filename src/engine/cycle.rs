@@ -271,6 +271,24 @@ impl<'a> Cycle<'a> {
                 }
             }
             self.commit(&commit).await?;
+            if feedback.len() >= FEEDBACK_HELD_AT_MOST {
+                // Feedback on fields only the CRM owns cannot conflict with
+                // anything the marketing pass will read: carry it now, so a
+                // pass over many CRM changes holds a bounded amount.
+                let (now, later) = split_conflict_free(
+                    &self.pipeline.planner.fields,
+                    std::mem::take(&mut feedback),
+                );
+                feedback = later;
+                self.apply_feedback(now, None).await?;
+                if feedback.is_empty() && self.conversions.is_empty() {
+                    if let Some(checkpoint) = held.take() {
+                        let mut commit = Commit::new(p.clone());
+                        commit.set_cursor(Side::Crm, self.pipeline.crm.object.clone(), checkpoint);
+                        self.commit(&commit).await?;
+                    }
+                }
+            }
             match page.next {
                 Some(next) => token = Some(next),
                 None => return Ok((feedback, held)),
@@ -757,6 +775,11 @@ impl<'a> Cycle<'a> {
         let last = chunks.len().saturating_sub(1);
         for (i, chunk) in chunks.iter().enumerate() {
             let mut commit = Commit::new(p.clone());
+            // The links as stored now: part of a pair's feedback may have been
+            // applied earlier in this cycle (see `read_crm`), and its agreed
+            // fingerprints must not be overwritten with the older copy.
+            let ids: Vec<String> = chunk.iter().map(|c| c.link.marketing_id.clone()).collect();
+            let fresh = self.store.links(&p, Side::Marketing, &ids).await?;
             let writes = chunk
                 .iter()
                 .map(|change| Write {
@@ -771,7 +794,12 @@ impl<'a> Cycle<'a> {
                             .to_vendor(Side::Marketing, &change.values),
                     },
                     values: change.values.clone(),
-                    link: Some(change.link.clone()),
+                    link: Some(
+                        fresh
+                            .get(&change.link.marketing_id)
+                            .cloned()
+                            .unwrap_or_else(|| change.link.clone()),
+                    ),
                     handoff_owner: None,
                     context: Canonical::new(),
                     source: (
@@ -1015,6 +1043,51 @@ impl Cycle<'_> {
             None => RetryOutcome::NothingToDo,
         })
     }
+}
+
+/// How many pairs' pending CRM feedback a CRM pass holds before it carries
+/// the conflict-free part to marketing.
+const FEEDBACK_HELD_AT_MOST: usize = 2_000;
+
+/// Splits pending feedback into what can be written now (fields the CRM
+/// alone owns) and what must wait for the marketing pass (fields owned by
+/// both, which a marketing change in this cycle may contest).
+fn split_conflict_free(
+    fields: &super::fields::FieldMap,
+    feedback: HashMap<String, CrmChange>,
+) -> (HashMap<String, CrmChange>, HashMap<String, CrmChange>) {
+    let mut now = HashMap::new();
+    let mut later = HashMap::new();
+    for (id, change) in feedback {
+        let (contested, free): (Canonical, Canonical) = change
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .partition(|(name, _)| {
+                fields
+                    .get(name)
+                    .is_some_and(|m| matches!(m.owner, super::fields::FieldOwner::Both(_)))
+            });
+        if !free.is_empty() {
+            now.insert(
+                id.clone(),
+                CrmChange {
+                    values: free,
+                    ..change.clone()
+                },
+            );
+        }
+        if !contested.is_empty() {
+            later.insert(
+                id,
+                CrmChange {
+                    values: contested,
+                    ..change
+                },
+            );
+        }
+    }
+    (now, later)
 }
 
 /// The External ID a handoff upserts on: stable per marketing record, so a
