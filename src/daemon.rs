@@ -424,7 +424,10 @@ async fn authenticate(built: &Built, only: Option<&BTreeSet<String>>) -> Result<
     let mut problems = Vec::new();
     for s in &built.pipelines {
         let p = &s.pipeline;
-        let marketing = schemas.get(&(p.marketing.connector_name.clone(), p.marketing.object.clone()));
+        let marketing = schemas.get(&(
+            p.marketing.connector_name.clone(),
+            p.marketing.object.clone(),
+        ));
         let crm = schemas.get(&(p.crm.connector_name.clone(), p.crm.object.clone()));
         if let (Some(marketing), Some(crm)) = (marketing, crm) {
             problems.extend(crate::engine::schema_check::check(p, marketing, crm));
