@@ -510,38 +510,11 @@ fn read_pipeline(t: &Table<'_, '_, '_>) -> RawPipeline {
 }
 
 pub(crate) fn read_field(t: &Table<'_, '_, '_>) -> RawField {
-    let values = t.get("values").and_then(|v| match v.get_ref() {
-        DeValue::Table(map) => {
-            let mut out = BTreeMap::new();
-            for (k, val) in map.iter() {
-                let key = Spanned::new(k.span(), k.get_ref().to_string());
-                match val.get_ref() {
-                    DeValue::String(s) => {
-                        out.insert(key, Spanned::new(val.span(), s.to_string()));
-                    }
-                    other => t.diag().error(
-                        val.span(),
-                        format!(
-                            "value map entry `{}` of {} is {}",
-                            k.get_ref(),
-                            t.name(),
-                            type_name(other)
-                        ),
-                        Some("a string: \"CRM value\" = \"marketing value\"".into()),
-                    ),
-                }
-            }
-            Some(Spanned::new(v.span(), out))
-        }
-        other => {
-            t.diag().error(
-                v.span(),
-                format!("`values` in {} is {}", t.name(), type_name(other)),
-                Some("a table: { \"CRM value\" = \"marketing value\", … }".into()),
-            );
-            None
-        }
-    });
+    let values = t.string_map(
+        "values",
+        "a string: \"CRM value\" = \"marketing value\"",
+        "a table: { \"CRM value\" = \"marketing value\", … }",
+    );
     let raw = RawField {
         marketing: t.string("marketing", "the marketing tool's field name"),
         crm: t.string("crm", "the CRM's field name"),

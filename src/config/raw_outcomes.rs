@@ -103,37 +103,5 @@ pub(crate) fn read_outcomes(t: &Table<'_, '_, '_>) -> RawOutcomes {
 }
 
 fn read_set(t: &Table<'_, '_, '_>, key: &'static str) -> Option<RawSet> {
-    let v = t.get(key)?;
-    match v.get_ref() {
-        DeValue::Table(map) => {
-            let mut out = BTreeMap::new();
-            for (k, val) in map.iter() {
-                let name = Spanned::new(k.span(), k.get_ref().to_string());
-                match val.get_ref() {
-                    DeValue::String(s) => {
-                        out.insert(name, Spanned::new(val.span(), s.to_string()));
-                    }
-                    other => t.diag().error(
-                        val.span(),
-                        format!(
-                            "`{key}.{}` in {} is {}",
-                            k.get_ref(),
-                            t.name(),
-                            type_name(other)
-                        ),
-                        Some("a string: canonical field = \"value\"".into()),
-                    ),
-                }
-            }
-            Some(Spanned::new(v.span(), out))
-        }
-        other => {
-            t.diag().error(
-                v.span(),
-                format!("`{key}` in {} is {}", t.name(), type_name(other)),
-                Some(SET.into()),
-            );
-            None
-        }
-    }
+    t.string_map(key, "a string: canonical field = \"value\"", SET)
 }

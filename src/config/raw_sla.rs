@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use serde::Deserialize;
-use toml::de::DeValue;
 use toml::Spanned;
 
 use super::raw::Text;
-use super::reader::{type_name, Table};
+use super::reader::Table;
 
 /// `[pipelines.sla]`.
 #[derive(Debug, Default, Deserialize)]
@@ -180,38 +179,11 @@ pub(crate) fn read_sla(t: &Table<'_, '_, '_>) -> RawSla {
             "recycle = { after = \"5d\", set = { lifecycle = \"lead\" } }",
         )
         .map(|r| {
-            let set = r.get("set").and_then(|v| match v.get_ref() {
-                DeValue::Table(map) => {
-                    let mut out = BTreeMap::new();
-                    for (k, val) in map.iter() {
-                        let key = Spanned::new(k.span(), k.get_ref().to_string());
-                        match val.get_ref() {
-                            DeValue::String(s) => {
-                                out.insert(key, Spanned::new(val.span(), s.to_string()));
-                            }
-                            other => r.diag().error(
-                                val.span(),
-                                format!(
-                                    "`set.{}` in {} is {}",
-                                    k.get_ref(),
-                                    r.name(),
-                                    type_name(other)
-                                ),
-                                Some("a string: canonical field = \"value\"".into()),
-                            ),
-                        }
-                    }
-                    Some(Spanned::new(v.span(), out))
-                }
-                other => {
-                    r.diag().error(
-                        v.span(),
-                        format!("`set` in {} is {}", r.name(), type_name(other)),
-                        Some("a table: { lifecycle = \"lead\", … }".into()),
-                    );
-                    None
-                }
-            });
+            let set = r.string_map(
+                "set",
+                "a string: canonical field = \"value\"",
+                "a table: { lifecycle = \"lead\", … }",
+            );
             let raw = RawRecycle {
                 after: r.req_string("after", BUSINESS),
                 set,

@@ -205,6 +205,50 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     }
 
     /// An optional sub-table (inline or with its own header).
+    /// A table of strings (`values = { "a" = "b" }`, `set = { lifecycle = "lead" }`),
+    /// each entry located; a non-string entry or a non-table value is
+    /// reported with `entry_expected` / `expected`, and the good entries kept.
+    pub(crate) fn string_map(
+        &self,
+        key: &'static str,
+        entry_expected: &str,
+        expected: &str,
+    ) -> Option<Spanned<std::collections::BTreeMap<Spanned<String>, Spanned<String>>>> {
+        let v = self.get(key)?;
+        match v.get_ref() {
+            DeValue::Table(map) => {
+                let mut out = std::collections::BTreeMap::new();
+                for (k, val) in map.iter() {
+                    let name = Spanned::new(k.span(), k.get_ref().to_string());
+                    match val.get_ref() {
+                        DeValue::String(s) => {
+                            out.insert(name, Spanned::new(val.span(), s.to_string()));
+                        }
+                        other => self.diag().error(
+                            val.span(),
+                            format!(
+                                "`{key}.{}` in {} is {}",
+                                k.get_ref(),
+                                self.name(),
+                                type_name(other)
+                            ),
+                            Some(entry_expected.into()),
+                        ),
+                    }
+                }
+                Some(Spanned::new(v.span(), out))
+            }
+            other => {
+                self.diag().error(
+                    v.span(),
+                    format!("`{key}` in {} is {}", self.name(), type_name(other)),
+                    Some(expected.into()),
+                );
+                None
+            }
+        }
+    }
+
     pub(crate) fn table(&self, key: &'static str, expected: &str) -> Option<Table<'a, 'i, 's>> {
         let value = self.get(key)?;
         match value.get_ref() {
