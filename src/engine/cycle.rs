@@ -92,6 +92,19 @@ struct Write {
     intent: Option<IntentId>,
 }
 
+/// A decision about one marketing record, before any CRM call.
+#[derive(Debug, Clone)]
+enum Decided {
+    /// An update of a linked pair, ready to write.
+    Write(Write),
+    /// A qualified lead to match in the CRM (or create there).
+    Handoff {
+        record: Record,
+        key: String,
+        values: Canonical,
+    },
+}
+
 /// Runs cycles of one pipeline against a state store.
 pub struct Cycle<'a> {
     pipeline: &'a Pipeline,
@@ -330,53 +343,65 @@ impl<'a> Cycle<'a> {
         Ok(self.store.commit(commit).await?)
     }
 
-    /// Reads marketing's changes page by page, and carries the decisions of
-    /// several pages at a time to the CRM before committing the last page's
-    /// checkpoint: a page of 200 contacts holds a handful of handoffs, and
-    /// deciding pages together fills the CRM's look-up and write batches
-    /// instead of sending one small batch per page.
+    /// Reads marketing's changes page by page and carries the decisions to
+    /// the CRM in full batches: decisions queue up across pages, and each
+    /// time a batch's worth has gathered, exactly that many are matched and
+    /// written (the rest wait for the next pages). A page's checkpoint is
+    /// committed once every decision of it and of the pages before it is
+    /// written, so nothing is skipped by a stop, and a page of 200 contacts
+    /// with a handful of handoffs does not cost a small look-up and write.
     async fn read_marketing(
         &mut self,
         feedback: &mut HashMap<String, CrmChange>,
     ) -> Result<(), CycleError> {
         let p = self.pipeline.name.clone();
-        let since = self
-            .store
-            .cursor(&p, Side::Marketing, &self.pipeline.marketing.object)
-            .await?;
+        let object = self.pipeline.marketing.object.clone();
+        let since = self.store.cursor(&p, Side::Marketing, &object).await?;
         let request = self.request(Side::Marketing, since);
         let mut position = self.store.round_robin(&p, "").await?;
-        // Enough records that even a 10% handoff rate fills a CRM batch.
-        let flush_at = self.pipeline.crm.connector.limits().batch_size.max(1) * 10;
-        let mut buffered: Vec<Record> = Vec::new();
-        let mut checkpoint = None;
+        let batch = self.pipeline.crm.connector.limits().batch_size.max(1);
+        // Decisions not yet written, with the page they came from.
+        let mut queue: std::collections::VecDeque<(u64, Decided)> = Default::default();
+        // Page checkpoints not yet committed, in page order.
+        let mut checkpoints: std::collections::VecDeque<(u64, Cursor)> = Default::default();
+        let mut commit = Commit::new(p.clone());
+        let mut page_no: u64 = 0;
         let mut token = None;
         loop {
             let page = self.page(Side::Marketing, &request, token.as_ref()).await?;
+            page_no += 1;
             self.report.counts.read_marketing += page.records.len() as u64;
-            buffered.extend(page.records);
-            if page.checkpoint.is_some() {
-                checkpoint = page.checkpoint;
+            let decided = self
+                .plan_records(&page.records, feedback, &mut commit)
+                .await?;
+            queue.extend(decided.into_iter().map(|d| (page_no, d)));
+            if let Some(checkpoint) = page.checkpoint {
+                checkpoints.push_back((page_no, checkpoint));
             }
             let last = page.next.is_none();
-            if last || buffered.len() >= flush_at {
-                let records = std::mem::take(&mut buffered);
-                let mut commit = Commit::new(p.clone());
-                let writes = self
-                    .decide_page(&records, feedback, &mut commit, &mut position)
-                    .await?;
+            let full = (queue.len() / batch) * batch;
+            let take = if last { queue.len() } else { full };
+            // A quiet stretch (nothing to write) still commits its progress
+            // every ten pages.
+            let quiet = queue.is_empty() && page_no % 10 == 0;
+            if take > 0 || last || quiet {
+                let taken: Vec<Decided> = queue.drain(..take).map(|(_, d)| d).collect();
+                let writes = self.resolve(taken, &mut commit, &mut position).await?;
                 self.execute(Side::Crm, writes, &mut commit).await?;
-                if let Some(checkpoint) = checkpoint.take() {
-                    commit.set_cursor(
-                        Side::Marketing,
-                        self.pipeline.marketing.object.clone(),
-                        checkpoint,
-                    );
+                // Pages before the oldest decision still queued are done.
+                let done = queue.front().map_or(page_no, |(n, _)| n - 1);
+                let mut cursor = None;
+                while checkpoints.front().is_some_and(|(n, _)| *n <= done) {
+                    cursor = checkpoints.pop_front().map(|(_, c)| c);
+                }
+                if let Some(cursor) = cursor {
+                    commit.set_cursor(Side::Marketing, object.clone(), cursor);
                 }
                 if self.pipeline.assignment.is_some() {
                     commit.set_round_robin("", position);
                 }
                 self.commit(&commit).await?;
+                commit = Commit::new(p.clone());
             }
             match page.next {
                 Some(next) => token = Some(next),
@@ -393,12 +418,24 @@ impl<'a> Cycle<'a> {
         commit: &mut Commit,
         position: &mut u64,
     ) -> Result<Vec<Write>, CycleError> {
+        let decided = self.plan_records(records, feedback, commit).await?;
+        self.resolve(decided, commit, position).await
+    }
+
+    /// The decisions for marketing records, without CRM calls: updates of
+    /// linked pairs as writes, qualified leads as handoffs still to be
+    /// matched in the CRM (see [`Cycle::resolve`]).
+    async fn plan_records(
+        &mut self,
+        records: &[Record],
+        feedback: &mut HashMap<String, CrmChange>,
+        commit: &mut Commit,
+    ) -> Result<Vec<Decided>, CycleError> {
         let p = &self.pipeline.name;
         let planner = &self.pipeline.planner;
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
         let links = self.store.links(p, Side::Marketing, &ids).await?;
-        let mut writes = Vec::new();
-        let mut handoffs: Vec<(&Record, String, Canonical)> = Vec::new();
+        let mut decided = Vec::new();
         let source = |r: &Record| {
             (
                 Side::Marketing,
@@ -427,7 +464,7 @@ impl<'a> Cycle<'a> {
                 ),
                 MarketingDecision::Update(update) => {
                     let fields = planner.fields.to_vendor(Side::Crm, &update.to_crm);
-                    writes.push(Write {
+                    decided.push(Decided::Write(Write {
                         marketing_id: record.id.clone(),
                         record: WriteRecord {
                             id: Some(update.link.state.crm_id.clone()),
@@ -440,16 +477,50 @@ impl<'a> Cycle<'a> {
                         context: Canonical::new(),
                         source: source(record),
                         intent: None,
-                    });
+                    }));
                 }
-                MarketingDecision::Handoff { key, values, .. } => {
-                    handoffs.push((record, key, values))
-                }
+                MarketingDecision::Handoff { key, values, .. } => decided.push(Decided::Handoff {
+                    record: record.clone(),
+                    key,
+                    values,
+                }),
+            }
+        }
+        Ok(decided)
+    }
+
+    /// Turns decisions into CRM writes: handoffs are matched in the CRM by
+    /// key (one look-up per full batch) and get an owner if new.
+    async fn resolve(
+        &mut self,
+        decided: Vec<Decided>,
+        commit: &mut Commit,
+        position: &mut u64,
+    ) -> Result<Vec<Write>, CycleError> {
+        let planner = &self.pipeline.planner;
+        let mut writes = Vec::new();
+        let mut handoffs: Vec<(Record, String, Canonical)> = Vec::new();
+        for d in decided {
+            match d {
+                Decided::Write(w) => writes.push(w),
+                Decided::Handoff {
+                    record,
+                    key,
+                    values,
+                } => handoffs.push((record, key, values)),
             }
         }
         if handoffs.is_empty() {
             return Ok(writes);
         }
+        let source = |r: &Record| {
+            (
+                Side::Marketing,
+                self.pipeline.marketing.object.clone(),
+                r.id.clone(),
+                r.fields.clone(),
+            )
+        };
         let keys: Vec<String> = handoffs.iter().map(|(_, k, _)| k.clone()).collect();
         let existing = self.lookup_crm(&keys).await?;
         for (record, key, values) in handoffs {
@@ -529,7 +600,7 @@ impl<'a> Cycle<'a> {
                 link: None,
                 handoff_owner: Some(owner),
                 context: values.clone(),
-                source: source(record),
+                source: source(&record),
                 intent: None,
             });
         }
