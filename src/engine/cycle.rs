@@ -96,7 +96,7 @@ struct Write {
 #[derive(Debug, Clone)]
 enum Decided {
     /// An update of a linked pair, ready to write.
-    Write(Write),
+    Write(Box<Write>),
     /// A qualified lead to match in the CRM (or create there).
     Handoff {
         record: Record,
@@ -464,7 +464,7 @@ impl<'a> Cycle<'a> {
                 ),
                 MarketingDecision::Update(update) => {
                     let fields = planner.fields.to_vendor(Side::Crm, &update.to_crm);
-                    decided.push(Decided::Write(Write {
+                    decided.push(Decided::Write(Box::new(Write {
                         marketing_id: record.id.clone(),
                         record: WriteRecord {
                             id: Some(update.link.state.crm_id.clone()),
@@ -477,7 +477,7 @@ impl<'a> Cycle<'a> {
                         context: Canonical::new(),
                         source: source(record),
                         intent: None,
-                    }));
+                    })));
                 }
                 MarketingDecision::Handoff { key, values, .. } => decided.push(Decided::Handoff {
                     record: record.clone(),
@@ -502,7 +502,7 @@ impl<'a> Cycle<'a> {
         let mut handoffs: Vec<(Record, String, Canonical)> = Vec::new();
         for d in decided {
             match d {
-                Decided::Write(w) => writes.push(w),
+                Decided::Write(w) => writes.push(*w),
                 Decided::Handoff {
                     record,
                     key,
