@@ -114,21 +114,21 @@ pub(crate) fn validate(
         .lost_when
         .as_ref()
         .and_then(|w| c.rule("lost_when", w, &names));
-    let on_converted = set(
+    let on_converted = marketing_values(
         "on_converted",
         raw.on_converted.as_ref(),
         pipeline_fields,
         pipeline_names,
         c,
     );
-    let on_won = set(
+    let on_won = marketing_values(
         "on_won",
         raw.on_won.as_ref(),
         pipeline_fields,
         pipeline_names,
         c,
     );
-    let on_lost = set(
+    let on_lost = marketing_values(
         "on_lost",
         raw.on_lost.as_ref(),
         pipeline_fields,
@@ -261,9 +261,10 @@ fn field(
     })
 }
 
-/// `on_converted`/`on_won`/`on_lost`: canonical pipeline fields that live
-/// on the marketing side, with the text to write.
-fn set(
+/// Canonical values to write to marketing (`on_converted`/`on_won`/
+/// `on_lost`, the SLA's `recycle.set`): each name must be a pipeline field
+/// that lives on the marketing side; every mistake is reported, located.
+pub(super) fn marketing_values(
     key: &str,
     raw: Option<&RawSet>,
     fields: &[FieldMapping],

@@ -448,49 +448,9 @@ fn recycle(
     c: &Checker<'_, '_>,
 ) -> Option<Recycle> {
     let after = raw.after.as_ref().and_then(|a| business(c, "after", a));
-    let mut set = BTreeMap::new();
-    let mut ok = true;
-    for (name, value) in raw.set.iter().flat_map(|s| s.get_ref()) {
-        match fields.iter().find(|f| &f.name == name.get_ref()) {
-            Some(f) if f.vendor_field(Side::Marketing).is_some() => {
-                set.insert(name.get_ref().clone(), value.get_ref().clone());
-            }
-            Some(_) => {
-                c.error(
-                    name.span(),
-                    format!(
-                        "recycle sets `{}`, which does not live on the marketing side",
-                        name.get_ref()
-                    ),
-                    Some("a canonical field with a `marketing` mapping".to_string()),
-                );
-                ok = false;
-            }
-            None => {
-                let hint = match super::diagnostics::suggest(
-                    name.get_ref(),
-                    names.iter().map(String::as_str),
-                ) {
-                    Some(s) => format!(
-                        "`{s}`; a canonical field of this pipeline: {}",
-                        names.join(", ")
-                    ),
-                    None => format!("a canonical field of this pipeline: {}", names.join(", ")),
-                };
-                c.error(
-                    name.span(),
-                    format!(
-                        "recycle sets `{}`, which is not a canonical field",
-                        name.get_ref()
-                    ),
-                    Some(hint),
-                );
-                ok = false;
-            }
-        }
-    }
-    if !ok {
-        return None;
-    }
-    Some(Recycle { after: after?, set })
+    let set = super::outcomes::marketing_values("recycle", raw.set.as_ref(), fields, names, c);
+    Some(Recycle {
+        after: after?,
+        set: set?,
+    })
 }
