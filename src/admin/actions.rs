@@ -225,6 +225,34 @@ pub(crate) async fn resync(
     )
 }
 
+/// The dead letter an action names, or the answer to give when there is
+/// none (404) or the store fails (500).
+async fn dead_letter(
+    store: &dyn crate::state::StateStore,
+    action: &'static str,
+    name: &str,
+    side: Side,
+    record: &str,
+) -> Result<crate::state::DlqEntry, Response> {
+    match store.dead_letter(name, side, record).await {
+        Ok(Some(entry)) => Ok(entry),
+        Ok(None) => Err(done(
+            action,
+            name,
+            StatusCode::NOT_FOUND,
+            record,
+            json!({"error": format!("no dead letter {side} {record} in {name}")}),
+        )),
+        Err(e) => Err(done(
+            action,
+            name,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &e.to_string(),
+            json!({"error": format!("state store: {e}")}),
+        )),
+    }
+}
+
 fn side_of(text: &str) -> Option<Side> {
     match text {
         "marketing" => Some(Side::Marketing),
@@ -248,26 +276,9 @@ pub(crate) async fn dlq_retry(
         return unknown_pipeline("dlq_retry", &name);
     };
     let store = &*state.inner.store;
-    let entry = match store.dead_letter(&name, side, &record).await {
-        Ok(Some(entry)) => entry,
-        Ok(None) => {
-            return done(
-                "dlq_retry",
-                &name,
-                StatusCode::NOT_FOUND,
-                &record,
-                json!({"error": format!("no dead letter {side} {record} in {name}")}),
-            )
-        }
-        Err(e) => {
-            return done(
-                "dlq_retry",
-                &name,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &e.to_string(),
-                json!({"error": format!("state store: {e}")}),
-            )
-        }
+    let entry = match dead_letter(store, "dlq_retry", &name, side, &record).await {
+        Ok(entry) => entry,
+        Err(response) => return response,
     };
     let cycle = Cycle::new(&s.pipeline, store, &*state.inner.clock, false);
     match cycle.retry(&entry).await {
@@ -309,26 +320,8 @@ pub(crate) async fn dlq_drop(
         return unknown_pipeline("dlq_drop", &name);
     };
     let store = &*state.inner.store;
-    match store.dead_letter(&name, side, &record).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return done(
-                "dlq_drop",
-                &name,
-                StatusCode::NOT_FOUND,
-                &record,
-                json!({"error": format!("no dead letter {side} {record} in {name}")}),
-            )
-        }
-        Err(e) => {
-            return done(
-                "dlq_drop",
-                &name,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &e.to_string(),
-                json!({"error": format!("state store: {e}")}),
-            )
-        }
+    if let Err(response) = dead_letter(store, "dlq_drop", &name, side, &record).await {
+        return response;
     }
     let mut commit = Commit::new(name.clone());
     commit.remove_dead_letter(side, record.clone());
