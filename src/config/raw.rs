@@ -459,30 +459,18 @@ fn read_pipeline(t: &Table<'_, '_, '_>) -> RawPipeline {
     let crm = side("crm", true);
     let mut fields_span = t.span();
     let fields = t
-        .req_table("fields", "a [pipelines.fields] table mapping canonical names to each side's fields")
+        .req_table(
+            "fields",
+            "a [pipelines.fields] table mapping canonical names to each side's fields",
+        )
         .map(|f| {
             fields_span = f.span();
-            let mut out = BTreeMap::new();
-            for (name, value) in f.entries() {
-                match value.get_ref() {
-                    DeValue::Table(inner) => {
-                        let table = Table::new(
-                            inner,
-                            value.span(),
-                            format!("field `{}`", name.get_ref()),
-                            f.diag(),
-                        )
-                        .with_path(format!("pipelines.fields.{}", name.get_ref()));
-                        out.insert(name, read_field(&table));
-                    }
-                    other => f.diag().error(
-                        value.span(),
-                        format!("field `{}` is {}", name.get_ref(), type_name(other)),
-                        Some("a table such as { marketing = \"email\", crm = \"Email\", owner = \"marketing\" }".into()),
-                    ),
-                }
-            }
-            out
+            read_fields(
+                &f,
+                "field",
+                "pipelines.fields",
+                "a table such as { marketing = \"email\", crm = \"Email\", owner = \"marketing\" }",
+            )
         });
     let handoff = t
         .table("handoff", "a [pipelines.handoff] table")
@@ -507,6 +495,38 @@ fn read_pipeline(t: &Table<'_, '_, '_>) -> RawPipeline {
     };
     t.report_unknown();
     raw
+}
+
+/// A table of field mappings (`[pipelines.fields]`,
+/// `[pipelines.outcomes.fields]`): each entry a mapping table, located as
+/// `{what} `name`` under `{path}.name`; a non-table entry is reported.
+pub(crate) fn read_fields(
+    f: &Table<'_, '_, '_>,
+    what: &str,
+    path: &str,
+    example: &str,
+) -> BTreeMap<Text, RawField> {
+    let mut out = BTreeMap::new();
+    for (name, value) in f.entries() {
+        match value.get_ref() {
+            DeValue::Table(inner) => {
+                let table = Table::new(
+                    inner,
+                    value.span(),
+                    format!("{what} `{}`", name.get_ref()),
+                    f.diag(),
+                )
+                .with_path(format!("{path}.{}", name.get_ref()));
+                out.insert(name, read_field(&table));
+            }
+            other => f.diag().error(
+                value.span(),
+                format!("{what} `{}` is {}", name.get_ref(), type_name(other)),
+                Some(example.into()),
+            ),
+        }
+    }
+    out
 }
 
 pub(crate) fn read_field(t: &Table<'_, '_, '_>) -> RawField {

@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use serde::Deserialize;
-use toml::de::DeValue;
 use toml::Spanned;
 
 use super::raw::{RawField, Text};
-use super::reader::{type_name, Table};
+use super::reader::Table;
 
 /// Canonical field → value, as `on_converted = { lifecycle = "opportunity" }`.
 pub type RawSet = Spanned<BTreeMap<Text, Text>>;
@@ -52,27 +51,12 @@ pub(crate) fn read_outcomes(t: &Table<'_, '_, '_>) -> RawOutcomes {
             "a [pipelines.outcomes.fields] table mapping outcome fields, such as opportunity_stage = { crm = \"StageName\", marketing = \"opportunity_stage\" }",
         )
         .map(|f| {
-            let mut out = BTreeMap::new();
-            for (name, value) in f.entries() {
-                match value.get_ref() {
-                    DeValue::Table(inner) => {
-                        let table = Table::new(
-                            inner,
-                            value.span(),
-                            format!("outcome field `{}`", name.get_ref()),
-                            f.diag(),
-                        )
-                        .with_path(format!("pipelines.outcomes.fields.{}", name.get_ref()));
-                        out.insert(name, super::raw::read_field(&table));
-                    }
-                    other => f.diag().error(
-                        value.span(),
-                        format!("outcome field `{}` is {}", name.get_ref(), type_name(other)),
-                        Some("a table such as { crm = \"StageName\", marketing = \"opportunity_stage\" }".into()),
-                    ),
-                }
-            }
-            out
+            super::raw::read_fields(
+                &f,
+                "outcome field",
+                "pipelines.outcomes.fields",
+                "a table such as { crm = \"StageName\", marketing = \"opportunity_stage\" }",
+            )
         });
     let raw = RawOutcomes {
         object: t.req_string("object", "the CRM's outcome object, such as \"Opportunity\""),
