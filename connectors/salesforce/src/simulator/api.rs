@@ -23,6 +23,8 @@ use super::schema::{self, ObjectDef};
 use super::store::{self, Plan, Rec, RecordError};
 use super::{QueryCursor, Sim, ORG_ID};
 
+mod composite;
+
 /// The largest query batch, and the default.
 const QUERY_BATCH: usize = 2000;
 /// The smallest batch `Sforce-Query-Options: batchSize` may ask for.
@@ -277,13 +279,7 @@ async fn dispatch(
         return not_found();
     };
     let (version, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    let valid_version = version.split_once('.').is_some_and(|(a, b)| {
-        !a.is_empty()
-            && !b.is_empty()
-            && a.bytes().all(|c| c.is_ascii_digit())
-            && b.bytes().all(|c| c.is_ascii_digit())
-    });
-    if !valid_version {
+    if !valid_version(version) {
         return not_found();
     }
     if !authorized(&sim, bearer(&headers)) {
@@ -316,12 +312,28 @@ async fn dispatch(
         body,
     };
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let mut response = route(&sim, &ctx, &segs);
+    // Composite reads its subrequests' answers back, so it runs async; its
+    // subrequests go through `route` like direct calls.
+    let mut response = if segs == ["composite"] && ctx.method == Method::POST {
+        composite::run(&sim, &ctx).await
+    } else {
+        route(&sim, &ctx, &segs)
+    };
     add_limit_header(&mut response, usage.0, usage.1);
     if let Ok(v) = HeaderValue::from_str(&sim.http_date()) {
         response.headers_mut().insert("date", v);
     }
     response
+}
+
+/// A version path segment without its `v`: `62.0`.
+fn valid_version(version: &str) -> bool {
+    version.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty()
+            && !b.is_empty()
+            && a.bytes().all(|c| c.is_ascii_digit())
+            && b.bytes().all(|c| c.is_ascii_digit())
+    })
 }
 
 fn add_limit_header(r: &mut Response, used: u64, max: u64) {
@@ -363,6 +375,9 @@ fn route(sim: &Sim, ctx: &Ctx, segs: &[&str]) -> Response {
         ["sobjects", t, field, value] => {
             with_object(t, |def| by_external_id(sim, ctx, def, field, value))
         }
+        ["composite"] if m == Method::GET => composite_resources(ctx),
+        // POST is served by `composite::run` (see `dispatch`).
+        ["composite"] => method_not_allowed(m, "GET,POST"),
         ["composite", "sobjects"] => match *m {
             Method::POST => collection_create(sim, ctx),
             Method::PATCH => collection_update(sim, ctx),
@@ -402,6 +417,16 @@ fn resources(sim: &Sim, ctx: &Ctx) -> Response {
             "recent": format!("{base}/recent"),
             "identity": identity_url(sim),
         }),
+    )
+}
+
+/// `GET /composite`: the composite resources this simulator serves (the
+/// composite call itself and sObject Collections; Salesforce also lists
+/// `tree`, `batch` and `graph`, which are not simulated).
+fn composite_resources(ctx: &Ctx) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({ "sobjects": format!("/services/data/v{}/composite/sobjects", ctx.version) }),
     )
 }
 

@@ -10,7 +10,10 @@
 //!   the result; sObject CRUD, upsert by External ID (201/200/300),
 //!   describe, describe global, `updated` and `deleted`; sObject
 //!   Collections create/update/upsert/retrieve/delete (200 records at most,
-//!   HTTP 200 with per-record errors, `allOrNone`);
+//!   HTTP 200 with per-record errors, `allOrNone`); Composite (`POST
+//!   /composite`: up to 25 subrequests, at most 5 of them collections or
+//!   queries, run by the same handlers, `@{ref}` references, `allOrNone`;
+//!   one API call);
 //! - errors as `[{message, errorCode, fields}]`; 401 `INVALID_SESSION_ID`;
 //!   the daily API limit (`Sforce-Limit-Info` on every data response, 403
 //!   `REQUEST_LIMIT_EXCEEDED` past it);

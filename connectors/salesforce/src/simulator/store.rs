@@ -142,7 +142,9 @@ impl Rec {
     }
 }
 
-/// One object's records.
+/// One object's records. `Clone` so a composite call with `allOrNone`
+/// can put the org back as it was when one of its subrequests fails.
+#[derive(Clone)]
 pub struct Table {
     /// The object.
     pub def: &'static ObjectDef,
@@ -349,7 +351,8 @@ impl RecordError {
     }
 }
 
-/// Every table of the org.
+/// Every table of the org (`Clone`: see [`Table`]).
+#[derive(Clone)]
 pub struct Db {
     tables: HashMap<&'static str, Table>,
     next_id: u64,
