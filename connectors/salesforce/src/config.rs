@@ -7,7 +7,8 @@ use leadbridge_core::http::{HttpSettings, RateLimit};
 
 /// The REST API version the connector pins. Pinning one version keeps
 /// response shapes stable (e.g. single upserts answer 200 with a body from
-/// 46.0 on); the simulator accepts any version.
+/// 46.0 on); the simulator accepts any version. Writes need 46.0 or later
+/// (sObject Collections upsert; collections inside Composite from 43.0).
 pub const DEFAULT_API_VERSION: &str = "62.0";
 
 /// Salesforce sends no `expires_in`: an access token lives for the org's
@@ -80,9 +81,14 @@ impl SalesforceConfig {
     /// `{instance_url}/services/data/v{api_version}`, the root every REST
     /// resource hangs off.
     pub fn data_url(&self) -> String {
+        format!("{}{}", self.instance_url, self.data_path())
+    }
+
+    /// `/services/data/v{api_version}` without the host: Composite
+    /// subrequests name their resources by this path, not a full URL.
+    pub fn data_path(&self) -> String {
         format!(
-            "{}/services/data/v{}",
-            self.instance_url,
+            "/services/data/v{}",
             self.api_version.trim_start_matches('v')
         )
     }
@@ -109,6 +115,7 @@ mod tests {
             c.data_url(),
             "https://acme.my.salesforce.com/services/data/v62.0"
         );
+        assert_eq!(c.data_path(), "/services/data/v62.0");
         c.login_url = Some("https://test.salesforce.com".into());
         assert_eq!(
             c.token_url(),

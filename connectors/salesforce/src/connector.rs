@@ -7,12 +7,14 @@ use async_trait::async_trait;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use leadbridge_core::auth::RefreshTokenSink;
-use leadbridge_core::http::{ApiClient, ApiResponse, UsageSnapshot};
+use leadbridge_core::http::{ApiClient, ApiResponse, Classify, UsageSnapshot, Verdict};
 use leadbridge_core::{
     Activity, ActivityKind, ChangePage, ChangesRequest, Connector, ConnectorError, ConnectorResult,
     Cursor, FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch, WriteOutcome,
     WriteRecord,
 };
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -32,6 +34,20 @@ pub const LOOKUP_MAX_VALUES: usize = 200;
 /// The most percent-encoded characters of `IN (...)` values per look-up
 /// query, leaving room for the rest of the URL under the 16 KiB URI limit.
 pub const LOOKUP_MAX_URL_CHARS: usize = 12_000;
+/// The most sObject Collections and query subrequests, together, that one
+/// Composite call (`POST /composite`) takes. Composite takes 25
+/// subrequests, but "up to 5 of these subrequests can be sObject
+/// Collections or query operations" (Salesforce's REST guide, "Send
+/// Multiple Requests Using Composite"; collections are allowed there from
+/// API 43.0), so five is what bounds a batched call.
+pub const COMPOSITE_MAX_HEAVY: usize = 5;
+/// The most records one write call carries: five collections of 200 in
+/// one Composite call, which counts as one API call.
+pub const WRITE_MAX: usize = COMPOSITE_MAX_HEAVY * COLLECTION_MAX;
+/// The most key values one look-up call carries: five `IN (...)` queries
+/// of [`LOOKUP_MAX_VALUES`] in one Composite call (fewer when long values
+/// need more queries than five to fit their URLs).
+pub const LOOKUP_MAX: usize = COMPOSITE_MAX_HEAVY * LOOKUP_MAX_VALUES;
 
 /// What one object's describe told us, cached for the connector's lifetime
 /// (a write needs to know whether its key is an External ID field).
@@ -152,37 +168,291 @@ impl SalesforceConnector {
         self.described.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// One sObject Collections call; the outcomes come back in input order.
-    async fn collection_call(
-        &self,
-        endpoint: &str,
-        method: reqwest::Method,
-        url: String,
-        records: Vec<Value>,
-        upsert: bool,
-        create: bool,
-    ) -> ConnectorResult<Vec<WriteOutcome>> {
-        let expected = records.len();
-        let body = json!({ "allOrNone": false, "records": records });
-        let results: Vec<CollectionResult> = self
-            .client
-            .execute(
-                endpoint,
-                None,
-                |http| http.request(method.clone(), &url).json(&body),
-                |r| r.json::<Vec<CollectionResult>>(),
-            )
-            .await?;
-        if results.len() != expected {
-            return Err(ConnectorError::fatal(format!(
-                "sObject Collections answered {} results for {expected} records",
-                results.len()
-            )));
+    /// Sends `subrequests` (at most [`COMPOSITE_MAX_HEAVY`]: they are
+    /// collections or queries) as one Composite call and returns each one's
+    /// answer, in order.
+    ///
+    /// Each subrequest is classified as its status would be on a direct
+    /// call ([`SalesforceClassify`] on its `httpStatusCode`, headers and
+    /// body):
+    ///
+    /// - 2xx: [`SubAnswer::Done`] with the resource's body;
+    /// - refused (`Rejected`): [`SubAnswer::Refused`]; the caller decides
+    ///   what that means for its records or keys;
+    /// - passing (`Retry`: 5xx, 408, 429, the concurrent-request limit):
+    ///   only the subrequests that failed so are sent again, in a new
+    ///   Composite call, so a create that succeeded beside them is never
+    ///   repeated. When every pending subrequest failed passingly, nothing
+    ///   was applied and the whole call is retried by the HTTP layer, with
+    ///   its backoff and budget;
+    /// - `Unauthorized`, `QuotaExhausted`, `Fatal`: the call fails with that
+    ///   error, as a direct call would (a 401 inside a composite cannot be
+    ///   cured by refreshing: the composite itself was authorized).
+    ///
+    /// A composite refused as a whole (HTTP 200 whose single entry has no
+    /// `referenceId`, or a plain error array) fails the call the same way.
+    async fn composite(&self, subrequests: &[Subrequest]) -> ConnectorResult<Vec<SubAnswer>> {
+        let url = format!("{}/composite", self.config.data_url());
+        let mut answers: Vec<Option<SubAnswer>> = subrequests.iter().map(|_| None).collect();
+        let mut pending: Vec<usize> = (0..subrequests.len()).collect();
+        while !pending.is_empty() {
+            let body = json!({
+                // Every subrequest stands on its own, as separate calls did.
+                "allOrNone": false,
+                // In the order sent: upserts, then updates, then creates.
+                "collateSubrequests": false,
+                "compositeRequest": pending
+                    .iter()
+                    .map(|&i| subrequests[i].to_json(&reference_id(i)))
+                    .collect::<Vec<_>>(),
+            });
+            let round = self
+                .client
+                .execute(
+                    "composite",
+                    None,
+                    |http| http.post(&url).json(&body),
+                    |r| read_composite(&r, &pending),
+                )
+                .await?;
+            let mut again = Vec::new();
+            for (&i, answer) in pending.iter().zip(round) {
+                match answer {
+                    Some(a) => answers[i] = Some(a),
+                    None => again.push(i),
+                }
+            }
+            pending = again;
         }
-        Ok(results
+        answers
             .into_iter()
-            .map(|r| r.outcome(upsert, create))
-            .collect())
+            .map(|a| a.ok_or_else(|| ConnectorError::fatal("a Composite subrequest got no answer")))
+            .collect()
+    }
+}
+
+/// The `referenceId` of the `i`-th subrequest of a call (letters and digits only).
+fn reference_id(i: usize) -> String {
+    format!("sub{i}")
+}
+
+/// One subrequest of a Composite call.
+struct Subrequest {
+    /// `GET`, `POST` or `PATCH`.
+    method: &'static str,
+    /// The resource from `/services/data/vXX.X/` on, with its query string.
+    url: String,
+    /// The JSON body, if any.
+    body: Option<Value>,
+}
+
+impl Subrequest {
+    fn to_json(&self, reference_id: &str) -> Value {
+        let mut r = json!({ "method": self.method, "url": self.url, "referenceId": reference_id });
+        if let (Some(body), Some(m)) = (&self.body, r.as_object_mut()) {
+            m.insert("body".into(), body.clone());
+        }
+        r
+    }
+}
+
+/// What one subrequest of a Composite call answered, once classified.
+enum SubAnswer {
+    /// 2xx: the resource's own answer body.
+    Done(Value),
+    /// Refused as a whole (a 4xx the classifier calls `Rejected`), with
+    /// the classifier's message and code and the body's errors.
+    Refused {
+        message: String,
+        code: Option<String>,
+        errors: Vec<SfError>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompositeResponse {
+    composite_response: Vec<CompositeEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompositeEntry {
+    #[serde(default)]
+    body: Value,
+    #[serde(default)]
+    http_headers: HashMap<String, Value>,
+    http_status_code: u16,
+    #[serde(default)]
+    reference_id: Option<String>,
+}
+
+impl CompositeEntry {
+    /// What this answer would mean had the subrequest been a direct call.
+    fn verdict(&self) -> Verdict {
+        let Ok(status) = StatusCode::from_u16(self.http_status_code) else {
+            return Verdict::Fatal {
+                message: format!("Composite answered status {}", self.http_status_code),
+            };
+        };
+        let mut headers = HeaderMap::new();
+        for (k, v) in &self.http_headers {
+            if let (Ok(name), Some(Ok(value))) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                v.as_str().map(HeaderValue::from_str),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        SalesforceClassify.classify(&ApiResponse {
+            status,
+            headers,
+            body: serde_json::to_vec(&self.body).unwrap_or_default(),
+        })
+    }
+}
+
+/// The error a whole call fails with for a verdict.
+fn verdict_error(verdict: Verdict) -> ConnectorError {
+    match verdict {
+        Verdict::Ok => ConnectorError::fatal("Composite refused the request without an error"),
+        Verdict::Retry {
+            message,
+            retry_after,
+        } => ConnectorError::Retryable {
+            message,
+            retry_after,
+        },
+        Verdict::Unauthorized { message } => ConnectorError::Unauthorized { message },
+        Verdict::QuotaExhausted { message, resets_at } => {
+            ConnectorError::QuotaExhausted { message, resets_at }
+        }
+        Verdict::Rejected { message, code } => ConnectorError::Rejected { message, code },
+        Verdict::Fatal { message } => ConnectorError::Fatal { message },
+    }
+}
+
+/// Reads a Composite answer for the subrequests `pending` (indices, whose
+/// `referenceId`s were sent): `Some` answer for each one settled, `None`
+/// for each that failed passingly and should be sent again. See
+/// [`SalesforceConnector::composite`] for what each status means.
+fn read_composite(
+    response: &ApiResponse,
+    pending: &[usize],
+) -> ConnectorResult<Vec<Option<SubAnswer>>> {
+    let parsed: CompositeResponse = response.json()?;
+    // Refused as a whole (too many subrequests, a malformed one): one
+    // entry with no referenceId.
+    if let Some(whole) = parsed
+        .composite_response
+        .iter()
+        .find(|e| e.reference_id.is_none() && !(200..300).contains(&e.http_status_code))
+    {
+        return Err(verdict_error(whole.verdict()));
+    }
+    let by_ref: HashMap<&str, &CompositeEntry> = parsed
+        .composite_response
+        .iter()
+        .filter_map(|e| e.reference_id.as_deref().map(|r| (r, e)))
+        .collect();
+    let mut out = Vec::with_capacity(pending.len());
+    let mut settled_any = false;
+    let mut passing = None;
+    for &i in pending {
+        let reference = reference_id(i);
+        let entry = by_ref.get(reference.as_str()).ok_or_else(|| {
+            ConnectorError::fatal(format!(
+                "Composite answered nothing for subrequest {reference}"
+            ))
+        })?;
+        match entry.verdict() {
+            Verdict::Ok => {
+                settled_any = true;
+                out.push(Some(SubAnswer::Done(entry.body.clone())));
+            }
+            Verdict::Rejected { message, code } => {
+                settled_any = true;
+                let errors = serde_json::from_value(entry.body.clone()).unwrap_or_default();
+                out.push(Some(SubAnswer::Refused {
+                    message,
+                    code,
+                    errors,
+                }));
+            }
+            Verdict::Retry {
+                message,
+                retry_after,
+            } => {
+                passing.get_or_insert((message, retry_after));
+                out.push(None);
+            }
+            other => return Err(verdict_error(other)),
+        }
+    }
+    match passing {
+        // Nothing was applied: the HTTP layer retries the whole call.
+        Some((message, retry_after)) if !settled_any => Err(ConnectorError::Retryable {
+            message,
+            retry_after,
+        }),
+        _ => Ok(out),
+    }
+}
+
+/// Per-record outcomes of one sObject Collections subrequest of `expected`
+/// records. A collection refused as a whole refuses each of its records
+/// with the vendor's message, code and fields (they go to the dead letter
+/// queue); the other subrequests of the call stand.
+fn collection_outcomes(
+    answer: SubAnswer,
+    expected: usize,
+    route: Route,
+) -> ConnectorResult<Vec<WriteOutcome>> {
+    match answer {
+        SubAnswer::Done(body) => {
+            let results: Vec<CollectionResult> = serde_json::from_value(body).map_err(|e| {
+                ConnectorError::fatal(format!(
+                    "sObject Collections answered an unexpected body: {e}"
+                ))
+            })?;
+            if results.len() != expected {
+                return Err(ConnectorError::fatal(format!(
+                    "sObject Collections answered {} results for {expected} records",
+                    results.len()
+                )));
+            }
+            Ok(results
+                .into_iter()
+                .map(|r| {
+                    r.outcome(
+                        matches!(route, Route::Upsert),
+                        matches!(route, Route::Create),
+                    )
+                })
+                .collect())
+        }
+        SubAnswer::Refused {
+            message,
+            code,
+            errors,
+        } => {
+            let outcome = if errors.is_empty() {
+                WriteOutcome::Rejected {
+                    message,
+                    code,
+                    fields: Vec::new(),
+                }
+            } else {
+                CollectionResult {
+                    id: None,
+                    success: false,
+                    errors,
+                    created: None,
+                }
+                .outcome(false, false)
+            };
+            Ok(vec![outcome; expected])
+        }
     }
 }
 
@@ -529,7 +799,8 @@ impl RawDescribe {
     }
 }
 
-/// Which collection call each input record goes through.
+/// Which collection each input record goes through.
+#[derive(Debug, Clone, Copy)]
 enum Route {
     Upsert,
     Update,
@@ -574,14 +845,16 @@ impl Connector for SalesforceConnector {
         "salesforce"
     }
 
-    /// Query batches of 2000, collections of 200, look-ups of at most 200
-    /// keys; the rate is the configured client-side limit (unlimited shows
+    /// Query batches of 2000; writes of [`WRITE_MAX`] (1,000) records and
+    /// look-ups of [`LOOKUP_MAX`] (1,000) keys, each one Composite call of
+    /// five collections or queries, so the engine hands over that many at
+    /// once; the rate is the configured client-side limit (unlimited shows
     /// as infinity).
     fn limits(&self) -> Limits {
         Limits {
             page_size: QUERY_BATCH,
-            batch_size: COLLECTION_MAX,
-            lookup_batch_size: LOOKUP_MAX_VALUES,
+            batch_size: WRITE_MAX,
+            lookup_batch_size: LOOKUP_MAX,
             requests_per_second: self
                 .config
                 .http
@@ -658,8 +931,11 @@ impl Connector for SalesforceConnector {
         })
     }
 
-    /// `SELECT … WHERE key IN (…)` in chunks that fit a query URL, each
-    /// followed to its last batch.
+    /// `SELECT … WHERE key IN (…)` in chunks that fit a query URL
+    /// ([`lookup_chunks`]). One chunk is one plain query; more go five to a
+    /// Composite call (one API call for up to [`LOOKUP_MAX`] keys). A
+    /// result of more than one batch is followed through `nextRecordsUrl`.
+    /// A query refused as a whole fails the look-up, as a direct query does.
     async fn lookup(
         &self,
         object: &str,
@@ -674,13 +950,52 @@ impl Connector for SalesforceConnector {
         if !wanted.iter().any(|f| f.eq_ignore_ascii_case(key_field)) {
             wanted.push(key_field.to_owned());
         }
+        let queries: Vec<String> = lookup_chunks(values)
+            .into_iter()
+            .map(|chunk| {
+                format!(
+                    "SELECT {select} FROM {object} WHERE {key_field} IN ({})",
+                    chunk.join(", ")
+                )
+            })
+            .collect();
+        let mut first_batches = Vec::with_capacity(queries.len());
+        if let [only] = queries.as_slice() {
+            first_batches.push(self.query(only, false).await?);
+        } else {
+            let data = self.config.data_path();
+            for group in queries.chunks(COMPOSITE_MAX_HEAVY) {
+                let subrequests: Vec<Subrequest> = group
+                    .iter()
+                    .map(|soql| Subrequest {
+                        method: "GET",
+                        url: format!(
+                            "{data}/query?{}",
+                            url::form_urlencoded::Serializer::new(String::new())
+                                .append_pair("q", soql)
+                                .finish()
+                        ),
+                        body: None,
+                    })
+                    .collect();
+                for answer in self.composite(&subrequests).await? {
+                    match answer {
+                        SubAnswer::Done(body) => first_batches.push(
+                            serde_json::from_value::<QueryResponse>(body).map_err(|e| {
+                                ConnectorError::fatal(format!(
+                                    "Query answered an unexpected body: {e}"
+                                ))
+                            })?,
+                        ),
+                        SubAnswer::Refused { message, code, .. } => {
+                            return Err(ConnectorError::Rejected { message, code })
+                        }
+                    }
+                }
+            }
+        }
         let mut out = Vec::new();
-        for chunk in lookup_chunks(values) {
-            let soql = format!(
-                "SELECT {select} FROM {object} WHERE {key_field} IN ({})",
-                chunk.join(", ")
-            );
-            let mut response = self.query(&soql, false).await?;
+        for mut response in first_batches {
             loop {
                 for r in &response.records {
                     out.push(decode_record(r, &wanted)?);
@@ -694,7 +1009,9 @@ impl Connector for SalesforceConnector {
         Ok(out)
     }
 
-    /// sObject Collections, 200 records a call, `allOrNone=false`:
+    /// sObject Collections of 200 records, `allOrNone=false`, sent as
+    /// subrequests of Composite calls (`POST /composite`, one API call for
+    /// up to five collections: [`WRITE_MAX`] records):
     ///
     /// - when the batch's `key_field` is an External ID field (per the
     ///   object's describe), records with a key are upserted by it
@@ -706,6 +1023,19 @@ impl Connector for SalesforceConnector {
     ///   that is not an External ID (such as `Email`), so for such keys the
     ///   engine must look the key up first and pass the id of a match:
     ///   creating by a non-unique key is not idempotent.
+    ///
+    /// Every batch goes through Composite, even one that fits a single
+    /// collection: the call count is the same (one), and a collection
+    /// refused as a whole then means the same thing whatever the batch's
+    /// size (its records are rejected with the vendor's reason; see
+    /// [`SalesforceConnector::composite`] for the other statuses).
+    /// Subrequests run in order (upserts, updates, creates) and
+    /// independently (`allOrNone=false` at both levels), as the separate
+    /// calls did. Retrying is safe for the same reasons as before: the
+    /// whole composite is sent again only when none of its subrequests was
+    /// applied, and otherwise only the subrequests that failed passingly
+    /// are, so a create that succeeded is never repeated because a
+    /// neighbour failed.
     ///
     /// Outcomes come back in input order; a record with neither id nor key
     /// is rejected without a call.
@@ -753,53 +1083,50 @@ impl Connector for SalesforceConnector {
                 });
             }
         }
-        let data = self.config.data_url();
-        let groups = [
-            (
-                upserts,
-                Route::Upsert,
-                "collections upsert",
-                reqwest::Method::PATCH,
-                format!(
-                    "{data}/composite/sobjects/{}/{}",
-                    batch.object,
-                    key_field.unwrap_or_default()
+        let data = self.config.data_path();
+        // One subrequest per collection of 200, with the records it carries.
+        let mut subrequests = Vec::new();
+        let mut carried: Vec<(Vec<usize>, Route)> = Vec::new();
+        for (indices, route) in [
+            (upserts, Route::Upsert),
+            (updates, Route::Update),
+            (creates, Route::Create),
+        ] {
+            let (method, url) = match route {
+                Route::Upsert => (
+                    "PATCH",
+                    format!(
+                        "{data}/composite/sobjects/{}/{}",
+                        batch.object,
+                        key_field.unwrap_or_default()
+                    ),
                 ),
-            ),
-            (
-                updates,
-                Route::Update,
-                "collections update",
-                reqwest::Method::PATCH,
-                format!("{data}/composite/sobjects"),
-            ),
-            (
-                creates,
-                Route::Create,
-                "collections create",
-                reqwest::Method::POST,
-                format!("{data}/composite/sobjects"),
-            ),
-        ];
-        for (indices, route, endpoint, method, url) in groups {
+                Route::Update => ("PATCH", format!("{data}/composite/sobjects")),
+                Route::Create => ("POST", format!("{data}/composite/sobjects")),
+            };
             for chunk in indices.chunks(COLLECTION_MAX) {
-                let records = chunk
+                let records: Vec<Value> = chunk
                     .iter()
                     .map(|&i| {
                         collection_record(&batch.object, &batch.records[i], key_field, &route)
                     })
                     .collect();
-                let results = self
-                    .collection_call(
-                        endpoint,
-                        method.clone(),
-                        url.clone(),
-                        records,
-                        matches!(route, Route::Upsert),
-                        matches!(route, Route::Create),
-                    )
-                    .await?;
-                for (&i, outcome) in chunk.iter().zip(results) {
+                subrequests.push(Subrequest {
+                    method,
+                    url: url.clone(),
+                    body: Some(json!({ "allOrNone": false, "records": records })),
+                });
+                carried.push((chunk.to_vec(), route));
+            }
+        }
+        for (subs, carried) in subrequests
+            .chunks(COMPOSITE_MAX_HEAVY)
+            .zip(carried.chunks(COMPOSITE_MAX_HEAVY))
+        {
+            let answers = self.composite(subs).await?;
+            for (answer, (indices, route)) in answers.into_iter().zip(carried) {
+                let results = collection_outcomes(answer, indices.len(), *route)?;
+                for (&i, outcome) in indices.iter().zip(results) {
                     outcomes[i] = Some(outcome);
                 }
             }

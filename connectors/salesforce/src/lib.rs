@@ -6,15 +6,18 @@
 //!   query cursor is a snapshot, so every record appears exactly once per
 //!   pass, however many share one timestamp). Deleted records come from the
 //!   same ordered stream through `queryAll` when asked for.
-//! - **Writes** go through sObject Collections, 200 records a call with
-//!   `allOrNone=false`, upserting by an External ID field when the batch is
-//!   keyed on one, so a retried batch never creates a duplicate.
+//! - **Writes** go through sObject Collections of 200 records with
+//!   `allOrNone=false`, up to five of them in one Composite call (one API
+//!   call for 1,000 records), upserting by an External ID field when the
+//!   batch is keyed on one, so a retried batch never creates a duplicate.
+//! - **Look-ups** by key are `IN (...)` queries, several in one Composite
+//!   call when the keys need more than one.
 //! - **Errors** are read from Salesforce's `[{message, errorCode, fields}]`
 //!   bodies into the core's errors by meaning ([`SalesforceClassify`]).
 //!
 //! Behind the `simulator` feature, [`simulator::start`] serves a stateful,
 //! in-memory Salesforce on loopback (real paths, SOQL, paging, collections,
-//! error bodies, limits and OAuth2), and [`testing`] holds the conformance
+//! composite, error bodies, limits and OAuth2), and [`testing`] holds the conformance
 //! target.
 //!
 //! ```no_run
