@@ -185,11 +185,34 @@ async fn cycle(
             c.args(["run", "--once", "--config"]).arg(&world.config);
             c
         }
-        Engine::Unthrottled => {
-            let mut c = Command::new(std::env::current_exe()?);
-            c.arg("--cycle-child").arg(&world.config);
-            c
-        }
+        Engine::Unthrottled => match std::env::var_os("LEADBRIDGE_BENCH_PERF") {
+            // Profiling: `perf record` wraps the engine child, one data
+            // file per cycle in that directory (CPU figures then include
+            // perf's own overhead, so they are for the profile only).
+            Some(dir) => {
+                let mut c = Command::new("perf");
+                c.args([
+                    "record",
+                    "-F",
+                    "1999",
+                    "-g",
+                    "--call-graph",
+                    "dwarf,32768",
+                    "-o",
+                ])
+                .arg(Path::new(&dir).join(format!("{label}.data")))
+                .arg("--")
+                .arg(std::env::current_exe()?)
+                .arg("--cycle-child")
+                .arg(&world.config);
+                c
+            }
+            None => {
+                let mut c = Command::new(std::env::current_exe()?);
+                c.arg("--cycle-child").arg(&world.config);
+                c
+            }
+        },
     };
     command.current_dir(world.dir.path());
     let cpu_before = (world.hubspot.cpu(), world.salesforce.cpu());
