@@ -241,19 +241,33 @@ impl PassState {
         }
     }
 
-    fn to_record(request: &ChangesRequest, prop: &str, object: &ApiObject) -> (i64, Record) {
-        let modified = object
-            .properties
+    /// Builds the record from a search result, moving its values: a page
+    /// holds 200 of them and this runs for every record of every pass, so
+    /// nothing is cloned. Only the requested fields are kept, `null` where
+    /// HubSpot sent none.
+    fn to_record(request: &ChangesRequest, prop: &str, object: ApiObject) -> (i64, Record) {
+        let ApiObject {
+            id,
+            mut properties,
+            updated_at,
+            ..
+        } = object;
+        let modified = properties
             .get(prop)
             .and_then(Value::as_str)
             .and_then(parse_ms)
-            .or_else(|| object.updated_at.as_deref().and_then(parse_ms))
+            .or_else(|| updated_at.as_deref().and_then(parse_ms))
             .unwrap_or(0);
-        let mut record = Record::new(object.id.clone(), from_ms(modified));
-        for field in &request.fields {
-            let value = object.properties.get(field).cloned().unwrap_or(Value::Null);
-            record.fields.insert(field.clone(), value);
+        properties.retain(|name, _| request.fields.iter().any(|f| f == name));
+        if properties.len() < request.fields.len() {
+            for field in &request.fields {
+                if !properties.contains_key(field) {
+                    properties.insert(field.clone(), Value::Null);
+                }
+            }
         }
+        let mut record = Record::new(id, from_ms(modified));
+        record.fields = properties;
         (modified, record)
     }
 
@@ -287,7 +301,7 @@ impl PassState {
         &mut self,
         request: &ChangesRequest,
         prop: &str,
-        results: &[ApiObject],
+        results: Vec<ApiObject>,
         total: Option<u64>,
         has_next: bool,
     ) -> ConnectorResult<(Vec<Record>, bool)> {
@@ -299,7 +313,7 @@ impl PassState {
         match self.phase.clone() {
             Phase::Range => {
                 for object in results {
-                    let id = id_of(object)?;
+                    let id = id_of(&object)?;
                     let (ts, record) = Self::to_record(request, prop, object);
                     let seen_at_tie = self.tie_ms == Some(ts) && self.tie_ids.contains(&id);
                     let before_floor = ts < self.floor_ms
@@ -329,7 +343,7 @@ impl PassState {
             Phase::Tie { ts, after_id } => {
                 let mut last = after_id;
                 for object in results {
-                    let id = id_of(object)?;
+                    let id = id_of(&object)?;
                     last = last.max(id);
                     if self.tie_ids.contains(&id) {
                         continue;
@@ -384,7 +398,7 @@ impl PassState {
         &mut self,
         request: &ChangesRequest,
         prop: &str,
-        results: &[ApiObject],
+        results: Vec<ApiObject>,
         next: Option<String>,
     ) -> Vec<Record> {
         let mut out = Vec::new();
@@ -485,7 +499,7 @@ mod tests {
         // A page of 150 records at t=10 (in no id order), with more to come.
         let page: Vec<ApiObject> = (0..150).map(|i| obj(1000 - i * 3, 10)).collect();
         let (out, done) = s
-            .on_search_page(&r, "lastmodifieddate", &page, Some(500), true)
+            .on_search_page(&r, "lastmodifieddate", page, Some(500), true)
             .unwrap();
         assert_eq!((out.len(), done), (150, false));
         assert!(matches!(
@@ -499,7 +513,7 @@ mod tests {
         // The drain returns ids in order, including those already delivered.
         let drain: Vec<ApiObject> = (1..=200).map(|id| obj(id, 10)).collect();
         let (out, _) = s
-            .on_search_page(&r, "lastmodifieddate", &drain, Some(1000), true)
+            .on_search_page(&r, "lastmodifieddate", drain, Some(1000), true)
             .unwrap();
         let seen_before = (1..=200)
             .filter(|id| (1000 - id) % 3 == 0 && *id > 550)
@@ -520,7 +534,7 @@ mod tests {
         let r = request(None, 0);
         let mut s = PassState::start(&r);
         let page = vec![obj(1, 5), obj(2, 7), obj(3, 7)];
-        s.on_search_page(&r, "lastmodifieddate", &page, Some(10), true)
+        s.on_search_page(&r, "lastmodifieddate", page, Some(10), true)
             .unwrap();
         let Call::Search(body) = s.next_call(&r, "lastmodifieddate") else {
             panic!()
@@ -534,7 +548,7 @@ mod tests {
             .on_search_page(
                 &r,
                 "lastmodifieddate",
-                &[obj(3, 7), obj(4, 7)],
+                vec![obj(3, 7), obj(4, 7)],
                 Some(2),
                 false,
             )

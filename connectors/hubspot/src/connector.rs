@@ -528,7 +528,7 @@ impl Connector for HubSpotConnector {
                 let (records, live_done) = state.on_search_page(
                     request,
                     prop,
-                    &response.results,
+                    response.results,
                     response.total,
                     has_next,
                 )?;
@@ -562,7 +562,7 @@ impl Connector for HubSpotConnector {
                     .await?;
                 let next_after = Paging::after(&response.paging);
                 let records =
-                    state.on_archived_page(request, prop, &response.results, next_after.clone());
+                    state.on_archived_page(request, prop, response.results, next_after.clone());
                 let next = match next_after {
                     Some(_) => Some(PageToken(state.token()?)),
                     None => None,
