@@ -388,7 +388,7 @@ async fn execute(
 /// The value `@{expr}` names: an earlier, successful subrequest's body,
 /// walked by `.field` and `[index]` steps.
 fn lookup(expr: &str, answered: &HashMap<String, (u16, Value)>) -> Result<Value, String> {
-    let split = |s: &str| s.find(|c| c == '.' || c == '[').unwrap_or(s.len());
+    let split = |s: &str| s.find(['.', '[']).unwrap_or(s.len());
     let (name, mut rest) = expr.split_at(split(expr));
     let missing = || format!("Invalid reference specified. No value for {expr} found in {name}.");
     let Some((status, body)) = answered.get(name) else {
