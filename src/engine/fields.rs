@@ -95,11 +95,25 @@ impl FieldMap {
         side: Side,
         fields: &leadbridge_core::Fields,
     ) -> Result<Canonical, CoerceError> {
+        self.to_canonical_where(side, fields, |_| true)
+    }
+
+    /// [`FieldMap::to_canonical`] for the mappings `wanted` picks only: a
+    /// decision that reads three fields need not map ten.
+    pub fn to_canonical_where(
+        &self,
+        side: Side,
+        fields: &leadbridge_core::Fields,
+        wanted: impl Fn(&FieldMapping) -> bool,
+    ) -> Result<Canonical, CoerceError> {
         let mut out = Canonical::new();
         for m in &self.mappings {
             let Some(vendor) = m.vendor_field(side) else {
                 continue;
             };
+            if !wanted(m) {
+                continue;
+            }
             let raw = fields.get(vendor).unwrap_or(&Value::Null);
             let mut value = normalise(m.to_canonical(side, raw)?);
             if m.key {
