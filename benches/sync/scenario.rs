@@ -185,34 +185,25 @@ async fn cycle(
             c.args(["run", "--once", "--config"]).arg(&world.config);
             c
         }
-        Engine::Unthrottled => match std::env::var_os("LEADBRIDGE_BENCH_PERF") {
-            // Profiling: `perf record` wraps the engine child, one data
-            // file per cycle in that directory (CPU figures then include
-            // perf's own overhead, so they are for the profile only).
-            Some(dir) => {
-                let mut c = Command::new("perf");
-                c.args([
-                    "record",
-                    "-F",
-                    "1999",
-                    "-g",
-                    "--call-graph",
-                    "dwarf,32768",
-                    "-o",
-                ])
-                .arg(Path::new(&dir).join(format!("{label}.data")))
-                .arg("--")
-                .arg(std::env::current_exe()?)
-                .arg("--cycle-child")
-                .arg(&world.config);
-                c
-            }
-            None => {
-                let mut c = Command::new(std::env::current_exe()?);
-                c.arg("--cycle-child").arg(&world.config);
-                c
-            }
-        },
+        Engine::Unthrottled => {
+            // Profiling: LEADBRIDGE_BENCH_WRAP is a command line the engine
+            // child runs under, `{label}` replaced by the cycle's name, e.g.
+            // `perf record -g -o /tmp/{label}.data --` or `valgrind
+            // --tool=callgrind --callgrind-out-file=/tmp/{label}.cg`. CPU
+            // figures then include the wrapper's cost: for profiles only.
+            let wrap = std::env::var("LEADBRIDGE_BENCH_WRAP").unwrap_or_default();
+            let mut words = wrap.split_whitespace().map(|w| w.replace("{label}", label));
+            let mut c = match words.next() {
+                Some(program) => {
+                    let mut c = Command::new(program);
+                    c.args(words).arg(std::env::current_exe()?);
+                    c
+                }
+                None => Command::new(std::env::current_exe()?),
+            };
+            c.arg("--cycle-child").arg(&world.config);
+            c
+        }
     };
     command.current_dir(world.dir.path());
     let cpu_before = (world.hubspot.cpu(), world.salesforce.cpu());
