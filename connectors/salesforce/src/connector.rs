@@ -1031,10 +1031,17 @@ impl Connector for SalesforceConnector {
     /// [`SalesforceConnector::composite`] for the other statuses).
     /// Subrequests run in order (upserts, updates, creates) and
     /// independently (`allOrNone=false` at both levels), as the separate
-    /// calls did. Retrying is safe for the same reasons as before: the
-    /// whole composite is sent again only when none of its subrequests was
-    /// applied, and otherwise only the subrequests that failed passingly
-    /// are, so a create that succeeded is never repeated because a
+    /// calls did.
+    ///
+    /// Retries keep the old safety rules. A composite that failed as a
+    /// whole (timeout, dropped connection, 5xx or 429 on the call itself)
+    /// is sent again like any call, as a failed collection call was:
+    /// upserts by External ID and updates by id are idempotent, while a
+    /// create by a plain key that may have been applied is guarded by the
+    /// engine (look-up before create, intents replayed by look-up). What
+    /// composite adds is that one subrequest can fail while its neighbours
+    /// are applied: then only the subrequests that failed passingly are
+    /// sent again, so an applied create is never repeated because a
     /// neighbour failed.
     ///
     /// Outcomes come back in input order; a record with neither id nor key
