@@ -18,12 +18,36 @@ pub(crate) struct SfError {
     pub fields: Vec<String>,
 }
 
-/// The first error of a Salesforce error body, if the body is one. Bodies
+/// A Composite call refused as a whole carries its error array in its
+/// single entry: `{"compositeResponse":[{"body":[{...}], ...}]}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompositeErrors {
+    composite_response: Vec<CompositeErrorEntry>,
+}
+
+#[derive(Deserialize)]
+struct CompositeErrorEntry {
+    #[serde(default)]
+    body: Vec<SfError>,
+}
+
+/// The first error of a Salesforce error body, if the body is one (an
+/// error array, or a Composite answer whose first entry is one). Bodies
 /// are vendor text (messages, codes, field names), never our headers, so
 /// they are safe to carry in errors.
 pub(crate) fn first_error(body: &[u8]) -> Option<SfError> {
-    let errors: Vec<SfError> = serde_json::from_slice(body).ok()?;
-    errors.into_iter().next()
+    if let Ok(errors) = serde_json::from_slice::<Vec<SfError>>(body) {
+        return errors.into_iter().next();
+    }
+    let composite: CompositeErrors = serde_json::from_slice(body).ok()?;
+    composite
+        .composite_response
+        .into_iter()
+        .next()?
+        .body
+        .into_iter()
+        .next()
 }
 
 /// Salesforce's reading of its own responses:
@@ -181,6 +205,18 @@ mod tests {
             )),
             Verdict::Rejected { .. }
         ));
+        // A whole composite refused with a non-200 status keeps its reason.
+        assert_eq!(
+            c.classify(&response(
+                400,
+                r#"{"compositeResponse":[{"body":[{"errorCode":"LIMIT_EXCEEDED","message":"The request can’t contain more than 25 operations."}],"httpHeaders":{},"httpStatusCode":400,"referenceId":null}]}"#
+            )),
+            Verdict::Rejected {
+                message: "400 LIMIT_EXCEEDED: The request can’t contain more than 25 operations."
+                    .into(),
+                code: Some("LIMIT_EXCEEDED".into())
+            }
+        );
         let mut r = response(503, "oops");
         r.headers
             .insert("retry-after", HeaderValue::from_static("3"));

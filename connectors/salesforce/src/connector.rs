@@ -169,8 +169,9 @@ impl SalesforceConnector {
     }
 
     /// Sends `subrequests` (at most [`COMPOSITE_MAX_HEAVY`]: they are
-    /// collections or queries) as one Composite call and returns each one's
-    /// answer, in order.
+    /// collections or queries) as one Composite call (another only for
+    /// those that fail passingly, below) and returns each one's answer, in
+    /// order.
     ///
     /// Each subrequest is classified as its status would be on a direct
     /// call ([`SalesforceClassify`] on its `httpStatusCode`, headers and
@@ -845,8 +846,8 @@ impl Connector for SalesforceConnector {
         "salesforce"
     }
 
-    /// Query batches of 2000; writes of [`WRITE_MAX`] (1,000) records and
-    /// look-ups of [`LOOKUP_MAX`] (1,000) keys, each one Composite call of
+    /// Query batches of 2000; writes of `WRITE_MAX` (1,000) records and
+    /// look-ups of `LOOKUP_MAX` (1,000) keys, each one Composite call of
     /// five collections or queries, so the engine hands over that many at
     /// once; the rate is the configured client-side limit (unlimited shows
     /// as infinity).
@@ -871,7 +872,7 @@ impl Connector for SalesforceConnector {
     }
 
     /// One query batch of the pass. The first call runs the SOQL of
-    /// [`changes_soql`] (through `queryAll` when deleted records are wanted,
+    /// `changes_soql` (through `queryAll` when deleted records are wanted,
     /// so live and deleted records come in one `(SystemModstamp, Id)` order
     /// and one checkpoint covers both); later calls follow `nextRecordsUrl`,
     /// which reads the server's snapshot of the result, so a record changed
@@ -932,8 +933,8 @@ impl Connector for SalesforceConnector {
     }
 
     /// `SELECT … WHERE key IN (…)` in chunks that fit a query URL
-    /// ([`lookup_chunks`]). One chunk is one plain query; more go five to a
-    /// Composite call (one API call for up to [`LOOKUP_MAX`] keys). A
+    /// (`lookup_chunks`). One chunk is one plain query; more go five to a
+    /// Composite call (one API call for up to `LOOKUP_MAX` keys). A
     /// result of more than one batch is followed through `nextRecordsUrl`.
     /// A query refused as a whole fails the look-up, as a direct query does.
     async fn lookup(
@@ -1011,7 +1012,7 @@ impl Connector for SalesforceConnector {
 
     /// sObject Collections of 200 records, `allOrNone=false`, sent as
     /// subrequests of Composite calls (`POST /composite`, one API call for
-    /// up to five collections: [`WRITE_MAX`] records):
+    /// up to five collections: `WRITE_MAX` records):
     ///
     /// - when the batch's `key_field` is an External ID field (per the
     ///   object's describe), records with a key are upserted by it
@@ -1027,14 +1028,22 @@ impl Connector for SalesforceConnector {
     /// Every batch goes through Composite, even one that fits a single
     /// collection: the call count is the same (one), and a collection
     /// refused as a whole then means the same thing whatever the batch's
-    /// size (its records are rejected with the vendor's reason; see
-    /// [`SalesforceConnector::composite`] for the other statuses).
+    /// size: its records are rejected with the vendor's reason, while a
+    /// subrequest failing on authorization, quota or configuration fails
+    /// the write as the same status on a direct call would.
     /// Subrequests run in order (upserts, updates, creates) and
     /// independently (`allOrNone=false` at both levels), as the separate
-    /// calls did. Retrying is safe for the same reasons as before: the
-    /// whole composite is sent again only when none of its subrequests was
-    /// applied, and otherwise only the subrequests that failed passingly
-    /// are, so a create that succeeded is never repeated because a
+    /// calls did.
+    ///
+    /// Retries keep the old safety rules. A composite that failed as a
+    /// whole (timeout, dropped connection, 5xx or 429 on the call itself)
+    /// is sent again like any call, as a failed collection call was:
+    /// upserts by External ID and updates by id are idempotent, while a
+    /// create by a plain key that may have been applied is guarded by the
+    /// engine (look-up before create, intents replayed by look-up). What
+    /// composite adds is that one subrequest can fail while its neighbours
+    /// are applied: then only the subrequests that failed passingly are
+    /// sent again, so an applied create is never repeated because a
     /// neighbour failed.
     ///
     /// Outcomes come back in input order; a record with neither id nor key

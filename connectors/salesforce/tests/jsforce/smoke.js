@@ -6,7 +6,8 @@
 // update, upsert by External ID (201 then 200), collection create with a
 // per-record error, query with autoFetch to the end, queryMore, COUNT(),
 // destroy, queryAll (scanAll), describe, limits / Sforce-Limit-Info, a
-// MALFORMED/INVALID_FIELD error, and the OAuth2 refresh-token flow.
+// MALFORMED/INVALID_FIELD error, a composite request with references
+// (raw request), and the OAuth2 refresh-token flow.
 const jsforce = require('jsforce');
 (async () => {
   const url = process.argv[2];
@@ -46,6 +47,13 @@ const jsforce = require('jsforce');
   const lim = await conn.limits();
   ok(lim.DailyApiRequests.Max > 0, 'limits ' + JSON.stringify(lim.DailyApiRequests) + ' limitInfo ' + JSON.stringify(conn.limitInfo));
   try { await conn.query('SELECT Nope FROM Lead'); ok(false, 'bad query'); } catch (e) { ok(e.errorCode === 'INVALID_FIELD', 'bad query error ' + e.errorCode); }
+  // Composite (jsforce has no helper; a raw request, as its users send it)
+  const comp = await conn.request({ method: 'POST', url: '/services/data/v62.0/composite', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ allOrNone: false, compositeRequest: [
+    { method: 'POST', url: '/services/data/v62.0/sobjects/Lead', referenceId: 'newLead', body: { LastName: 'Comp', Company: 'Osite' } },
+    { method: 'GET', url: '/services/data/v62.0/sobjects/Lead/@{newLead.id}?fields=LastName', referenceId: 'got' },
+    { method: 'PATCH', url: '/services/data/v62.0/composite/sobjects', referenceId: 'coll', body: { allOrNone: false, records: [{ attributes: { type: 'Lead' }, id: '@{newLead.id}', Title: 'Composite' }] } },
+  ] }) });
+  ok(comp.compositeResponse.length === 3 && comp.compositeResponse[0].httpStatusCode === 201 && comp.compositeResponse[1].body.LastName === 'Comp' && comp.compositeResponse[2].body[0].success === true, 'composite with references ' + JSON.stringify(comp.compositeResponse.map(e => e.httpStatusCode)));
   // OAuth refresh through jsforce
   const c2 = new jsforce.Connection({ oauth2: { clientId: 'sim-client', clientSecret: 'sim-secret', loginUrl: url }, instanceUrl: url, refreshToken: 'sim-rt-initial', version: '62.0' });
   let refreshed = null; c2.on('refresh', (at, res) => { refreshed = res; });
