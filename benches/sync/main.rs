@@ -23,6 +23,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+/// The daemon's allocator (see src/main.rs), so the engine child costs what
+/// `leadbridge run` does.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use crate::budget::Projection;
 use crate::report::{median_run, Report};
 use crate::scenario::Engine;
