@@ -13,7 +13,8 @@ pub const HS_PAGE: u64 = 200;
 pub const HS_BATCH: u64 = 100;
 /// Salesforce query batch (records per `query`/`queryMore` call).
 pub const SF_PAGE: u64 = 2000;
-/// Salesforce sObject Collections size, and keys per look-up query.
+/// Records per Salesforce write call and keys per look-up call, as the
+/// engine batches them (one Composite call of sObject Collections).
 pub const SF_BATCH: u64 = 200;
 
 /// HubSpot search: 5 requests per second.
@@ -50,13 +51,12 @@ impl Minimum {
     pub fn of(c: &CycleFigures) -> Self {
         let s = &c.summary;
         let hubspot = ceil(s.read_marketing, HS_PAGE).max(1) + ceil(s.written_marketing, HS_BATCH);
-        // Creates (upsert by External ID) and updates (by Id) are two endpoints.
-        let updates = s.written_crm.saturating_sub(s.handoffs);
+        // Creates (upsert by External ID) and updates (by Id) of one batch
+        // go out together, as collections of one Composite call.
         let salesforce = 1
             + ceil(s.read_crm, SF_PAGE).max(1)
             + ceil(s.handoffs, SF_BATCH)
-            + ceil(s.handoffs, SF_BATCH)
-            + ceil(updates, SF_BATCH);
+            + ceil(s.written_crm, SF_BATCH);
         Self {
             hubspot,
             salesforce,

@@ -72,7 +72,7 @@ fn row(out: &mut String, name: &str, c: &CycleFigures) {
     );
     let _ = writeln!(
         out,
-        "| {name} | {:.2} | {} | {:.0} | {:.2} | {:.1} | {:.2} / {:.2} | {hs} ({}) w{} | {sf} ({}) w{} | {:.2} | {:.1} |",
+        "| {name} | {:.2} | {} | {:.0} | {:.2} | {:.1} | {:.2} / {:.2} | {hs} ({}) w{} | {sf} ({}) w{} s{} | {:.2} | {:.1} |",
         c.wall_s,
         records,
         records as f64 / c.wall_s.max(1e-9),
@@ -84,6 +84,7 @@ fn row(out: &mut String, name: &str, c: &CycleFigures) {
         CycleFigures::writes(&c.hubspot),
         min.salesforce,
         CycleFigures::writes(&c.salesforce),
+        crate::scenario::startup_calls(&c.salesforce),
         (hs + sf) as f64 / (min.hubspot + min.salesforce).max(1) as f64,
         c.max_rss_mib,
     );
@@ -108,7 +109,7 @@ impl Report {
                 "HubSpot simulator: started and seeded in {:.1} s, RSS {:.0} MiB after seeding; at the end HubSpot {:.0} MiB, Salesforce {:.0} MiB\n",
                 r.seed_s, r.hubspot_sim_rss_mib, r.sim_rss_end_mib.0, r.sim_rss_end_mib.1
             );
-            let _ = writeln!(out, "| cycle | wall s | records read | records/s | daemon CPU s | CPU µs/record | sim CPU s HS / SF | HubSpot calls (min) writes | Salesforce calls (min) writes | calls / min | daemon peak RSS MiB |");
+            let _ = writeln!(out, "| cycle | wall s | records read | records/s | daemon CPU s | CPU µs/record | sim CPU s HS / SF | HubSpot calls (min) writes | Salesforce calls (min) writes, start-up | calls / min | daemon peak RSS MiB |");
             let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
             for (i, c) in r.backfill.iter().enumerate() {
                 row(&mut out, &format!("backfill {}", i + 1), c);

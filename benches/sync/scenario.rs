@@ -106,6 +106,16 @@ impl CycleFigures {
     }
 }
 
+/// Calls a fresh process makes once before its first cycle (an OAuth2
+/// token, an object's describe); a long-running daemon does not repeat
+/// them each cycle.
+pub fn startup_calls(side: &BTreeMap<String, u64>) -> u64 {
+    side.iter()
+        .filter(|(k, _)| k.contains("/token") || k.ends_with("/describe"))
+        .map(|(_, v)| v)
+        .sum()
+}
+
 /// Whether an endpoint label is a read (search, query, describe, GET, token).
 pub fn is_read(label: &str) -> bool {
     label.starts_with("GET ")
