@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ApiObject {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "properties")]
     pub properties: Map<String, Value>,
     #[serde(default)]
     pub updated_at: Option<String>,
@@ -23,6 +23,41 @@ pub(crate) struct ApiObject {
     pub new: Option<bool>,
     #[serde(default)]
     pub object_write_trace_id: Option<String>,
+}
+
+/// Typical number of properties an object comes back with: the ones a
+/// pipeline maps plus HubSpot's three defaults.
+const PROPERTIES_HINT: usize = 16;
+
+/// An object's properties into a map sized for them up front: a change
+/// pass decodes 200 objects a page, and growing each map from empty was a
+/// measurable share of the daemon's CPU.
+fn properties<'de, D>(deserializer: D) -> Result<Map<String, Value>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Map<String, Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of properties")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Map::new())
+        }
+        fn visit_map<A>(self, mut access: A) -> Result<Self::Value, A::Error>
+        where
+            A: serde::de::MapAccess<'de>,
+        {
+            let hint = access.size_hint().unwrap_or(PROPERTIES_HINT);
+            let mut map = Map::with_capacity(hint);
+            while let Some((name, value)) = access.next_entry::<String, Value>()? {
+                map.insert(name, value);
+            }
+            Ok(map)
+        }
+    }
+    deserializer.deserialize_any(Visitor)
 }
 
 /// `paging.next` of a list or search response.
