@@ -20,6 +20,7 @@ use tracing::debug;
 use crate::changes::{Call, PassState, Phase, LIST_LIMIT, PAGE_LIMIT};
 use crate::classify::HubSpotClassify;
 use crate::config::HubSpotConfig;
+use crate::page::PageSeed;
 use crate::time::{from_ms, iso_ms, parse_ms};
 use crate::wire::{
     ApiObject, BatchResponse, PageResponse, Paging, PropertiesResponse, StandardError,
@@ -508,6 +509,11 @@ impl Connector for HubSpotConnector {
                 let path = format!("/crm/v3/objects/{}/search", request.object);
                 let url = self.url(&path);
                 let label = format!("POST {path}");
+                // The requested fields and the property the pass orders by.
+                let mut wanted = request.fields.clone();
+                if !wanted.iter().any(|f| f == prop) {
+                    wanted.push(prop.to_owned());
+                }
                 let (response, server_ms): (PageResponse, Option<i64>) = self
                     .client
                     .execute(
@@ -519,7 +525,8 @@ impl Connector for HubSpotConnector {
                                 .header("date")
                                 .and_then(|d| jiff::fmt::rfc2822::parse(d).ok())
                                 .map(|z| z.timestamp().as_millisecond());
-                            Ok((response.json::<PageResponse>()?, date))
+                            let page = response.json_seed(PageSeed { wanted: &wanted })?;
+                            Ok((page, date))
                         },
                     )
                     .await?;

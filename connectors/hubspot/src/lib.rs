@@ -35,6 +35,7 @@ pub mod changes;
 mod classify;
 mod config;
 mod connector;
+mod page;
 pub mod time;
 mod wire;
 

@@ -84,6 +84,22 @@ impl ApiResponse {
         })
     }
 
+    /// The body decoded as JSON through a [`serde::de::DeserializeSeed`]
+    /// (a decoder that needs context, such as which fields to keep);
+    /// failures are passing, as for [`ApiResponse::json`].
+    pub fn json_seed<'de, S: serde::de::DeserializeSeed<'de>>(
+        &'de self,
+        seed: S,
+    ) -> ConnectorResult<S::Value> {
+        let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
+        seed.deserialize(&mut deserializer)
+            .and_then(|value| deserializer.end().map(|()| value))
+            .map_err(|e| ConnectorError::Retryable {
+                message: format!("unreadable response body (status {}): {e}", self.status),
+                retry_after: None,
+            })
+    }
+
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
