@@ -28,7 +28,10 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
         .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Runtime::new()?;
+    // The daemon's runtime (`cli::common::runtime`): one thread.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let daemon = Daemon::open(config)?;
         let mut failed = false;
