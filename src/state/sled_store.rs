@@ -105,19 +105,11 @@ impl SledStore {
         let dir = dir.as_ref().to_path_buf();
         private_dir(&dir)?;
         let lock = lock_dir(&dir)?;
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir.join("db"))
             .cache_capacity(options.cache_capacity)
-            .mode(sled::Mode::LowSpace)
-            .open()
-            .map_err(|e| match e {
-                // Only reachable if something other than leadbridge holds
-                // sled's own lock: say the same thing.
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    StateError::Locked { dir: dir.clone() }
-                }
-                other => backend(other),
-            })?;
+            .mode(sled::Mode::LowSpace);
+        let db = open_sled(&config, &dir)?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         let trees = Trees {
             links_m: tree("links_m")?,
@@ -187,6 +179,33 @@ impl SledStore {
         match self.get(&self.trees.counters, &keys::with(pipeline, name)?)? {
             Some(v) => keys::read_u64("counter", &v),
             None => Ok(0),
+        }
+    }
+}
+
+/// Opens sled, waiting a moment for its own lock on the database file.
+///
+/// We hold the directory's lock, so no other leadbridge has the database;
+/// but a store this process has just dropped can hold sled's lock for a
+/// few milliseconds more (sled's background threads let go of the file
+/// after the `Db`), which made a reopen fail as `Locked` now and then.
+fn open_sled(config: &sled::Config, dir: &Path) -> StateResult<Db> {
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            // After the wait, only something other than leadbridge can hold
+            // sled's own lock: say the same as for another instance.
+            Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= WAIT {
+                    return Err(StateError::Locked {
+                        dir: dir.to_path_buf(),
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(other) => return Err(backend(other)),
         }
     }
 }
