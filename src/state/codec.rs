@@ -1,19 +1,13 @@
-//! How values are turned into bytes.
+//! How values are turned into bytes: the primitives (varints, length-
+//! prefixed bytes, a checked [`Reader`]), JSON for the entries there are a
+//! handful of per pipeline (cursors, dead letters, status, outcomes, SLA
+//! state: they hold record fields that are JSON already, and stay readable
+//! in a dump), and the stand-alone link form older builds stored one per
+//! link, still read when such a store is opened (its links are moved into
+//! buckets, see `pack` for the forms used now).
 //!
-//! Two encodings, each where it pays:
-//! - **Links** use a small hand-written binary form, because there is one
-//!   per lead and the benchmark allows 300 bytes of storage per link: a
-//!   version byte, a presence bitmap, length-prefixed ids, hashes as fixed
-//!   8 bytes (they are uniformly random, a varint would only grow them) and
-//!   timestamps as a zig-zag varint of milliseconds plus a varint of the
-//!   remaining nanoseconds (vendors send milliseconds, so that is one byte,
-//!   and no precision is lost). About 90 bytes for a realistic link, against
-//!   some 270 as JSON with short keys. No new crate: `postcard`/`bincode`
-//!   would save little code here and neither can carry the `serde_json`
-//!   values the other entries hold.
-//! - **Everything else** (cursors, intents, dead letters, status, events) is
-//!   JSON: a handful per pipeline, holding record fields that are JSON
-//!   already, and readable in a dump.
+//! No new crate: `postcard`/`bincode` would save little code here and
+//! neither can carry the `serde_json` values the other entries hold.
 
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
@@ -22,7 +16,8 @@ use serde::Serialize;
 use super::error::{StateError, StateResult};
 use super::links::{Fingerprints, LinkState, SideSync};
 
-/// The link encoding version this build writes; it reads this one and older.
+/// The version of the stand-alone link form (read when moving links of an
+/// older store into buckets).
 const LINK_VERSION: u8 = 1;
 
 /// Encodes a value as JSON.
@@ -35,7 +30,10 @@ pub(crate) fn from_json<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -
     serde_json::from_slice(bytes).map_err(|e| StateError::corrupt(what, e))
 }
 
-/// Encodes a link's state in the compact binary form.
+/// Encodes a link's state in the stand-alone binary form (one sled entry
+/// per link, as older builds stored them; links now live in buckets, see
+/// `pack::LinkCodec`): kept to build such a store in tests.
+#[cfg(test)]
 pub(crate) fn encode_link(state: &LinkState) -> Vec<u8> {
     let mut out = Vec::with_capacity(96);
     out.push(LINK_VERSION);
@@ -78,7 +76,9 @@ pub(crate) fn encode_link(state: &LinkState) -> Vec<u8> {
     out
 }
 
-/// Decodes a link's state.
+/// Decodes a link's state in the stand-alone form (a version byte, a
+/// presence bitmap, length-prefixed ids, hashes as 8 bytes, times as a
+/// zig-zag varint of milliseconds and a varint of the nanoseconds left).
 pub(crate) fn decode_link(bytes: &[u8]) -> StateResult<LinkState> {
     decode_link_inner(bytes).map_err(|detail| StateError::corrupt("link", detail))
 }
@@ -137,7 +137,7 @@ fn decode_link_inner(bytes: &[u8]) -> Result<LinkState, String> {
     })
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -145,11 +145,18 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
+#[cfg(test)]
 fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_varint(out, s.len() as u64);
-    out.extend_from_slice(s.as_bytes());
+    put_bytes(out, s.as_bytes());
 }
 
+/// A length-prefixed byte string.
+pub(crate) fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+#[cfg(test)]
 fn put_time(out: &mut Vec<u8>, t: Timestamp) {
     let nanos = t.as_nanosecond();
     // jiff's range (years -9999..=9999) is far inside i64 milliseconds.
@@ -160,12 +167,47 @@ fn put_time(out: &mut Vec<u8>, t: Timestamp) {
 }
 
 /// A cursor over bytes being decoded; every read checks the length.
-struct Reader<'a> {
-    buf: &'a [u8],
+pub(crate) struct Reader<'a> {
+    pub(crate) buf: &'a [u8],
 }
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+impl<'a> Reader<'a> {
+    /// Reads from the start of `buf`.
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Self { buf }
+    }
+
+    /// True when every byte was read.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// A length-prefixed byte string, borrowed.
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], String> {
+        let len = usize::try_from(self.varint()?).map_err(|e| e.to_string())?;
+        self.take(len)
+    }
+
+    /// A varint that must fit a `usize` (a length or an index).
+    pub(crate) fn len(&mut self) -> Result<usize, String> {
+        usize::try_from(self.varint()?).map_err(|e| e.to_string())
+    }
+
+    /// A little-endian u32.
+    pub(crate) fn u32_le(&mut self) -> Result<u32, String> {
+        let mut arr = [0; 4];
+        arr.copy_from_slice(self.take(4)?);
+        Ok(u32::from_le_bytes(arr))
+    }
+
+    /// A little-endian u16.
+    pub(crate) fn u16_le(&mut self) -> Result<u16, String> {
+        let mut arr = [0; 2];
+        arr.copy_from_slice(self.take(2)?);
+        Ok(u16::from_le_bytes(arr))
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         if self.buf.len() < n {
             return Err(format!(
                 "truncated: want {n} bytes, {} left",
@@ -177,11 +219,11 @@ impl Reader<'_> {
         Ok(head)
     }
 
-    fn byte(&mut self) -> Result<u8, String> {
+    pub(crate) fn byte(&mut self) -> Result<u8, String> {
         Ok(self.take(1)?[0])
     }
 
-    fn varint(&mut self) -> Result<u64, String> {
+    pub(crate) fn varint(&mut self) -> Result<u64, String> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -193,19 +235,19 @@ impl Reader<'_> {
         Err("varint longer than 10 bytes".to_owned())
     }
 
-    fn u64_le(&mut self) -> Result<u64, String> {
+    pub(crate) fn u64_le(&mut self) -> Result<u64, String> {
         let mut arr = [0; 8];
         arr.copy_from_slice(self.take(8)?);
         Ok(u64::from_le_bytes(arr))
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    pub(crate) fn string(&mut self) -> Result<String, String> {
         let len = usize::try_from(self.varint()?).map_err(|e| e.to_string())?;
         let bytes = self.take(len)?;
         String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string())
     }
 
-    fn time(&mut self) -> Result<Timestamp, String> {
+    pub(crate) fn time(&mut self) -> Result<Timestamp, String> {
         let z = self.varint()?;
         let millis = ((z >> 1) as i64) ^ -((z & 1) as i64);
         let sub = self.varint()?;

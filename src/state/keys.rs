@@ -5,20 +5,24 @@
 //! that leases pipelines can map a lease onto a range). What follows is
 //! chosen so that byte order is the order the engine reads in:
 //!
-//! | tree       | key after `pipeline \0`              | value                         |
-//! |------------|--------------------------------------|-------------------------------|
-//! | `links_m`  | marketing id                         | [`LinkState`] (binary codec)  |
-//! | `links_c`  | CRM id                               | marketing id                  |
-//! | `cursors`  | side tag, object                     | [`Cursor`] (JSON)             |
-//! | `intents`  | intent id (u64 big-endian)           | [`Intent`] (JSON)             |
-//! | `dlq`      | side tag, record id                  | [`DlqEntry`] (JSON)           |
-//! | `rr`       | assignment group                     | position (u64 big-endian)     |
-//! | `status`   | (nothing)                            | [`PipelineStatus`] (JSON)     |
-//! | `events`   | time (12 bytes), sequence (u64 BE)   | [`Event`] (JSON)              |
-//! | `counters` | counter name                         | count (u64 big-endian)        |
-//! | `sla`      | marketing id                         | [`SlaLead`] (JSON)            |
-//! | `timers`   | due time (12 bytes), marketing id    | marketing id                  |
-//! | `outcomes` | outcome record's CRM id              | [`OutcomeLink`] (JSON)        |
+//! | tree        | key after `pipeline \0`             | value                           |
+//! |-------------|--------------------------------------|---------------------------------|
+//! | `links`     | fence (the bucket's lowest marketing id) | bucket of [`LinkState`]s (`pack`) |
+//! | `crm_links` | fence (the bucket's lowest CRM id)   | bucket of marketing ids (`pack`) |
+//! | `cursors`   | side tag, object                     | [`Cursor`] (JSON)               |
+//! | `intents`   | intent id (u64 big-endian)           | [`Intent`] (`pack`; older: JSON) |
+//! | `dlq`       | side tag, record id                  | [`DlqEntry`] (JSON)             |
+//! | `rr`        | assignment group                     | position (u64 big-endian)       |
+//! | `status`    | (nothing)                            | [`PipelineStatus`] (JSON)       |
+//! | `events`    | time (12 bytes), sequence (u64 BE)   | chunk of [`Event`]s from that time on (`pack`; older: one, JSON) |
+//! | `counters`  | counter name                         | count (u64 big-endian)          |
+//! | `sla`       | marketing id                         | [`SlaLead`] (JSON)              |
+//! | `timers`    | due time (12 bytes), marketing id    | marketing id                    |
+//! | `outcomes`  | outcome record's CRM id              | [`OutcomeLink`] (JSON)          |
+//!
+//! Buckets are described in `bucket`; an older store's `links_m` (marketing
+//! id → link) and `links_c` (CRM id → marketing id) are moved into them
+//! when it is opened.
 //!
 //! Times in keys are [`time_key`]: seconds since the epoch with the sign bit
 //! flipped, then the nanoseconds, both big-endian, so byte order is time
@@ -115,6 +119,30 @@ pub(crate) fn time_key(at: Timestamp) -> [u8; TIME_KEY_LEN] {
     out[..8].copy_from_slice(&((secs as u64) ^ (1 << 63)).to_be_bytes());
     out[8..].copy_from_slice(&sub.to_be_bytes());
     out
+}
+
+/// The time at the start of a key remainder (`time seq`), as written by
+/// [`time_key`].
+pub(crate) fn time_of(rest: &[u8]) -> StateResult<Timestamp> {
+    let bytes: &[u8; TIME_KEY_LEN] = rest
+        .get(..TIME_KEY_LEN)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StateError::corrupt("key", "too short for a time"))?;
+    let mut secs = [0; 8];
+    secs.copy_from_slice(&bytes[..8]);
+    let mut sub = [0; 4];
+    sub.copy_from_slice(&bytes[8..]);
+    let secs = (u64::from_be_bytes(secs) ^ (1 << 63)) as i64;
+    let nanos = i128::from(secs) * 1_000_000_000 + i128::from(u32::from_be_bytes(sub));
+    Timestamp::from_nanosecond(nanos).map_err(|e| StateError::corrupt("key", e))
+}
+
+/// The sequence number after the time in a key remainder (`time seq`).
+pub(crate) fn seq_of(rest: &[u8]) -> StateResult<u64> {
+    let bytes = rest
+        .get(TIME_KEY_LEN..TIME_KEY_LEN + 8)
+        .ok_or_else(|| StateError::corrupt("key", "too short for a sequence number"))?;
+    read_u64("key", bytes)
 }
 
 /// Reads a side-tagged key remainder (`side rest`).

@@ -40,18 +40,22 @@
 //! One sled database in `<state_dir>/db`, opened under an advisory lock on
 //! `<state_dir>/lock` (a second daemon gets [`StateError::Locked`], saying
 //! another instance is using the directory). Trees and key layout: see
-//! `keys`. Links use a compact binary encoding (`codec`), everything else
-//! JSON. Counters for links, dead letters and pending intents are kept in
-//! the same transactions, so `counts` never scans. Refresh tokens are files
-//! in `<state_dir>/tokens/` ([`TokenVault`]), never in the database, so a
-//! [`StateDump`] cannot contain one.
+//! `keys`. What there is one of per lead is packed (`pack`): links and
+//! their reverse entries in buckets of some 30 and 110 (`bucket`), funnel
+//! events in chunks of one commit's events, intents in a compact binary
+//! form; everything else is JSON. Counters for links, dead letters and
+//! pending intents are kept in the same transactions, so `counts` never
+//! scans. Refresh tokens are files in `<state_dir>/tokens/`
+//! ([`TokenVault`]), never in the database, so a [`StateDump`] cannot
+//! contain one.
 //!
 //! The follow-up SLA keeps one [`SlaLead`] per handed-off lead in the `sla`
 //! tree and its one live timer in the `timers` tree, keyed by
 //! `pipeline \0 due-time marketing-id` (due timers are a range scan up to
 //! now; a commit that stores an [`SlaLead`] moves its timer in the same
 //! transaction, so a touch cancels it and a fired step re-arms it
-//! atomically). Funnel events are stored keyed by time.
+//! atomically). Funnel events are stored keyed by time (a chunk under its
+//! first event's).
 //!
 //! Sales outcomes keep one [`OutcomeLink`] per converted lead's outcome
 //! record (opportunity) in the `outcomes` tree, keyed by its CRM id: the
@@ -59,18 +63,40 @@
 //!
 //! # Bytes per link
 //!
-//! A realistic link (11-digit HubSpot id, 18-character Salesforce ids, four
-//! hashes, three times, an owner) is about 150 bytes of keys and values: 112
-//! in the forward entry (93 of them the encoded state) and 37 in the reverse
-//! one. On disk sled 0.34 turns that into 450-600 bytes (measured by
-//! `bytes_of_sled_per_link_are_measured`): it costs about 150 bytes per
-//! entry whatever its size, plus about 1.5 bytes per byte stored, and the
-//! file never shrinks. So the benchmark's 300 bytes per link cannot be met
-//! with one forward and one reverse entry per link. Ways to get there, for
-//! when the benchmark needs it: sled's `compression` feature (zstd, measured
-//! 315-355 bytes, 3x slower commits, a C dependency); hash-bucketed reverse
-//! entries (one entry per ~16 CRM ids); interning pipeline names and owners.
+//! The benchmark allows 300 bytes of disk per link: `du` of the state
+//! directory after a backfill of 10,000 handoffs and five more cycles,
+//! divided by the links. sled 0.34 is what makes that hard. It writes an
+//! entry as a delta, again in every rewrite of its leaf (16 entries,
+//! rewritten after 10 deltas) and in every split, and reclaims a segment of
+//! its log only once half of it is dead, so about 300 bytes of disk per
+//! entry however small the entry, and two to four bytes of disk per byte
+//! stored. With one entry per link, one per reverse link and two JSON
+//! events per handoff the benchmark measured 1,930-2,040 bytes per link
+//! (about 20 MB for 10,088 links, 13 MB of it the events).
+//!
+//! So what grows with every lead is packed, to few entries and few bytes:
+//!
+//! | per handed-off lead | before | now |
+//! |---|---|---|
+//! | link (forward) | 1 entry, 99 bytes | 46 bytes in a bucket of ~30 |
+//! | reverse link | 1 entry, 31 bytes | 10 bytes in a bucket of ~110 |
+//! | `Qualified` + `HandedOff` events | 2 entries, 390 bytes of JSON | 30 bytes in a chunk of ~50 handoffs |
+//! | intents (live until the next commit) | 2 entries, 400 + 260 bytes of JSON | 2 entries, 205 + 63 bytes |
+//!
+//! About 86 bytes stored per link, which sled turns into 210-370 bytes of
+//! disk in the benchmark at 100k contacts (the spread is sled's background
+//! cleaning, which runs on its own clock). sled's `compression`
+//! feature (zstd on every log message) was measured too, replaying the
+//! benchmark's writes: smaller still, but commits two to four times slower
+//! (a zstd context per message) and every cold read decompressed, so it is
+//! not used.
+//!
+//! Not per lead, so left as JSON: cursors, dead letters (one per bad
+//! record), status, round robin, outcomes. Per lead but only with the
+//! follow-up SLA configured (not in the benchmark): one [`SlaLead`] (JSON)
+//! per lead and its timer.
 
+mod bucket;
 mod codec;
 mod dlq;
 mod error;
@@ -80,6 +106,7 @@ mod intents;
 mod keys;
 mod links;
 mod outcomes;
+mod pack;
 mod sla;
 mod sled_store;
 mod status;

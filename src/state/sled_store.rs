@@ -6,36 +6,50 @@
 //! `keys`. A commit is one sled transaction over every tree it touches,
 //! followed by `flush_async`: sled only flushes on its own every few hundred
 //! milliseconds, and a step counts as committed only once it is on disk.
+//!
+//! Links live in buckets (`bucket`), which a transaction cannot search: a
+//! commit is planned first (the buckets its links fall in, its events
+//! encoded as chunks), then applied; a plan another commit made stale is
+//! made again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
-use std::ops::Bound;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use leadbridge_core::Cursor;
-use sled::transaction::{
-    ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
-    TransactionalTree,
-};
+use sled::transaction::{TransactionError, TransactionalTree};
 use sled::{Db, IVec, Transactional, Tree};
 
-use super::codec::{decode_link, encode_link, from_json, to_json};
+use super::bucket::{abort, Abort, BucketMap, Fences, TxMap, TxResult};
+use super::codec::{decode_link, from_json, to_json};
 use super::dlq::DlqEntry;
 use super::error::{StateError, StateResult};
 use super::events::Event;
 use super::files::private_dir;
 use super::intents::{Intent, IntentId};
 use super::keys;
-use super::links::{Link, LinkChange};
+use super::links::{Link, LinkChange, LinkState};
 use super::outcomes::OutcomeLink;
+use super::pack::{self, IdCodec, LinkCodec};
 use super::sla::SlaLead;
 use super::status::{CursorEntry, PipelineCounts, PipelineStatus};
 use super::store::{Commit, StateStore};
 use super::vault::TokenVault;
 use crate::side::Side;
+
+/// An event chunk is closed once it passes this many bytes (the same bound
+/// as a bucket, for the same reasons).
+const MAX_EVENT_CHUNK: usize = super::bucket::MAX_BUCKET;
+
+/// The longest a chunk of events spans: a read of events from `from` on
+/// starts this much earlier, since a chunk is stored under its first time.
+const EVENT_CHUNK_SPAN: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+/// Plans retried when a bucket split by another commit made one stale.
+const COMMIT_TRIES: usize = 8;
 
 /// Counter names in the `counters` tree.
 const LINKS: &[u8] = b"links";
@@ -62,8 +76,8 @@ impl Default for SledOptions {
 /// The trees of the database, one per kind of entry.
 #[derive(Clone)]
 struct Trees {
-    links_m: Tree,
-    links_c: Tree,
+    links: BucketMap<LinkCodec>,
+    crm_links: BucketMap<IdCodec>,
     cursors: Tree,
     intents: Tree,
     dlq: Tree,
@@ -105,15 +119,15 @@ impl SledStore {
         let dir = dir.as_ref().to_path_buf();
         private_dir(&dir)?;
         let lock = lock_dir(&dir)?;
+        let db_dir = dir.join("db");
         let config = sled::Config::new()
-            .path(dir.join("db"))
-            .cache_capacity(options.cache_capacity)
-            .mode(sled::Mode::LowSpace);
+            .path(&db_dir)
+            .cache_capacity(options.cache_capacity);
         let db = open_sled(&config, &dir)?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         let trees = Trees {
-            links_m: tree("links_m")?,
-            links_c: tree("links_c")?,
+            links: BucketMap::new(tree("links")?, "link"),
+            crm_links: BucketMap::new(tree("crm_links")?, "link"),
             cursors: tree("cursors")?,
             intents: tree("intents")?,
             dlq: tree("dlq")?,
@@ -126,12 +140,14 @@ impl SledStore {
             timers: tree("timers")?,
             outcomes: tree("outcomes")?,
         };
-        Ok(Self {
+        let store = Self {
             db,
             trees,
             dir,
             _lock: lock,
-        })
+        };
+        store.migrate_links()?;
+        Ok(store)
     }
 
     /// The state directory.
@@ -241,26 +257,81 @@ fn backend(e: sled::Error) -> StateError {
     StateError::Backend(Box::new(e))
 }
 
-/// A failed transaction: our own abort reason, or sled's.
-fn tx_error(e: TransactionError<StateError>) -> StateError {
+/// A failed transaction: our own abort reason, or sled's. (A stale plan is
+/// retried by the caller before it gets here.)
+fn tx_error(e: TransactionError<Abort>) -> StateError {
     match e {
-        TransactionError::Abort(e) => e,
+        TransactionError::Abort(Abort::State(e)) => e,
+        TransactionError::Abort(Abort::Stale) => StateError::Backend(
+            "the link buckets kept changing under the commit (concurrent commits to one pipeline?)"
+                .into(),
+        ),
         TransactionError::Storage(e) => backend(e),
     }
 }
 
-/// Aborts a transaction with a state error.
-fn abort<T>(e: StateError) -> ConflictableTransactionResult<T, StateError> {
-    Err(ConflictableTransactionError::Abort(e))
+/// True when a transaction failed only because its plan went stale.
+fn is_stale<T>(result: &Result<T, TransactionError<Abort>>) -> bool {
+    matches!(result, Err(TransactionError::Abort(Abort::Stale)))
+}
+
+/// Which entry a pending intent's value is, by its first byte: the older
+/// JSON form, or the compact one.
+fn decode_intent(value: &[u8], pipeline: &str, key_rest: &[u8]) -> StateResult<Intent> {
+    if value.first() == Some(&b'{') {
+        return from_json("intent", value);
+    }
+    let id = IntentId(keys::read_u64("intent key", key_rest)?);
+    pack::decode_intent(value, pipeline, id).map_err(|e| StateError::corrupt("intent", e))
+}
+
+/// The events of one `events` entry: one JSON event (older form) or a
+/// chunk of events stored under the key's time.
+fn decode_events(key: &[u8], prefix_len: usize, value: &[u8]) -> StateResult<Vec<Event>> {
+    if value.first() == Some(&b'{') {
+        return Ok(vec![from_json("event", value)?]);
+    }
+    let at = keys::time_of(&key[prefix_len..])?;
+    pack::decode_events(value, at).map_err(|e| StateError::corrupt("event", e))
+}
+
+/// Encodes a commit's events as chunks: in time order (commit order among
+/// equal times), each closed once past [`MAX_EVENT_CHUNK`] bytes, spanning
+/// at most [`EVENT_CHUNK_SPAN`] from its first event, whose time is the
+/// chunk's key.
+fn event_chunks(events: &[Event]) -> StateResult<Vec<pack::EventChunk>> {
+    let mut sorted: Vec<&Event> = events.iter().collect();
+    sorted.sort_by_key(|e| e.at);
+    let mut chunks: Vec<pack::EventChunk> = Vec::new();
+    for event in sorted {
+        let fits = chunks.last().is_some_and(|chunk| {
+            chunk.size() < MAX_EVENT_CHUNK
+                && event.at.duration_since(chunk.at()) <= EVENT_CHUNK_SPAN
+        });
+        if !fits {
+            chunks.push(pack::EventChunk::new(event.at));
+        }
+        if let Some(chunk) = chunks.last_mut() {
+            chunk
+                .push(event)
+                .map_err(|e| StateError::corrupt("event", e))?;
+        }
+    }
+    Ok(chunks)
 }
 
 /// A commit with every key and value that does not depend on the stored
 /// state computed up front, so the transaction body (which sled may run
 /// more than once on conflict) does little and cannot fail on encoding.
+///
+/// It also holds the fences of the link buckets the commit touches, found
+/// before the transaction (which cannot search); a plan whose buckets moved
+/// meanwhile is stale and made again.
 struct Plan<'a> {
     commit: &'a Commit,
     prefix: Vec<u8>,
-    links: Vec<PlannedLink<'a>>,
+    link_fences: Fences,
+    crm_fences: Fences,
     dlq_removed: Vec<Vec<u8>>,
     intents: Vec<Vec<u8>>,
     cursors: Vec<(Vec<u8>, Option<Vec<u8>>)>,
@@ -280,23 +351,10 @@ struct PlannedSla<'a> {
     timer: Option<Vec<u8>>,
 }
 
-enum PlannedLink<'a> {
-    Upsert {
-        marketing_id: &'a str,
-        crm_id: &'a str,
-        m_key: Vec<u8>,
-        c_key: Vec<u8>,
-        value: Vec<u8>,
-    },
-    Remove {
-        m_key: Vec<u8>,
-    },
-}
-
 /// The transaction's view of the trees a commit writes.
 struct Tx<'t> {
-    links_m: &'t TransactionalTree,
-    links_c: &'t TransactionalTree,
+    links: &'t TransactionalTree,
+    crm_links: &'t TransactionalTree,
     cursors: &'t TransactionalTree,
     intents: &'t TransactionalTree,
     dlq: &'t TransactionalTree,
@@ -311,33 +369,17 @@ struct Tx<'t> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(commit: &'a Commit, db: &Db) -> StateResult<Self> {
+    fn new(commit: &'a Commit, store: &SledStore) -> StateResult<Self> {
+        let db = &store.db;
         let p = commit.pipeline.as_str();
         let prefix = keys::prefix(p)?;
-        let mut links = Vec::with_capacity(commit.links.len());
-        for change in &commit.links {
-            links.push(match change {
-                LinkChange::Upsert {
-                    marketing_id,
-                    state,
-                } => PlannedLink::Upsert {
-                    marketing_id,
-                    crm_id: &state.crm_id,
-                    m_key: keys::with(p, marketing_id.as_bytes())?,
-                    c_key: keys::with(p, state.crm_id.as_bytes())?,
-                    value: encode_link(state),
-                },
-                LinkChange::Remove { marketing_id } => PlannedLink::Remove {
-                    m_key: keys::with(p, marketing_id.as_bytes())?,
-                },
-            });
-        }
+        let (link_fences, crm_fences) = store.link_fences(&prefix, &commit.links)?;
         let mut events = Vec::with_capacity(commit.events.len());
-        for event in &commit.events {
-            // Ids from sled are unique and increasing, so events at the same
+        for chunk in event_chunks(&commit.events)? {
+            // Ids from sled are unique and increasing, so chunks at the same
             // instant keep their order and never overwrite each other.
             let seq = db.generate_id().map_err(backend)?;
-            events.push((keys::timed(p, event.at, seq)?, to_json("event", event)?));
+            events.push((keys::timed(p, chunk.at(), seq)?, chunk.finish()));
         }
         let mut sla = Vec::with_capacity(commit.sla.len());
         for lead in &commit.sla {
@@ -365,7 +407,8 @@ impl<'a> Plan<'a> {
         }
         Ok(Self {
             commit,
-            links,
+            link_fences,
+            crm_fences,
             dlq_removed: commit
                 .dead_letters_removed
                 .iter()
@@ -402,55 +445,12 @@ impl<'a> Plan<'a> {
     /// The transaction body: applies the plan, in the order of `Commit`'s
     /// fields (links, dead letters added then removed, intents, cursors,
     /// events, round robin, status), then the counters.
-    fn apply(&self, tx: &Tx<'_>) -> ConflictableTransactionResult<(), StateError> {
+    fn apply(&self, tx: &Tx<'_>) -> TxResult<()> {
         let pipeline = &self.commit.pipeline;
-        tx.pipelines.insert(pipeline.as_bytes(), &[][..])?;
-        let mut link_delta: i64 = 0;
-        for link in &self.links {
-            match link {
-                PlannedLink::Upsert {
-                    marketing_id,
-                    crm_id,
-                    m_key,
-                    c_key,
-                    value,
-                } => {
-                    match tx.links_m.get(m_key)? {
-                        Some(old) => {
-                            let old = decode_link(&old).or_else(abort)?;
-                            if old.crm_id != *crm_id {
-                                tx.links_c.remove(self.key(old.crm_id.as_bytes()))?;
-                            }
-                        }
-                        None => link_delta += 1,
-                    }
-                    if let Some(owner) = tx.links_c.get(c_key)? {
-                        if owner.as_ref() != marketing_id.as_bytes() {
-                            return abort(StateError::LinkConflict {
-                                pipeline: pipeline.clone(),
-                                crm_id: (*crm_id).to_owned(),
-                                linked_to: String::from_utf8_lossy(&owner).into_owned(),
-                                marketing_id: (*marketing_id).to_owned(),
-                            });
-                        }
-                    }
-                    tx.links_m.insert(m_key.as_slice(), value.as_slice())?;
-                    tx.links_c
-                        .insert(c_key.as_slice(), marketing_id.as_bytes())?;
-                }
-                PlannedLink::Remove { m_key } => {
-                    if let Some(old) = tx.links_m.remove(m_key.as_slice())? {
-                        let old = decode_link(&old).or_else(abort)?;
-                        let c_key = self.key(old.crm_id.as_bytes());
-                        let m_id = &m_key[self.prefix.len()..];
-                        if tx.links_c.get(&c_key)?.is_some_and(|v| v.as_ref() == m_id) {
-                            tx.links_c.remove(c_key)?;
-                        }
-                        link_delta -= 1;
-                    }
-                }
-            }
+        if tx.pipelines.get(pipeline.as_bytes())?.is_none() {
+            tx.pipelines.insert(pipeline.as_bytes(), &[][..])?;
         }
+        let link_delta = self.apply_links(tx)?;
 
         let mut dlq_delta: i64 = 0;
         for letter in &self.commit.dead_letters {
@@ -523,20 +523,72 @@ impl<'a> Plan<'a> {
         Ok(())
     }
 
-    /// `pipeline \0 rest`, from the precomputed prefix.
-    fn key(&self, rest: &[u8]) -> Vec<u8> {
-        let mut key = self.prefix.clone();
-        key.extend_from_slice(rest);
-        key
+    /// Applies the link changes in order to the loaded buckets (forward by
+    /// marketing id, reverse by CRM id) and writes back the changed ones;
+    /// returns how many links there are more.
+    fn apply_links(&self, tx: &Tx<'_>) -> TxResult<i64> {
+        if self.commit.links.is_empty() {
+            return Ok(0);
+        }
+        let pipeline = &self.commit.pipeline;
+        let mut forward =
+            TxMap::<LinkCodec>::load(tx.links, &self.prefix, "link", &self.link_fences)?;
+        let mut reverse =
+            TxMap::<IdCodec>::load(tx.crm_links, &self.prefix, "link", &self.crm_fences)?;
+        let mut delta: i64 = 0;
+        for change in &self.commit.links {
+            match change {
+                LinkChange::Upsert {
+                    marketing_id,
+                    state,
+                } => {
+                    let m_id = marketing_id.as_bytes();
+                    let crm_id = state.crm_id.as_bytes();
+                    match forward.get(m_id)? {
+                        // Unchanged: nothing to write (re-reads commit these).
+                        Some(old) if old == state => continue,
+                        Some(old) if old.crm_id != state.crm_id => {
+                            let old_crm = old.crm_id.clone();
+                            if reverse.get(old_crm.as_bytes())? == Some(marketing_id) {
+                                reverse.remove(old_crm.as_bytes())?;
+                            }
+                        }
+                        Some(_) => {}
+                        None => delta += 1,
+                    }
+                    if let Some(owner) = reverse.get(crm_id)? {
+                        if owner != marketing_id {
+                            return abort(StateError::LinkConflict {
+                                pipeline: pipeline.clone(),
+                                crm_id: state.crm_id.clone(),
+                                linked_to: owner.clone(),
+                                marketing_id: marketing_id.clone(),
+                            });
+                        }
+                    } else {
+                        reverse.insert(crm_id, marketing_id.clone())?;
+                    }
+                    forward.insert(m_id, state.clone())?;
+                }
+                LinkChange::Remove { marketing_id } => {
+                    if let Some(old) = forward.remove(marketing_id.as_bytes())? {
+                        let old_crm = old.crm_id.as_bytes();
+                        if reverse.get(old_crm)? == Some(marketing_id) {
+                            reverse.remove(old_crm)?;
+                        }
+                        delta -= 1;
+                    }
+                }
+            }
+        }
+        forward.store()?;
+        reverse.store()?;
+        Ok(delta)
     }
 }
 
 /// Adds a signed amount to a u64 counter inside a transaction, never below zero.
-fn add_to_counter(
-    counters: &TransactionalTree,
-    key: &[u8],
-    delta: i64,
-) -> ConflictableTransactionResult<(), StateError> {
+fn add_to_counter(counters: &TransactionalTree, key: &[u8], delta: i64) -> TxResult<()> {
     if delta == 0 {
         return Ok(());
     }
@@ -552,29 +604,8 @@ fn add_to_counter(
 #[async_trait]
 impl StateStore for SledStore {
     async fn link(&self, pipeline: &str, side: Side, id: &str) -> StateResult<Option<Link>> {
-        let marketing_id = match side {
-            Side::Marketing => id.to_owned(),
-            Side::Crm => {
-                match self.get(&self.trees.links_c, &keys::with(pipeline, id.as_bytes())?)? {
-                    Some(m) => keys::text(&m)?,
-                    None => return Ok(None),
-                }
-            }
-        };
-        let key = keys::with(pipeline, marketing_id.as_bytes())?;
-        match self.get(&self.trees.links_m, &key)? {
-            Some(bytes) => Ok(Some(Link {
-                marketing_id,
-                state: decode_link(&bytes)?,
-            })),
-            None if side == Side::Crm => Err(StateError::corrupt(
-                "link",
-                format!(
-                    "CRM record {id} points to marketing record {marketing_id}, which has no link"
-                ),
-            )),
-            None => Ok(None),
-        }
+        let mut found = self.links(pipeline, side, &[id.to_owned()]).await?;
+        Ok(found.remove(id))
     }
 
     async fn links(
@@ -583,13 +614,47 @@ impl StateStore for SledStore {
         side: Side,
         ids: &[String],
     ) -> StateResult<HashMap<String, Link>> {
-        let mut found = HashMap::with_capacity(ids.len());
-        for id in ids {
-            if let Some(link) = self.link(pipeline, side, id).await? {
-                found.insert(id.clone(), link);
+        let prefix = keys::prefix(pipeline)?;
+        let marketing_ids: Vec<Option<String>> = match side {
+            Side::Marketing => ids.iter().cloned().map(Some).collect(),
+            Side::Crm => {
+                let asked: Vec<&[u8]> = ids.iter().map(|id| id.as_bytes()).collect();
+                self.trees.crm_links.get_many(&prefix, &asked)?
+            }
+        };
+        let asked: Vec<&[u8]> = marketing_ids
+            .iter()
+            .flatten()
+            .map(|m| m.as_bytes())
+            .collect();
+        let mut states = self.trees.links.get_many(&prefix, &asked)?.into_iter();
+        let mut out = HashMap::with_capacity(ids.len());
+        for (id, marketing_id) in ids.iter().zip(marketing_ids) {
+            let Some(marketing_id) = marketing_id else {
+                continue;
+            };
+            match states.next().flatten() {
+                Some(state) => {
+                    out.insert(
+                        id.clone(),
+                        Link {
+                            marketing_id,
+                            state,
+                        },
+                    );
+                }
+                None if side == Side::Crm => {
+                    return Err(StateError::corrupt(
+                        "link",
+                        format!(
+                            "CRM record {id} points to marketing record {marketing_id}, which has no link"
+                        ),
+                    ))
+                }
+                None => {}
             }
         }
-        Ok(found)
+        Ok(out)
     }
 
     async fn scan_links(
@@ -599,25 +664,17 @@ impl StateStore for SledStore {
         limit: usize,
     ) -> StateResult<Vec<Link>> {
         let prefix = keys::prefix(pipeline)?;
-        let start = match after {
-            Some(after) => Bound::Excluded(keys::with(pipeline, after.as_bytes())?),
-            None => Bound::Included(prefix.clone()),
-        };
-        let mut out = Vec::new();
-        for item in self.trees.links_m.range((start, Bound::Unbounded)) {
-            if out.len() >= limit {
-                break;
-            }
-            let (key, value) = item.map_err(backend)?;
-            let Some(id) = key.strip_prefix(prefix.as_slice()) else {
-                break;
-            };
-            out.push(Link {
-                marketing_id: keys::text(id)?,
-                state: decode_link(&value)?,
-            });
-        }
-        Ok(out)
+        self.trees
+            .links
+            .scan(&prefix, after.map(str::as_bytes), limit)?
+            .into_iter()
+            .map(|(id, state)| {
+                Ok(Link {
+                    marketing_id: keys::text(&id)?,
+                    state,
+                })
+            })
+            .collect()
     }
 
     async fn cursor(
@@ -654,7 +711,7 @@ impl StateStore for SledStore {
         for intent in intents {
             planned.push((
                 keys::numbered(&intent.pipeline, intent.id.0)?,
-                to_json("intent", intent)?,
+                pack::encode_intent(intent).map_err(|e| StateError::corrupt("intent", e))?,
                 keys::with(&intent.pipeline, INTENTS)?,
                 intent.pipeline.as_bytes(),
             ));
@@ -663,7 +720,9 @@ impl StateStore for SledStore {
         (&t.intents, &t.counters, &t.pipelines)
             .transaction(|(tx_intents, tx_counters, tx_pipelines)| {
                 for (key, value, counter, pipeline) in &planned {
-                    tx_pipelines.insert(*pipeline, &[][..])?;
+                    if tx_pipelines.get(*pipeline)?.is_none() {
+                        tx_pipelines.insert(*pipeline, &[][..])?;
+                    }
                     if tx_intents
                         .insert(key.as_slice(), value.as_slice())?
                         .is_none()
@@ -678,8 +737,8 @@ impl StateStore for SledStore {
     }
 
     async fn pending_intents(&self, pipeline: &str) -> StateResult<Vec<Intent>> {
-        self.scan(&self.trees.intents, pipeline, |_, value| {
-            from_json("intent", value)
+        self.scan(&self.trees.intents, pipeline, |rest, value| {
+            decode_intent(value, pipeline, rest)
         })
     }
 
@@ -736,14 +795,31 @@ impl StateStore for SledStore {
         from: Timestamp,
         until: Timestamp,
     ) -> StateResult<Vec<Event>> {
-        let start = keys::timed(pipeline, from, 0)?;
+        // A chunk is stored under its first event's time and spans at most
+        // EVENT_CHUNK_SPAN: start that much earlier, keep what is in range.
+        let start = keys::timed(
+            pipeline,
+            from.checked_sub(EVENT_CHUNK_SPAN).unwrap_or(Timestamp::MIN),
+            0,
+        )?;
         let end = keys::timed(pipeline, until, 0)?;
+        let prefix_len = keys::prefix(pipeline)?.len();
         let mut out = Vec::new();
         for item in self.trees.events.range(start..end) {
-            let (_, value) = item.map_err(backend)?;
-            out.push(from_json("event", &value)?);
+            let (key, value) = item.map_err(backend)?;
+            let seq = keys::seq_of(&key[prefix_len..])?;
+            for (i, event) in decode_events(&key, prefix_len, &value)?
+                .into_iter()
+                .enumerate()
+            {
+                if event.at >= from && event.at < until {
+                    out.push(((event.at, seq, i), event));
+                }
+            }
         }
-        Ok(out)
+        // Time order; at one instant, commit order (chunks by sequence).
+        out.sort_by_key(|(order, _)| *order);
+        Ok(out.into_iter().map(|(_, e)| e).collect())
     }
 
     async fn pipelines(&self) -> StateResult<Vec<String>> {
@@ -815,11 +891,28 @@ impl StateStore for SledStore {
         if commit.is_empty() {
             return Ok(());
         }
-        let plan = Plan::new(commit, &self.db)?;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let plan = Plan::new(commit, self)?;
+            let result = self.apply(&plan);
+            if tries < COMMIT_TRIES && is_stale(&result) {
+                continue;
+            }
+            result.map_err(tx_error)?;
+            break;
+        }
+        self.flush().await
+    }
+}
+
+impl SledStore {
+    /// Runs a commit's plan as one transaction over every tree.
+    fn apply(&self, plan: &Plan<'_>) -> Result<(), TransactionError<Abort>> {
         let t = &self.trees;
         (
-            &t.links_m,
-            &t.links_c,
+            t.links.tree(),
+            t.crm_links.tree(),
             &t.cursors,
             &t.intents,
             &t.dlq,
@@ -834,8 +927,8 @@ impl StateStore for SledStore {
         )
             .transaction(
                 |(
-                    links_m,
-                    links_c,
+                    links,
+                    crm_links,
                     cursors,
                     intents,
                     dlq,
@@ -849,8 +942,8 @@ impl StateStore for SledStore {
                     outcomes,
                 )| {
                     plan.apply(&Tx {
-                        links_m,
-                        links_c,
+                        links,
+                        crm_links,
                         cursors,
                         intents,
                         dlq,
@@ -865,7 +958,117 @@ impl StateStore for SledStore {
                     })
                 },
             )
-            .map_err(tx_error)?;
-        self.flush().await
+    }
+
+    /// The fences of the link buckets `changes` touch: forward ones by
+    /// marketing id, reverse ones by the new and the current CRM ids.
+    fn link_fences(&self, prefix: &[u8], changes: &[LinkChange]) -> StateResult<(Fences, Fences)> {
+        if changes.is_empty() {
+            return Ok((Fences::new(), Fences::new()));
+        }
+        let marketing_ids: Vec<&[u8]> = changes
+            .iter()
+            .map(|c| match c {
+                LinkChange::Upsert { marketing_id, .. } | LinkChange::Remove { marketing_id } => {
+                    marketing_id.as_bytes()
+                }
+            })
+            .collect();
+        let links = &self.trees.links;
+        let forward = links.fences(prefix, &marketing_ids)?;
+        let current = links.get_many(prefix, &marketing_ids)?;
+        let mut crm_ids: Vec<&[u8]> = current
+            .iter()
+            .flatten()
+            .map(|old| old.crm_id.as_bytes())
+            .collect();
+        for change in changes {
+            if let LinkChange::Upsert { state, .. } = change {
+                crm_ids.push(state.crm_id.as_bytes());
+            }
+        }
+        let reverse = self.trees.crm_links.fences(prefix, &crm_ids)?;
+        Ok((forward, reverse))
+    }
+
+    /// Moves links stored by an older leadbridge, one entry per link in
+    /// `links_m` (and one per reverse link in `links_c`), into buckets: a
+    /// few thousand per transaction, so a crash midway leaves the rest for
+    /// the next start; the emptied trees are dropped.
+    fn migrate_links(&self) -> StateResult<()> {
+        const CHUNK: usize = 2_000;
+        let names = self.db.tree_names();
+        if !names.iter().any(|n| n.as_ref() == b"links_m") {
+            return Ok(());
+        }
+        let old_m = self.db.open_tree("links_m").map_err(backend)?;
+        let old_c = self.db.open_tree("links_c").map_err(backend)?;
+        loop {
+            // The next chunk of one pipeline's links.
+            let mut prefix: Option<Vec<u8>> = None;
+            let mut chunk: Vec<(IVec, String, LinkState)> = Vec::new();
+            for item in old_m.iter() {
+                let (key, value) = item.map_err(backend)?;
+                let sep = key
+                    .iter()
+                    .position(|&b| b == 0)
+                    .ok_or_else(|| StateError::corrupt("link", "key without a pipeline"))?;
+                let p = &key[..=sep];
+                if prefix.as_deref().is_some_and(|q| q != p) || chunk.len() >= CHUNK {
+                    break;
+                }
+                prefix.get_or_insert_with(|| p.to_vec());
+                let marketing_id = keys::text(&key[sep + 1..])?;
+                chunk.push((key.clone(), marketing_id, decode_link(&value)?));
+            }
+            let Some(prefix) = prefix else { break };
+            let changes: Vec<LinkChange> = chunk
+                .iter()
+                .map(|(_, marketing_id, state)| LinkChange::Upsert {
+                    marketing_id: marketing_id.clone(),
+                    state: state.clone(),
+                })
+                .collect();
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                let (link_fences, crm_fences) = self.link_fences(&prefix, &changes)?;
+                let result = (
+                    self.trees.links.tree(),
+                    self.trees.crm_links.tree(),
+                    &old_m,
+                    &old_c,
+                )
+                    .transaction(|(links, crm_links, tx_m, tx_c)| {
+                        let mut forward =
+                            TxMap::<LinkCodec>::load(links, &prefix, "link", &link_fences)?;
+                        let mut reverse =
+                            TxMap::<IdCodec>::load(crm_links, &prefix, "link", &crm_fences)?;
+                        for (key, marketing_id, state) in &chunk {
+                            let crm = state.crm_id.as_bytes();
+                            if reverse.get(crm)?.is_none() {
+                                reverse.insert(crm, marketing_id.clone())?;
+                            }
+                            forward.insert(marketing_id.as_bytes(), state.clone())?;
+                            tx_m.remove(key)?;
+                            let mut c_key = prefix.clone();
+                            c_key.extend_from_slice(crm);
+                            tx_c.remove(c_key)?;
+                        }
+                        forward.store()?;
+                        reverse.store()?;
+                        Ok(())
+                    });
+                if tries < COMMIT_TRIES && is_stale(&result) {
+                    continue;
+                }
+                result.map_err(tx_error)?;
+                break;
+            }
+        }
+        self.db.drop_tree("links_m").map_err(backend)?;
+        self.db.drop_tree("links_c").map_err(backend)?;
+        self.db.flush().map_err(backend)?;
+        Ok(())
     }
 }

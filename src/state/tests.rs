@@ -458,6 +458,119 @@ async fn outcomes_are_kept_by_outcome_id_with_their_events(store: &dyn StateStor
     assert_eq!(events, [converted]);
 }
 
+async fn event_windows_cut_anywhere(store: &dyn StateStore) {
+    // One commit, events spread over a minute and a half (more than one
+    // chunk's span) and many at one instant.
+    let base = ts("2026-03-04T09:00:00Z");
+    let at = |ms: i64| base + jiff::SignedDuration::from_millis(ms);
+    let mut events = Vec::new();
+    for n in 0..400i64 {
+        let mut e = Event::new(at(n * 237), EventKind::Qualified, n.to_string());
+        e.owner = Some(format!("005{}", n % 3));
+        events.push(e);
+        let mut e = Event::new(at(n * 237), EventKind::HandedOff, n.to_string());
+        e.crm_id = Some(format!("00Q{n:05}"));
+        events.push(e);
+    }
+    // And some at one instant, after the others in commit order.
+    for n in 0..50 {
+        events.push(Event::new(
+            at(5_000),
+            EventKind::Accepted,
+            format!("late{n}"),
+        ));
+    }
+    commit(store, |c| {
+        for e in events.iter().rev().take(50).rev() {
+            c.event(e.clone());
+        }
+        for e in events.iter().take(800) {
+            c.event(e.clone());
+        }
+    })
+    .await;
+    // Expected: time order; at one instant, commit order.
+    let mut expected: Vec<(usize, &Event)> = events
+        .iter()
+        .rev()
+        .take(50)
+        .rev()
+        .chain(events.iter().take(800))
+        .enumerate()
+        .collect();
+    expected.sort_by_key(|(i, e)| (e.at, *i));
+    let expected: Vec<Event> = expected.into_iter().map(|(_, e)| e.clone()).collect();
+    let all = store
+        .events(P, Timestamp::MIN, Timestamp::MAX)
+        .await
+        .unwrap();
+    assert_eq!(all, expected);
+    for (from, until) in [
+        (0, 1),
+        (4_000, 5_000),
+        (5_000, 5_001),
+        (1, 94_800),
+        (60_000, 61_000),
+    ] {
+        let window = store.events(P, at(from), at(until)).await.unwrap();
+        let want: Vec<&Event> = expected
+            .iter()
+            .filter(|e| e.at >= at(from) && e.at < at(until))
+            .collect();
+        assert_eq!(window.iter().collect::<Vec<_>>(), want, "{from}..{until}");
+    }
+}
+
+async fn links_agree_with_a_model(store: &dyn StateStore) {
+    use std::collections::BTreeMap;
+    // marketing id -> state; CRM ids unique among live links.
+    let mut model: BTreeMap<String, LinkState> = BTreeMap::new();
+    for page in 0..30u64 {
+        let mut c = Commit::new(P);
+        for j in 0..97u64 {
+            let n = (page * 7_919 + j * 104_729) % 3_000;
+            let (m, mut s) = realistic(n);
+            match (page + j) % 7 {
+                0 => {
+                    c.remove_link(&m);
+                    model.remove(&m);
+                    continue;
+                }
+                // The CRM record changed id (merged): the reverse entry moves.
+                1 => s.crm_id = format!("00Q-moved-{page}-{n}"),
+                _ => {}
+            }
+            if model.values().any(|o| o.crm_id == s.crm_id)
+                && model.get(&m).map(|o| &o.crm_id) != Some(&s.crm_id)
+            {
+                continue;
+            }
+            c.upsert_link(&m, s.clone());
+            model.insert(m, s);
+        }
+        store.commit(&c).await.unwrap();
+    }
+    assert_eq!(store.counts(P).await.unwrap().links, model.len() as u64);
+    let ids: Vec<String> = model.keys().cloned().chain(["nope".to_owned()]).collect();
+    let by_m = store.links(P, Side::Marketing, &ids).await.unwrap();
+    assert_eq!(by_m.len(), model.len());
+    let crm_ids: Vec<String> = model.values().map(|s| s.crm_id.clone()).collect();
+    let by_c = store.links(P, Side::Crm, &crm_ids).await.unwrap();
+    assert_eq!(by_c.len(), model.len());
+    for (m, s) in &model {
+        assert_eq!(&by_m[m].state, s);
+        assert_eq!(&by_c[&s.crm_id].marketing_id, m);
+    }
+    let scanned = store.scan_links(P, None, usize::MAX).await.unwrap();
+    assert_eq!(
+        scanned
+            .iter()
+            .map(|l| l.marketing_id.clone())
+            .collect::<Vec<_>>(),
+        model.keys().cloned().collect::<Vec<_>>()
+    );
+}
+
 /// Runs every conformance case, each on a fresh store from `fresh`.
 async fn conformance<S: StateStore>(fresh: impl Fn() -> S) {
     links_are_found_from_both_sides(&fresh()).await;
@@ -470,6 +583,8 @@ async fn conformance<S: StateStore>(fresh: impl Fn() -> S) {
     events_scan_by_time(&fresh()).await;
     bad_pipeline_names_are_refused(&fresh()).await;
     outcomes_are_kept_by_outcome_id_with_their_events(&fresh()).await;
+    event_windows_cut_anywhere(&fresh()).await;
+    links_agree_with_a_model(&fresh()).await;
 }
 
 // ---- sled ----
@@ -609,16 +724,157 @@ async fn a_dump_shows_state_and_no_secrets() {
     assert!(!json.contains("refresh-secret"), "{json}");
 }
 
+/// Opens a state directory's sled database directly (as another build
+/// would), waiting like `SledStore::open` for a just-dropped store's
+/// threads to let go of sled's lock.
+fn raw_sled(config: sled::Config) -> sled::Db {
+    for _ in 0..200 {
+        match config.open() {
+            Ok(db) => return db,
+            Err(sled::Error::Io(_)) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("sled's lock was not released");
+}
+
+/// A state directory as an older leadbridge left it: sled's default
+/// segment size, one entry per link (`links_m`) and per reverse link
+/// (`links_c`), events and intents as JSON.
+#[tokio::test]
+async fn a_store_written_by_an_older_build_is_read_and_its_links_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let links: Vec<(String, LinkState)> = (0..5_000).map(realistic).collect();
+    let event = Event::new(ts("2026-03-04T09:00:00Z"), EventKind::HandedOff, "7");
+    let pending = intent(IntentId(3), "42");
+    {
+        std::fs::create_dir_all(dir.path()).unwrap();
+        let db = sled::Config::new()
+            .path(dir.path().join("db"))
+            .open()
+            .unwrap();
+        let key = |p: &str, rest: &[u8]| [p.as_bytes(), b"\0", rest].concat();
+        let m = db.open_tree("links_m").unwrap();
+        let c = db.open_tree("links_c").unwrap();
+        for pipeline in [P, "other"] {
+            for (id, state) in &links {
+                m.insert(key(pipeline, id.as_bytes()), codec::encode_link(state))
+                    .unwrap();
+                c.insert(key(pipeline, state.crm_id.as_bytes()), id.as_bytes())
+                    .unwrap();
+            }
+            db.open_tree("counters")
+                .unwrap()
+                .insert(
+                    key(pipeline, b"links"),
+                    &(links.len() as u64).to_be_bytes()[..],
+                )
+                .unwrap();
+            db.open_tree("pipelines")
+                .unwrap()
+                .insert(pipeline.as_bytes(), &[][..])
+                .unwrap();
+        }
+        let mut event_key = key(P, &keys::time_key(event.at));
+        event_key.extend_from_slice(&9u64.to_be_bytes());
+        db.open_tree("events")
+            .unwrap()
+            .insert(event_key, serde_json::to_vec(&event).unwrap())
+            .unwrap();
+        db.open_tree("intents")
+            .unwrap()
+            .insert(
+                key(P, &3u64.to_be_bytes()),
+                serde_json::to_vec(&pending).unwrap(),
+            )
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = SledStore::open(dir.path()).unwrap();
+    for pipeline in [P, "other"] {
+        assert_eq!(store.counts(pipeline).await.unwrap().links, 5_000);
+        let ids: Vec<String> = links.iter().map(|(id, _)| id.clone()).collect();
+        let by_m = store.links(pipeline, Side::Marketing, &ids).await.unwrap();
+        let crm_ids: Vec<String> = links.iter().map(|(_, s)| s.crm_id.clone()).collect();
+        let by_c = store.links(pipeline, Side::Crm, &crm_ids).await.unwrap();
+        for (id, state) in &links {
+            assert_eq!(&by_m[id].state, state);
+            assert_eq!(&by_c[&state.crm_id].marketing_id, id);
+        }
+    }
+    assert_eq!(
+        store
+            .events(P, Timestamp::MIN, Timestamp::MAX)
+            .await
+            .unwrap(),
+        vec![event]
+    );
+    assert_eq!(store.pending_intents(P).await.unwrap(), vec![pending]);
+    // New writes go on, and the old trees are gone.
+    commit(&store, |c| {
+        c.upsert_link("new", LinkState::new("00Qnew"));
+    })
+    .await;
+    drop(store);
+    {
+        let db = raw_sled(sled::Config::new().path(dir.path().join("db")));
+        assert!(!db
+            .tree_names()
+            .iter()
+            .any(|n| n.as_ref() == b"links_m" || n.as_ref() == b"links_c"));
+    }
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(store.counts(P).await.unwrap().links, 5_001);
+    assert!(store.link(P, Side::Crm, "00Qnew").await.unwrap().is_some());
+}
+
+/// Commits to one pipeline from many threads at once: plans made before
+/// another commit split a bucket are made again, nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_commits_to_one_pipeline_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SledStore::open(dir.path()).unwrap());
+    let mut tasks = Vec::new();
+    for t in 0..8u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for page in 0..10u64 {
+                let mut c = Commit::new(P);
+                for j in 0..50u64 {
+                    // Interleaved ids: every task writes into every bucket.
+                    let n = (page * 50 + j) * 8 + t;
+                    let (m, s) = realistic(n);
+                    c.upsert_link(m, s);
+                }
+                store.commit(&c).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(store.counts(P).await.unwrap().links, 4_000);
+    let all = store.scan_links(P, None, usize::MAX).await.unwrap();
+    assert_eq!(all.len(), 4_000);
+    for link in all.iter().step_by(97) {
+        let back = store
+            .link(P, Side::Crm, &link.state.crm_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&back, link);
+    }
+}
+
 /// Bytes of sled per link, measured on disk after flushing 20,000
 /// realistic links committed 100 per page, as the engine does.
 ///
-/// The benchmark's target is 300 bytes; sled 0.34 does not reach it with two
-/// entries per link (forward and reverse). Measured: about 150 bytes of keys
-/// and values per link, 450-600 on disk, because sled costs roughly 150 bytes
-/// per entry (16-item leaves rewritten every 10 updates, segments cleaned
-/// only below 50% live, and the file never shrinks) plus 1.5 bytes per byte
-/// stored. This test pins the measured figure so a regression shows; the
-/// ways to reach 300 are in the module docs ("Bytes per link").
+/// The benchmark's target is 300 bytes of disk per link, everything
+/// included (`du` of the state directory after a backfill and five more
+/// cycles); links and their reverse entries are the part that grows with
+/// every lead. These links are harder to pack than a backfill's (25 owners,
+/// eight fields, times spread over a month, ids in no order), so this pins
+/// a ceiling a regression would break, not the benchmark's figure.
 #[tokio::test]
 async fn bytes_of_sled_per_link_are_measured() {
     const LINKS: u64 = 20_000;
@@ -635,18 +891,22 @@ async fn bytes_of_sled_per_link_are_measured() {
         store.commit(&c).await.unwrap();
     }
     let full = store.size_on_disk().unwrap();
+    assert_eq!(store.counts(P).await.unwrap().links, LINKS);
+    drop(store);
     let per_link = (full - empty) as f64 / LINKS as f64;
-    let (m, s) = realistic(1);
-    let logical = P.len() + 1 + m.len() + codec::encode_link(&s).len() // forward
-        + P.len() + 1 + s.crm_id.len() + m.len(); // reverse
+    let db = raw_sled(sled::Config::new().path(dir.path().join("db")));
+    let mut stored = 0;
+    for tree in ["links", "crm_links"] {
+        for item in db.open_tree(tree).unwrap().iter() {
+            let (k, v) = item.unwrap();
+            stored += k.len() + v.len();
+        }
+    }
+    let logical = stored as f64 / LINKS as f64;
     println!(
         "sled bytes per link: {per_link:.0} on disk ({full} - {empty} bytes for {LINKS} links); \
-         {logical} bytes of keys and values"
+         {logical:.0} bytes of buckets (forward and reverse)"
     );
-    assert_eq!(store.counts(P).await.unwrap().links, LINKS);
-    assert!(
-        logical <= 160,
-        "{logical} bytes of keys and values per link"
-    );
-    assert!(per_link <= 650.0, "{per_link:.0} bytes per link on disk");
+    assert!(logical <= 80.0, "{logical:.0} bytes of buckets per link");
+    assert!(per_link <= 400.0, "{per_link:.0} bytes per link on disk");
 }
