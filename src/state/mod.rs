@@ -83,9 +83,13 @@
 //! | `Qualified` + `HandedOff` events | 2 entries, 390 bytes of JSON | 30 bytes in a chunk of ~50 handoffs |
 //! | intents (live until the next commit) | 2 entries, 400 + 260 bytes of JSON | 2 entries, 205 + 63 bytes |
 //!
-//! About 86 bytes stored per link, which sled turns into 210-370 bytes of
-//! disk in the benchmark at 100k contacts (the spread is sled's background
-//! cleaning, which runs on its own clock). sled's `compression`
+//! About 86 bytes stored per link, which sled turns into 183-222 bytes of
+//! disk in the benchmark at 100k contacts (14 runs; the spread is sled's
+//! background cleaning, which runs on its own clock) and 164 at 1M. New
+//! databases use 128 KiB segments instead of sled's 512 KiB: measured best
+//! among 64, 128, 256 and 512 KiB (smaller segments are cleaned at a finer
+//! grain; at 64 KiB a leaf of 16 buckets passes a quarter of a segment and
+//! sled moves it out of the log into a blob file). sled's `compression`
 //! feature (zstd on every log message) was measured too, replaying the
 //! benchmark's writes: smaller still, but commits two to four times slower
 //! (a zstd context per message) and every cold read decompressed, so it is

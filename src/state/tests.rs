@@ -810,13 +810,14 @@ async fn a_store_written_by_an_older_build_is_read_and_its_links_moved() {
         vec![event]
     );
     assert_eq!(store.pending_intents(P).await.unwrap(), vec![pending]);
-    // New writes go on, and the old trees are gone.
+    // New writes go on in the older segment size, and the old trees are gone.
     commit(&store, |c| {
         c.upsert_link("new", LinkState::new("00Qnew"));
     })
     .await;
     drop(store);
     {
+        // sled's default segment size: the one this database was made with.
         let db = raw_sled(sled::Config::new().path(dir.path().join("db")));
         assert!(!db
             .tree_names()
@@ -826,6 +827,20 @@ async fn a_store_written_by_an_older_build_is_read_and_its_links_moved() {
     let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(store.counts(P).await.unwrap().links, 5_001);
     assert!(store.link(P, Side::Crm, "00Qnew").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_new_database_gets_the_smaller_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SledStore::open(dir.path()).unwrap());
+    let conf = std::fs::read(dir.path().join("db").join("conf")).unwrap();
+    let conf = String::from_utf8_lossy(&conf);
+    assert!(
+        conf.contains(&format!("segment_size: {}", sled_store::NEW_SEGMENT_SIZE)),
+        "{conf}"
+    );
+    // Reopened, it keeps them (sled refuses a different size).
+    SledStore::open(dir.path()).unwrap();
 }
 
 /// Commits to one pipeline from many threads at once: plans made before
@@ -894,7 +909,11 @@ async fn bytes_of_sled_per_link_are_measured() {
     assert_eq!(store.counts(P).await.unwrap().links, LINKS);
     drop(store);
     let per_link = (full - empty) as f64 / LINKS as f64;
-    let db = raw_sled(sled::Config::new().path(dir.path().join("db")));
+    let db = raw_sled(
+        sled::Config::new()
+            .segment_size(sled_store::NEW_SEGMENT_SIZE)
+            .path(dir.path().join("db")),
+    );
     let mut stored = 0;
     for tree in ["links", "crm_links"] {
         for item in db.open_tree(tree).unwrap().iter() {
