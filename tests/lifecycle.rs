@@ -27,6 +27,10 @@ fn run_args(world: &World) -> Vec<String> {
     ]
 }
 
+/// Contacts of the mid-sync stop test: about 3,000 qualify, three CRM
+/// write batches.
+const CONTACTS: u64 = 30_000;
+
 fn spawn(world: &World, envs: &[(&str, &str)]) -> Daemon {
     let args = run_args(world);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -35,10 +39,10 @@ fn spawn(world: &World, envs: &[(&str, &str)]) -> Daemon {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_sync_commits_the_batch_in_flight_and_a_restart_finishes_without_duplicates() {
-    // Enough contacts for several write batches: the engine decides ten
-    // pages at a time, so the stop must land between batches of one cycle.
+    // Enough contacts for several write batches (Salesforce takes 1,000
+    // records a call): the stop must land between batches of one cycle.
     let world = World::start(WorldOptions {
-        contacts: 6_000,
+        contacts: CONTACTS,
         ..WorldOptions::default()
     })
     .await;
@@ -65,7 +69,7 @@ async fn sigterm_mid_sync_commits_the_batch_in_flight_and_a_restart_finishes_wit
         "the stop came mid-sync and ended at a page boundary:\n{log}"
     );
     let written_at_stop = world.sf().count("Lead");
-    let expected: BTreeSet<String> = contacts(&world, 6_000)
+    let expected: BTreeSet<String> = contacts(&world, CONTACTS)
         .iter()
         .filter(|c| qualifies(c))
         .map(|c| c.text("email").unwrap().to_lowercase())

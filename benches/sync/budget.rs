@@ -14,8 +14,9 @@ pub const HS_BATCH: u64 = 100;
 /// Salesforce query batch (records per `query`/`queryMore` call).
 pub const SF_PAGE: u64 = 2000;
 /// Records per Salesforce write call and keys per look-up call, as the
-/// engine batches them (one Composite call of sObject Collections).
-pub const SF_BATCH: u64 = 200;
+/// engine batches them (one Composite call of five sObject Collections or
+/// five queries).
+pub const SF_BATCH: u64 = 1_000;
 
 /// HubSpot search: 5 requests per second.
 pub const HS_SEARCH_PER_S: f64 = 5.0;

@@ -839,20 +839,19 @@ impl Connector for SalesforceConnector {
         "salesforce"
     }
 
-    /// Query batches of 2000; writes and look-ups of 200 records a call.
-    /// One Composite call could carry five collections (1,000 records)
-    /// or five look-up queries, but the engine holds every record of a batch in
-    /// flight until it is written and committed, and at 1,000 the
-    /// benchmark's 100,000-contact backfill peaked at 66–71 MiB instead of
-    /// under 50; at 200 the backfill already makes the minimum number of
-    /// calls for its batch, and a cycle's updates and upserts still go out
-    /// as one call. The rate is the configured client-side limit
-    /// (unlimited shows as infinity).
+    /// Query batches of 2000; writes of 1,000 records (five collections of
+    /// 200 in one Composite call, one API call) and look-ups of 1,000 keys
+    /// (five queries in one Composite call), so the engine hands over that
+    /// many at once: a 100,000-contact backfill makes 25 Salesforce calls
+    /// instead of 105. (With links stored one entry each, the engine's
+    /// memory per record in flight kept this at 200; since links are packed
+    /// into buckets the backfill peaks at 41 MiB at 1,000.) The rate is the
+    /// configured client-side limit (unlimited shows as infinity).
     fn limits(&self) -> Limits {
         Limits {
             page_size: QUERY_BATCH,
-            batch_size: COLLECTION_MAX,
-            lookup_batch_size: LOOKUP_MAX_VALUES,
+            batch_size: COLLECTION_MAX * COMPOSITE_MAX_HEAVY,
+            lookup_batch_size: LOOKUP_MAX_VALUES * COMPOSITE_MAX_HEAVY,
             requests_per_second: self
                 .config
                 .http

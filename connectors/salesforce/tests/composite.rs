@@ -199,9 +199,7 @@ async fn creates_by_a_plain_key_and_updates_share_one_call() {
 async fn more_than_200_of_a_kind_go_as_several_collections_of_one_call() {
     let sim = sim().await;
     let c = connector(sim.url());
-    // The engine hands over 200 at a time (see `limits`), but a larger
-    // batch still goes five collections to a call.
-    assert_eq!(c.limits().batch_size, 200);
+    assert_eq!(c.limits().batch_size, 1_000);
     c.describe("Lead").await.unwrap();
     let records = |n: usize| -> Vec<WriteRecord> {
         (0..n)
@@ -245,7 +243,7 @@ async fn more_than_200_of_a_kind_go_as_several_collections_of_one_call() {
 async fn lookups_of_many_keys_go_five_queries_to_a_call() {
     let sim = sim().await;
     let c = connector(sim.url());
-    assert_eq!(c.limits().lookup_batch_size, 200);
+    assert_eq!(c.limits().lookup_batch_size, 1_000);
     let people: Vec<Fields> = (0..950)
         .map(|i| {
             let mut f = lead(&format!("P{i}"));
