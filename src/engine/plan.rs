@@ -183,10 +183,10 @@ impl Planner {
         if record.archived {
             return MarketingDecision::Unchanged;
         }
-        if link.is_none() && self.handoff.enabled {
-            // Most unlinked records are held back by the handoff rule: map
-            // only the fields that decide it (key, `require`, the rule's)
-            // before paying for the full mapping.
+        if link.is_none() {
+            // Most unlinked records are held back by the handoff rule: it is
+            // decided on the fields it reads (key, `require`, the rule's),
+            // and only a record that qualifies is mapped in full.
             let decisive = self
                 .fields
                 .to_canonical_where(Side::Marketing, &record.fields, |m| self.decides(m));
@@ -205,7 +205,7 @@ impl Planner {
         };
         match link {
             Some(link) => self.update_pair(record, link, values, crm_changes),
-            None => self.qualify(record, values),
+            None => self.hand_off(record, values),
         }
     }
 
@@ -349,10 +349,8 @@ impl Planner {
         }
     }
 
-    fn qualify(&self, record: &Record, values: Canonical) -> MarketingDecision {
-        if let Some(held) = self.held_back(record, &values) {
-            return held;
-        }
+    /// The handoff of a record [`Planner::held_back`] let through.
+    fn hand_off(&self, record: &Record, values: Canonical) -> MarketingDecision {
         let Some(key) = self.fields.key_of(&values) else {
             return MarketingDecision::NotQualified(NotQualified::NoKey(
                 self.fields.key().name.clone(),

@@ -78,10 +78,7 @@ impl ApiResponse {
     /// The body decoded as JSON; a body that is not the expected JSON is a
     /// passing failure (a truncated or garbled response), retried like a 5xx.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> ConnectorResult<T> {
-        serde_json::from_slice(&self.body).map_err(|e| ConnectorError::Retryable {
-            message: format!("unreadable response body (status {}): {e}", self.status),
-            retry_after: None,
-        })
+        serde_json::from_slice(&self.body).map_err(|e| self.unreadable(e))
     }
 
     /// The body decoded as JSON through a [`serde::de::DeserializeSeed`]
@@ -94,10 +91,15 @@ impl ApiResponse {
         let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
         seed.deserialize(&mut deserializer)
             .and_then(|value| deserializer.end().map(|()| value))
-            .map_err(|e| ConnectorError::Retryable {
-                message: format!("unreadable response body (status {}): {e}", self.status),
-                retry_after: None,
-            })
+            .map_err(|e| self.unreadable(e))
+    }
+
+    /// A body that is not the expected JSON: passing, like a 5xx.
+    fn unreadable(&self, e: serde_json::Error) -> ConnectorError {
+        ConnectorError::Retryable {
+            message: format!("unreadable response body (status {}): {e}", self.status),
+            retry_after: None,
+        }
     }
 
     /// A header as text.
