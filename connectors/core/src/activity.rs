@@ -31,3 +31,21 @@ pub struct Activity {
     /// When a task is due.
     pub due: Option<Timestamp>,
 }
+
+/// What happened to one activity of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ActivityOutcome {
+    /// Created with this vendor id.
+    Created {
+        /// The new activity's id.
+        id: String,
+    },
+    /// The vendor refused this one activity (the rest of the batch went on).
+    Rejected {
+        /// The vendor's message, verbatim.
+        message: String,
+        /// The vendor's error code, when it gave one.
+        code: Option<String>,
+    },
+}

@@ -2,12 +2,12 @@
 
 use async_trait::async_trait;
 
-use crate::activity::Activity;
+use crate::activity::{Activity, ActivityOutcome};
 use crate::cursor::{ChangePage, ChangesRequest, PageToken};
-use crate::error::ConnectorResult;
+use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::UsageSnapshot;
 use crate::record::Record;
-use crate::schema::{Limits, ObjectSchema};
+use crate::schema::{Limits, ObjectSchema, ToolUser};
 use crate::write::{WriteBatch, WriteOutcome};
 
 /// One tool's API, seen as records. Object-safe so the engine holds
@@ -54,6 +54,33 @@ pub trait Connector: Send + Sync {
 
     /// Creates a note or task linked to a record; returns its vendor id.
     async fn create_activity(&self, activity: &Activity) -> ConnectorResult<String>;
+
+    /// Creates many activities with as few calls as the vendor allows, one
+    /// outcome per input in input order; an activity the vendor refuses is
+    /// [`ActivityOutcome::Rejected`], not an error. The default sends them
+    /// one by one, for tools without a batch endpoint.
+    async fn create_activities(
+        &self,
+        activities: &[Activity],
+    ) -> ConnectorResult<Vec<ActivityOutcome>> {
+        let mut out = Vec::with_capacity(activities.len());
+        for activity in activities {
+            out.push(match self.create_activity(activity).await {
+                Ok(id) => ActivityOutcome::Created { id },
+                Err(ConnectorError::Rejected { message, code }) => {
+                    ActivityOutcome::Rejected { message, code }
+                }
+                Err(e) => return Err(e),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The tool's users who can own records, so owner ids in the config are
+    /// checked before the first assignment; `None` when the tool cannot say.
+    async fn users(&self) -> ConnectorResult<Option<Vec<ToolUser>>> {
+        Ok(None)
+    }
 
     /// API calls made so far, per endpoint, and the daily budget left.
     fn usage(&self) -> UsageSnapshot;

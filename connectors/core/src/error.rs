@@ -45,6 +45,15 @@ pub enum ConnectorError {
         /// When calls may resume, when known.
         resets_at: Option<Timestamp>,
     },
+    /// A request that changes data was sent and its answer was lost (a
+    /// timeout or a dropped connection after the request left): the vendor
+    /// may or may not have applied it. Never re-send it blind: look up what
+    /// exists first (a create re-sent could duplicate every record in it).
+    #[error("outcome unknown: {message}")]
+    OutcomeUnknown {
+        /// What was lost.
+        message: String,
+    },
     /// Misconfiguration (unknown object or field, bad URL, missing scope):
     /// no retry will help; a person must change the config.
     #[error("fatal: {message}")]

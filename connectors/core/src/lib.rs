@@ -41,10 +41,10 @@ pub mod schema;
 pub mod sim;
 pub mod write;
 
-pub use activity::{Activity, ActivityKind};
+pub use activity::{Activity, ActivityKind, ActivityOutcome};
 pub use connector::Connector;
 pub use cursor::{ChangePage, ChangesRequest, Cursor, PageToken};
 pub use error::{ConnectorError, ConnectorResult};
-pub use record::{Fields, Record};
-pub use schema::{FieldSchema, Limits, ObjectSchema};
+pub use record::{Fields, Record, Successor, SuccessorReason};
+pub use schema::{FieldSchema, Limits, ObjectSchema, ToolUser, ValueType};
 pub use write::{WriteBatch, WriteOutcome, WriteRecord};

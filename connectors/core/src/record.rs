@@ -25,6 +25,37 @@ pub struct Record {
     pub archived: bool,
     /// The requested fields, by vendor field name.
     pub fields: Fields,
+    /// The record that now stands for this one, when the vendor replaced it
+    /// (a converted lead's contact, a merged-away record's survivor): the
+    /// engine moves its link there instead of writing into a dead record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successor: Option<Successor>,
+    /// Ids of records the vendor merged into this one (the winner of a
+    /// merge lists the losers), so links to those ids follow it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
+}
+
+/// Where a replaced record's life goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Successor {
+    /// The successor's object (`Contact` for a converted Salesforce lead;
+    /// the record's own object for a merge).
+    pub object: String,
+    /// The successor's vendor id.
+    pub id: String,
+    /// Why the record was replaced.
+    pub reason: SuccessorReason,
+}
+
+/// Why a record was replaced by another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuccessorReason {
+    /// Sales converted the lead; the successor is the record sales now work on.
+    Converted,
+    /// The record was merged into the successor.
+    Merged,
 }
 
 impl Record {
@@ -35,6 +66,8 @@ impl Record {
             modified_at,
             archived: false,
             fields: Fields::new(),
+            successor: None,
+            merged_from: Vec::new(),
         }
     }
 

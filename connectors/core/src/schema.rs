@@ -38,6 +38,56 @@ pub struct FieldSchema {
     pub options: Vec<String>,
     /// It is unique and can key an upsert or a look-up.
     pub unique: bool,
+    /// What values it holds, in terms the engine can check a mapping
+    /// against without knowing the vendor's type names.
+    #[serde(default)]
+    pub value_type: ValueType,
+    /// The most characters a text field holds, when the vendor says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    /// It is an external id the vendor can upsert by (Salesforce External
+    /// ID, HubSpot unique-value property).
+    #[serde(default)]
+    pub external_id: bool,
+}
+
+/// The kind of value a field holds, normalised across vendors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    /// Free text (string, textarea, email, phone, url).
+    #[default]
+    Text,
+    /// A number (integer, double, currency, percent).
+    Number,
+    /// True or false (checkbox, booleancheckbox).
+    Bool,
+    /// A calendar date without a time.
+    Date,
+    /// An instant.
+    DateTime,
+    /// One of a fixed list of options (picklist, enumeration, select);
+    /// [`FieldSchema::options`] lists them.
+    Enumeration,
+    /// Several options at once (multi-select picklist, checkboxes).
+    MultiEnumeration,
+    /// The id of another record (reference, lookup, owner).
+    Reference,
+    /// Anything else the vendor has (address, location, binary).
+    Other,
+}
+
+/// A user of a tool, as owner assignment and the live check see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolUser {
+    /// The id records' owner fields hold.
+    pub id: String,
+    /// The display name, for messages.
+    pub name: String,
+    /// The e-mail address, when the tool says.
+    pub email: Option<String>,
+    /// Whether the user can own records now (deactivated users cannot).
+    pub active: bool,
 }
 
 /// The vendor limits that shape how the engine pages, batches and paces.

@@ -485,6 +485,7 @@ impl Connector for HubSpotConnector {
                     updateable: writable,
                     options: p.options.into_iter().map(|o| o.value).collect(),
                     unique,
+                    ..FieldSchema::default()
                 }
             })
             .collect();

@@ -780,6 +780,7 @@ impl RawDescribe {
                     unique: f.external_id || f.unique,
                     kind: f.kind,
                     name: f.name,
+                    ..FieldSchema::default()
                 }
             })
             .collect();
