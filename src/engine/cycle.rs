@@ -723,11 +723,26 @@ impl<'a> Cycle<'a> {
                 WriteOutcome::Created { id } | WriteOutcome::Updated { id } => {
                     self.written(side, w, id, commit)
                 }
-                WriteOutcome::Rejected {
-                    message,
-                    code,
-                    fields,
-                } => {
+                other => {
+                    let (message, code, fields) = match other {
+                        WriteOutcome::Rejected {
+                            message,
+                            code,
+                            fields,
+                        } => (message, code, fields),
+                        WriteOutcome::Superseded { successor } => (
+                            format!(
+                                "record replaced by {} {} ({:?})",
+                                successor.object, successor.id, successor.reason
+                            ),
+                            None,
+                            Vec::new(),
+                        ),
+                        WriteOutcome::Deleted { message } => (message, None, Vec::new()),
+                        WriteOutcome::Created { .. } | WriteOutcome::Updated { .. } => {
+                            unreachable!("matched above")
+                        }
+                    };
                     let (src_side, object, record_id, source_fields) = w.source;
                     let reason = if fields.is_empty() {
                         message

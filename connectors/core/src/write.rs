@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::Fields;
+use crate::record::{Fields, Successor};
 
 /// A batch of records to write to one object. Connectors split it to the
 /// vendor's maximum batch size themselves; the engine never needs to know it.
@@ -53,6 +53,19 @@ pub enum WriteOutcome {
         /// The vendor fields the error names, when it names any.
         fields: Vec<String>,
     },
+    /// Nothing was written: the target record was replaced (a converted
+    /// lead, a merged-away record). The engine moves the link to the
+    /// successor and writes there instead; retrying the same id never works.
+    Superseded {
+        /// Where the record's life goes on.
+        successor: Successor,
+    },
+    /// Nothing was written: the target record is deleted (in the recycle
+    /// bin, or purged) and nothing replaced it. The engine closes the link.
+    Deleted {
+        /// The vendor's message, verbatim.
+        message: String,
+    },
 }
 
 impl WriteOutcome {
@@ -60,7 +73,7 @@ impl WriteOutcome {
     pub fn id(&self) -> Option<&str> {
         match self {
             Self::Created { id } | Self::Updated { id } => Some(id),
-            Self::Rejected { .. } => None,
+            Self::Rejected { .. } | Self::Superseded { .. } | Self::Deleted { .. } => None,
         }
     }
 }

@@ -1190,6 +1190,11 @@ impl Connector for SalesforceConnector {
                 Err(ConnectorError::Rejected { message, code })
             }
             WriteOutcome::Updated { id } => Ok(id),
+            WriteOutcome::Superseded { successor } => Err(ConnectorError::rejected(format!(
+                "the task's record was replaced by {} {}",
+                successor.object, successor.id
+            ))),
+            WriteOutcome::Deleted { message } => Err(ConnectorError::rejected(message)),
         }
     }
 
