@@ -117,6 +117,24 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// The connectors that verify their tool's pushes, for the admin
+    /// server's `POST /webhooks/<kind>`.
+    pub fn webhooks(&self) -> Vec<crate::admin::webhook::WebhookEndpoint> {
+        self.config
+            .connectors
+            .values()
+            .filter_map(|c| {
+                c.spec
+                    .webhook()
+                    .map(|verifier| crate::admin::webhook::WebhookEndpoint {
+                        kind: c.kind(),
+                        connector: c.name.clone(),
+                        verifier,
+                    })
+            })
+            .collect()
+    }
+
     /// Opens the state directory and builds every connector and pipeline.
     pub fn open(config: Config) -> Result<Self, DaemonError> {
         let store = SledStore::open(&config.daemon.state_dir)?;
@@ -221,7 +239,11 @@ impl Daemon {
                         notifier.status("reloading the config");
                         self.reload(&mut supervisor).await;
                         if let Some(admin) = &self.admin {
-                            admin.set_topology(self.built.connectors.clone(), self.built.pipelines.clone());
+                            admin.set_topology(
+                                self.built.connectors.clone(),
+                                self.built.pipelines.clone(),
+                                self.webhooks(),
+                            );
                         }
                         status.reset(&supervisor.pipelines());
                         notifier.ready(&status.line());

@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod metrics;
+pub mod registry;
 pub mod report;
 pub mod rules;
 pub mod side;

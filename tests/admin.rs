@@ -10,11 +10,12 @@ mod support;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use leadbridge::admin::webhook::{signature_v3, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use leadbridge::admin::webhook::WebhookEndpoint;
 use leadbridge::admin::{AdminCommand, AdminParts, AdminState};
 use leadbridge::daemon::{Daemon, Input};
 use leadbridge::engine::runner::{AfterFailure, PipelineCommand, PipelineEvent};
 use leadbridge::state::{Commit, DeadLetter, Event, EventKind, Side, StateStore};
+use leadbridge_hubspot::webhook::{signature_v3, V3Verifier, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use secrecy::SecretString;
 use serde_json::Value;
 use support::{contact, World, WorldOptions, HS_TOKEN, SF_CLIENT_SECRET, SF_REFRESH_TOKEN};
@@ -42,7 +43,11 @@ impl Admin {
             pipelines: daemon.built.pipelines.clone(),
             commands: tx,
             admin_token: Some(SecretString::from(ADMIN_TOKEN)),
-            hubspot_webhook_secret: Some(SecretString::from(WEBHOOK_SECRET)),
+            webhooks: vec![WebhookEndpoint {
+                kind: "hubspot",
+                connector: "hubspot".into(),
+                verifier: Arc::new(V3Verifier::new(SecretString::from(WEBHOOK_SECRET))),
+            }],
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

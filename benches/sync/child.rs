@@ -1,14 +1,14 @@
 //! The engine child: this benchmark binary re-run as
 //! `sync --cycle-child CONFIG`, which opens the daemon exactly as
 //! `leadbridge run --once` does (`Daemon::open`, `run_once`) but with the
-//! connectors' client-side rate limiters lifted — HubSpot's search limiter
-//! (5/s) has no config key, and it alone would cap a backfill at 1,000
-//! records/s. Its own process, so its RSS and CPU are its own.
+//! connectors' client-side rate limiters lifted (`ConnectorSpec::unthrottled`)
+//! — HubSpot's search limiter (5/s) has no config key, and it alone would
+//! cap a backfill at 1,000 records/s. Its own process, so its RSS and CPU are its own.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use leadbridge::config::{Config, ConnectorSettings};
+use leadbridge::config::Config;
 use leadbridge::daemon::Daemon;
 
 /// Runs one cycle of every pipeline of the config at `path`; prints the
@@ -16,13 +16,7 @@ use leadbridge::daemon::Daemon;
 pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(path).map_err(|e| anyhow::anyhow!("invalid config:\n{e}"))?;
     for connector in config.connectors.values_mut() {
-        match &mut connector.settings {
-            ConnectorSettings::HubSpot(c) => {
-                c.http.rate_limit = None;
-                c.search_rate_limit = None;
-            }
-            ConnectorSettings::Salesforce(c) => c.http.rate_limit = None,
-        }
+        connector.spec = connector.spec.unthrottled();
     }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("info"))

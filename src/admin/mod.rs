@@ -144,7 +144,7 @@ pub fn router(state: AdminState) -> Router {
             "/api/dlq/{pipeline}/{side}/{record}/drop",
             post(actions::dlq_drop),
         )
-        .route("/webhooks/hubspot", post(webhook::hubspot))
+        .route("/webhooks/{kind}", post(webhook::receive))
         .with_state(state)
 }
 

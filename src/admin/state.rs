@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::commands::{self, AdminCommand, SendError};
 use super::health::{connector_in_error, ConnectorAuth, Health, PipelineState};
-use super::webhook::SeenEvents;
+use super::webhook::{SeenEvents, WebhookEndpoint};
 use crate::daemon::Daemon;
 use crate::engine::clock::Clock;
 use crate::engine::cycle::{CycleError, CycleReport};
@@ -34,8 +34,8 @@ pub struct AdminParts {
     pub commands: mpsc::Sender<AdminCommand>,
     /// The bearer token POST actions require; `None` refuses them all.
     pub admin_token: Option<SecretString>,
-    /// The HubSpot app secret that signs webhooks; `None` turns them off.
-    pub hubspot_webhook_secret: Option<SecretString>,
+    /// The connectors that verify pushes (`POST /webhooks/<kind>`).
+    pub webhooks: Vec<WebhookEndpoint>,
 }
 
 /// The pipelines and connectors currently configured; replaced whole on
@@ -43,6 +43,7 @@ pub struct AdminParts {
 pub(crate) struct Topology {
     pub(crate) connectors: BTreeMap<String, Arc<dyn Connector>>,
     pub(crate) pipelines: Vec<Scheduled>,
+    pub(crate) webhooks: Vec<WebhookEndpoint>,
 }
 
 impl Topology {
@@ -58,7 +59,6 @@ pub(crate) struct Inner {
     commands: mpsc::Sender<AdminCommand>,
     pub(crate) health: Health,
     pub(crate) admin_token: Option<SecretString>,
-    pub(crate) webhook_secret: Option<SecretString>,
     pub(crate) seen_events: Mutex<SeenEvents>,
     /// When this state was made: a cycle finished since then proves its
     /// connectors even if the daemon forwards no reports.
@@ -85,11 +85,11 @@ impl AdminState {
                 topology: RwLock::new(Arc::new(Topology {
                     connectors: parts.connectors,
                     pipelines: parts.pipelines,
+                    webhooks: parts.webhooks,
                 })),
                 commands: parts.commands,
                 health: Health::default(),
                 admin_token: parts.admin_token,
-                webhook_secret: parts.hubspot_webhook_secret,
                 seen_events: Mutex::new(SeenEvents::default()),
                 started_at: parts.clock.now(),
             }),
@@ -106,7 +106,7 @@ impl AdminState {
             pipelines: daemon.built.pipelines.clone(),
             commands,
             admin_token: daemon.config.daemon.admin_token.clone(),
-            hubspot_webhook_secret: daemon.config.daemon.hubspot_webhook_secret.clone(),
+            webhooks: daemon.webhooks(),
         })
     }
 
@@ -116,10 +116,12 @@ impl AdminState {
         &self,
         connectors: BTreeMap<String, Arc<dyn Connector>>,
         pipelines: Vec<Scheduled>,
+        webhooks: Vec<WebhookEndpoint>,
     ) {
         let topology = Arc::new(Topology {
             connectors,
             pipelines,
+            webhooks,
         });
         *self
             .inner

@@ -1,75 +1,49 @@
-//! `POST /webhooks/hubspot`: HubSpot pushes, leadbridge polls at once.
+//! `POST /webhooks/<kind>`: a tool pushes, leadbridge polls at once.
 //!
 //! A webhook is a hint, not data: a verified delivery triggers an
-//! immediate cycle of every pipeline that reads or writes a HubSpot
-//! connector, and that cycle reads the changes through the same cursor
-//! rule as a scheduled one. So a lost, duplicated or reordered delivery
-//! can never lose or duplicate a change; the schedule stays the safety net.
+//! immediate cycle of every pipeline that reads or writes a connector whose
+//! verifier accepted it, and that cycle reads the changes through the same
+//! cursor rule as a scheduled one. So a lost, duplicated or reordered
+//! delivery can never lose or duplicate a change; the schedule stays the
+//! safety net.
 //!
-//! Verification follows HubSpot's v3 signature (SEMANTICS.md §1
-//! "Webhooks"): `X-HubSpot-Signature-v3` is
-//! `base64(HMAC-SHA256(client_secret, METHOD + URI + body + timestamp))`
-//! with `X-HubSpot-Request-Timestamp` in epoch milliseconds; deliveries
-//! older (or further in the future) than five minutes are refused. The URI
-//! is the full URL HubSpot posted to, which behind a TLS proxy is not the
-//! one this server sees: it is rebuilt from `X-Forwarded-Proto` /
-//! `X-Forwarded-Host` (else `Host`), trying both schemes when the proxy
-//! does not say, and with and without HubSpot's documented
-//! percent-decoding. Each candidate is checked with the HMAC's own
-//! constant-time comparison; none matching is a 401.
-//!
-//! HubSpot retries failed deliveries and does not guarantee order, so
-//! events are deduplicated by `eventId` (the last [`SEEN_CAPACITY`] ids are
-//! remembered). Answers: 200 for a verified delivery (also when every
-//! event was a duplicate), 400 for a verified but unreadable body (HubSpot
-//! does not retry a 400), 401 for a bad or stale signature, 404 when no
-//! `hubspot_webhook_secret` is configured.
+//! Verification is the tool's (`ConnectorSpec::webhook`, in its crate: the
+//! signature scheme, the body's events); each configured connector of that
+//! kind with a webhook secret is asked, and the delivery is accepted when
+//! one verifies it. Senders retry failed deliveries and do not guarantee
+//! order, so events are deduplicated by id (the last [`SEEN_CAPACITY`] ids
+//! per kind are remembered). Answers: 200 for a verified delivery (also
+//! when every event was a duplicate), 400 for a verified but unreadable
+//! body (senders do not retry a 400), 401 for a bad or stale signature, 404
+//! when no connector of that kind has a webhook secret.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::Engine;
-use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::{json, Value};
-use sha2::Sha256;
+use leadbridge_core::webhook::{WebhookRefusal, WebhookRequest, WebhookVerifier};
+use serde_json::json;
 
 use super::commands::AdminCommand;
 use super::state::AdminState;
 use crate::metrics::{WebhookOutcome, WebhookReceived};
 
-/// The signature header.
-pub const SIGNATURE_HEADER: &str = "x-hubspot-signature-v3";
-/// The timestamp header (epoch milliseconds).
-pub const TIMESTAMP_HEADER: &str = "x-hubspot-request-timestamp";
-/// The oldest delivery accepted, in milliseconds (HubSpot's SDKs use 300 s).
-pub const MAX_AGE_MS: i64 = 5 * 60 * 1000;
 /// How many event ids are remembered for deduplication.
 pub const SEEN_CAPACITY: usize = 20_000;
 
-/// The v3 signature of a delivery: what HubSpot sends and what tests compute.
-pub fn signature_v3(secret: &str, method: &str, uri: &str, body: &[u8], timestamp: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(
-        mac(secret, method, uri, body, timestamp)
-            .finalize()
-            .into_bytes(),
-    )
-}
-
-fn mac(secret: &str, method: &str, uri: &str, body: &[u8], timestamp: &str) -> Hmac<Sha256> {
-    // HMAC accepts keys of any length; this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-    mac.update(method.as_bytes());
-    mac.update(uri.as_bytes());
-    mac.update(body);
-    mac.update(timestamp.as_bytes());
-    mac
+/// A connector that verifies its tool's pushes.
+#[derive(Clone)]
+pub struct WebhookEndpoint {
+    /// The tool (`/webhooks/<kind>`).
+    pub kind: &'static str,
+    /// The connector's config name; pipelines using it are triggered.
+    pub connector: String,
+    /// Its verifier, holding the connector's secret.
+    pub verifier: Arc<dyn WebhookVerifier>,
 }
 
 /// The event ids seen lately, oldest first out.
@@ -96,137 +70,31 @@ impl SeenEvents {
     }
 }
 
-/// One event of a delivery; only what deduplication and logs need.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HubSpotEvent {
-    event_id: Value,
-    #[serde(default)]
-    subscription_type: Option<String>,
-}
-
-/// The URIs HubSpot may have signed for this request.
-fn candidate_uris(headers: &HeaderMap, uri: &axum::http::Uri) -> Vec<String> {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(',').next().unwrap_or(v).trim().to_owned())
-    };
-    let path = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| uri.path().to_owned());
-    let hosts: Vec<String> = [header("x-forwarded-host"), header("host")]
-        .into_iter()
-        .flatten()
-        .collect();
-    let schemes: Vec<String> = match header("x-forwarded-proto") {
-        Some(p) => vec![p],
-        None => vec!["https".into(), "http".into()],
-    };
-    let mut out = Vec::new();
-    for host in &hosts {
-        for scheme in &schemes {
-            let full = format!("{scheme}://{host}{path}");
-            let decoded = percent_decode_reserved(&full);
-            if decoded != full {
-                out.push(decoded);
-            }
-            out.push(full);
-        }
-    }
-    out
-}
-
-/// HubSpot's v3 docs decode these escapes before signing.
-fn percent_decode_reserved(uri: &str) -> String {
-    const CODES: [(&str, &str); 12] = [
-        ("%3A", ":"),
-        ("%2F", "/"),
-        ("%3F", "?"),
-        ("%40", "@"),
-        ("%21", "!"),
-        ("%24", "$"),
-        ("%27", "'"),
-        ("%28", "("),
-        ("%29", ")"),
-        ("%2A", "*"),
-        ("%2C", ","),
-        ("%3B", ";"),
-    ];
-    let mut out = uri.to_owned();
-    for (code, ch) in CODES {
-        out = out.replace(code, ch).replace(&code.to_lowercase(), ch);
-    }
-    out
-}
-
-/// Why a delivery was refused before its body was read.
-enum Refusal {
-    Stale,
-    BadSignature,
-}
-
-fn verify(
-    secret: &SecretString,
-    method: &Method,
-    headers: &HeaderMap,
-    uri: &axum::http::Uri,
-    body: &[u8],
-    now_ms: i64,
-) -> Result<(), Refusal> {
-    let timestamp = headers
-        .get(TIMESTAMP_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(Refusal::Stale)?;
-    let sent: i64 = timestamp.trim().parse().map_err(|_| Refusal::Stale)?;
-    if (now_ms - sent).abs() > MAX_AGE_MS {
-        return Err(Refusal::Stale);
-    }
-    let given = headers
-        .get(SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            base64::engine::general_purpose::STANDARD
-                .decode(v.trim())
-                .ok()
-        })
-        .ok_or(Refusal::BadSignature)?;
-    let secret = secret.expose_secret();
-    let mut ok = false;
-    for candidate in candidate_uris(headers, uri) {
-        // Every candidate is checked, so the time taken does not say which matched.
-        ok |= mac(secret, method.as_str(), &candidate, body, timestamp)
-            .verify_slice(&given)
-            .is_ok();
-    }
-    if ok {
-        Ok(())
-    } else {
-        Err(Refusal::BadSignature)
-    }
-}
-
 /// The handler.
-pub(crate) async fn hubspot(
+pub(crate) async fn receive(
     State(state): State<AdminState>,
+    Path(kind): Path<String>,
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(secret) = state.inner.webhook_secret.as_ref() else {
+    let topology = state.topology();
+    let endpoints: Vec<&WebhookEndpoint> = topology
+        .webhooks
+        .iter()
+        .filter(|e| e.kind == kind)
+        .collect();
+    let Some(source) = endpoints.first().map(|e| e.kind) else {
         return (
             StatusCode::NOT_FOUND,
-            Json(json!({"error": "webhooks are not configured (hubspot_webhook_secret)"})),
+            Json(json!({"error": format!("no `{kind}` connector has a webhook secret")})),
         )
             .into_response();
     };
-    let now_ms = state.inner.clock.now().as_millisecond();
     let report = |outcome, events, new_events, triggered: &[String]| {
         WebhookReceived {
-            source: "hubspot",
+            source,
             outcome,
             events,
             new_events,
@@ -234,81 +102,89 @@ pub(crate) async fn hubspot(
         }
         .emit()
     };
-    if let Err(refusal) = verify(secret, &method, &headers, &uri, &body, now_ms) {
-        let (outcome, message) = match refusal {
-            Refusal::Stale => (WebhookOutcome::Stale, "missing or stale timestamp"),
-            Refusal::BadSignature => (WebhookOutcome::BadSignature, "bad signature"),
+    let path_and_query = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| uri.path().to_owned());
+    let request = WebhookRequest {
+        method: method.as_str(),
+        path_and_query: &path_and_query,
+        headers: &headers,
+        body: &body,
+        now: state.inner.clock.now(),
+    };
+    let mut accepted = Vec::new();
+    let mut delivery = None;
+    let mut refusal = WebhookRefusal::BadSignature;
+    for endpoint in &endpoints {
+        match endpoint.verifier.verify(&request) {
+            Ok(d) => {
+                accepted.push(endpoint.connector.clone());
+                delivery.get_or_insert(d);
+            }
+            // The most telling refusal wins: a body that verified but is
+            // unreadable, then a stale timestamp, then a bad signature.
+            Err(r @ WebhookRefusal::Malformed(_)) => refusal = r,
+            Err(WebhookRefusal::Stale) if refusal == WebhookRefusal::BadSignature => {
+                refusal = WebhookRefusal::Stale
+            }
+            Err(_) => {}
+        }
+    }
+    let Some(delivery) = delivery else {
+        let (status, outcome) = match refusal {
+            WebhookRefusal::Malformed(_) => (StatusCode::BAD_REQUEST, WebhookOutcome::Malformed),
+            WebhookRefusal::Stale => (StatusCode::UNAUTHORIZED, WebhookOutcome::Stale),
+            WebhookRefusal::BadSignature => {
+                (StatusCode::UNAUTHORIZED, WebhookOutcome::BadSignature)
+            }
         };
         report(outcome, 0, 0, &[]);
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": message}))).into_response();
-    }
-    let events: Vec<HubSpotEvent> = match serde_json::from_slice(&body) {
-        Ok(events) => events,
-        Err(_) => {
-            report(WebhookOutcome::Malformed, 0, 0, &[]);
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"error": "the body is not a JSON array of events"})),
-            )
-                .into_response();
-        }
+        return (status, Json(json!({"error": refusal.to_string()}))).into_response();
     };
+    let events = delivery.event_ids.len();
     let new_events = {
         let mut seen = state
             .inner
             .seen_events
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        events
-            .iter()
-            .filter(|e| {
-                let id = match &e.event_id {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                seen.insert(id)
-            })
+        delivery
+            .event_ids
+            .into_iter()
+            .filter(|id| seen.insert(format!("{kind}:{id}")))
             .count()
     };
     if new_events == 0 {
-        report(WebhookOutcome::Duplicate, events.len(), 0, &[]);
+        report(WebhookOutcome::Duplicate, events, 0, &[]);
         return (
             StatusCode::OK,
-            Json(json!({"events": events.len(), "new": 0, "triggered": []})),
+            Json(json!({"events": events, "new": 0, "triggered": []})),
         )
             .into_response();
     }
-    let types: Vec<&str> = events
-        .iter()
-        .filter_map(|e| e.subscription_type.as_deref())
-        .collect();
-    tracing::debug!(?types, "webhook event types");
-    let triggered = trigger_hubspot_pipelines(&state);
-    report(
-        WebhookOutcome::Accepted,
-        events.len(),
-        new_events,
-        &triggered,
-    );
+    tracing::debug!(types = ?delivery.event_types, "webhook event types");
+    let triggered = trigger_pipelines(&state, &accepted);
+    report(WebhookOutcome::Accepted, events, new_events, &triggered);
     (
         StatusCode::OK,
-        Json(json!({"events": events.len(), "new": new_events, "triggered": triggered})),
+        Json(json!({"events": events, "new": new_events, "triggered": triggered})),
     )
         .into_response()
 }
 
-/// Asks for a cycle of every pipeline with a HubSpot connector on either
+/// Asks for a cycle of every pipeline using one of `connectors` on either
 /// side; returns their names. A full queue is not an error here: the
 /// pipeline already has a run waiting, or the schedule catches up.
-fn trigger_hubspot_pipelines(state: &AdminState) -> Vec<String> {
+fn trigger_pipelines(state: &AdminState, connectors: &[String]) -> Vec<String> {
     let topology = state.topology();
     let mut triggered = Vec::new();
     for s in &topology.pipelines {
         let p = &s.pipeline;
-        let uses_hubspot = [&p.marketing, &p.crm]
+        let uses = [&p.marketing, &p.crm]
             .iter()
-            .any(|e| e.connector.kind() == "hubspot");
-        if !uses_hubspot {
+            .any(|e| connectors.contains(&e.connector_name));
+        if !uses {
             continue;
         }
         let command = AdminCommand::RunNow {
@@ -326,39 +202,6 @@ fn trigger_hubspot_pipelines(state: &AdminState) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_signature_is_accepted_for_the_url_hubspot_signed() {
-        let secret = SecretString::from("app-secret");
-        let body = br#"[{"eventId":1}]"#;
-        let ts = "1700000000000";
-        let sig = signature_v3(
-            "app-secret",
-            "POST",
-            "https://lb.example.com/webhooks/hubspot?x=1",
-            body,
-            ts,
-        );
-        let mut headers = HeaderMap::new();
-        headers.insert("host", "lb.example.com".parse().unwrap());
-        headers.insert(SIGNATURE_HEADER, sig.parse().unwrap());
-        headers.insert(TIMESTAMP_HEADER, ts.parse().unwrap());
-        let uri: axum::http::Uri = "/webhooks/hubspot?x=1".parse().unwrap();
-        let now = 1_700_000_060_000;
-        assert!(verify(&secret, &Method::POST, &headers, &uri, body, now).is_ok());
-        assert!(verify(&secret, &Method::POST, &headers, &uri, b"[]", now).is_err());
-        assert!(verify(
-            &secret,
-            &Method::POST,
-            &headers,
-            &uri,
-            body,
-            now + MAX_AGE_MS
-        )
-        .is_err());
-        headers.insert("x-forwarded-proto", "http".parse().unwrap());
-        assert!(verify(&secret, &Method::POST, &headers, &uri, body, now).is_err());
-    }
 
     #[test]
     fn seen_events_forget_the_oldest() {

@@ -1,4 +1,4 @@
-//! `leadbridge auth hubspot|salesforce --config F [--connector NAME]`: walks
+//! `leadbridge auth <kind> --config F [--connector NAME]`: walks
 //! the OAuth2 authorization-code consent with PKCE and stores the refresh
 //! token where the config's `refresh_token = "file:…"` points.
 //!
@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
@@ -30,23 +30,16 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use super::common::runtime;
-use crate::config::{parse_duration, ConnectorKind};
-
-/// The tool whose consent to walk.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Tool {
-    /// A HubSpot public app.
-    Hubspot,
-    /// A Salesforce connected app.
-    Salesforce,
-}
+use crate::config::parse_duration;
+use leadbridge_core::factory::ClientAuth;
 
 /// Arguments of `leadbridge auth`.
 #[derive(Debug, Args)]
 pub struct AuthArgs {
-    /// The tool.
-    #[arg(value_enum)]
-    pub tool: Tool,
+    /// The tool's kind, as written in `kind = "…"` (an OAuth2 app of it:
+    /// a public app, a connected app).
+    #[arg(value_parser = super::common::kind_parser())]
+    pub tool: String,
     /// The config file naming the connector and its refresh-token file.
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: PathBuf,
@@ -83,11 +76,7 @@ pub fn run(args: AuthArgs) -> anyhow::Result<ExitCode> {
             args.listen
         );
     }
-    let kind = match args.tool {
-        Tool::Hubspot => ConnectorKind::HubSpot,
-        Tool::Salesforce => ConnectorKind::Salesforce,
-    };
-    let mut target = target::find(&args.config, kind, args.connector.as_deref())?;
+    let mut target = target::find(&args.config, &args.tool, args.connector.as_deref())?;
     if let Some(file) = &args.token_file {
         target.token_file = file.clone();
     }
@@ -104,26 +93,32 @@ async fn consent(args: &AuthArgs, target: target::Target) -> anyhow::Result<()> 
         listener.local_addr()?,
         redirect::CALLBACK_PATH
     );
+    let consent = &target.consent;
     let client = BasicClient::new(ClientId::new(target.client_id.clone()))
         .set_client_secret(ClientSecret::new(
             target.client_secret.expose_secret().to_string(),
         ))
-        .set_auth_uri(AuthUrl::new(target.authorize_url.clone()).context("the consent URL")?)
-        .set_token_uri(TokenUrl::new(target.token_url.clone()).context("the token URL")?)
+        .set_auth_uri(AuthUrl::new(consent.authorize_url.clone()).context("the consent URL")?)
+        .set_token_uri(TokenUrl::new(consent.token_url.clone()).context("the token URL")?)
         .set_redirect_uri(RedirectUrl::new(redirect.clone()).context("the redirect URL")?)
-        // Both vendors take the client credentials in the form body.
-        .set_auth_type(AuthType::RequestBody);
+        .set_auth_type(match consent.client_auth {
+            ClientAuth::RequestBody => AuthType::RequestBody,
+            ClientAuth::BasicAuth => AuthType::BasicAuth,
+        });
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let scopes = if args.scopes.is_empty() {
-        target.default_scopes.clone()
+        consent.default_scopes.clone()
     } else {
         args.scopes.clone()
     };
-    let (url, state) = client
+    let request = client
         .authorize_url(CsrfToken::new_random)
-        .add_scopes(scopes.into_iter().map(Scope::new))
-        .set_pkce_challenge(challenge)
-        .url();
+        .add_scopes(scopes.into_iter().map(Scope::new));
+    let (url, state) = if consent.pkce {
+        request.set_pkce_challenge(challenge).url()
+    } else {
+        request.url()
+    };
     println!(
         "Connector `{}`: open this URL in a browser and consent (the redirect goes to {redirect}):",
         target.connector
@@ -135,9 +130,13 @@ async fn consent(args: &AuthArgs, target: target::Target) -> anyhow::Result<()> 
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("cannot build the HTTP client")?;
-    let token = client
-        .exchange_code(AuthorizationCode::new(code))
-        .set_pkce_verifier(verifier)
+    let exchange = client.exchange_code(AuthorizationCode::new(code));
+    let exchange = if consent.pkce {
+        exchange.set_pkce_verifier(verifier)
+    } else {
+        exchange
+    };
+    let token = exchange
         .request_async(&http)
         .await
         .map_err(|e| anyhow::anyhow!("the token endpoint refused the code: {e}"))?;

@@ -27,7 +27,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             let connectors: Vec<String> = config
                 .connectors
                 .values()
-                .map(|c| format!("{} ({})", c.name, c.kind().name()))
+                .map(|c| format!("{} ({})", c.name, c.kind()))
                 .collect();
             println!(
                 "{}: ok: {} pipeline{} ({}), {} connector{} ({})",

@@ -56,3 +56,9 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()
         .context("cannot start the async runtime")
 }
+
+/// Accepts a registered connector kind (`leadbridge auth <kind>`,
+/// `leadbridge simulate <kind>`), listing them in `--help` and errors.
+pub fn kind_parser() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(crate::registry::builtin().kinds())
+}

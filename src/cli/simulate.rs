@@ -7,31 +7,23 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use leadbridge_core::sim::{RunningSimulator, SimulatorOptions, TokenSettings};
-
-/// Which simulator to serve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Tool {
-    /// HubSpot CRM v3 (contacts, notes, tasks, deals; search, batch, OAuth2).
-    Hubspot,
-    /// Salesforce REST (Lead, Contact, Task, Opportunity; SOQL, collections, OAuth2).
-    Salesforce,
-}
 
 /// Flags of `leadbridge simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// The tool to simulate.
-    pub tool: Tool,
+    /// The tool to simulate, by its connector kind.
+    #[arg(value_parser = super::common::kind_parser())]
+    pub tool: String,
     /// Where to listen (port 0 picks a free one; the URL is printed).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
-    /// A bearer token accepted as valid (HubSpot private-app token /
-    /// Salesforce session id). Repeat for several.
+    /// A bearer token accepted as valid (a private-app token, a session
+    /// id). Repeat for several.
     #[arg(long = "token")]
     pub tokens: Vec<String>,
-    /// Synthetic people seeded into the main object (contacts / Lead).
+    /// Synthetic people seeded into the tool's main object.
     #[arg(long, default_value_t = 0)]
     pub seed_records: u64,
     /// The population seed for them (the same seed gives the same people).
@@ -73,12 +65,18 @@ impl SimulateArgs {
     }
 }
 
-/// Starts the simulator of `tool`.
-pub async fn start(tool: Tool, options: SimulatorOptions) -> std::io::Result<RunningSimulator> {
-    match tool {
-        Tool::Hubspot => leadbridge_hubspot::simulator::start(options).await,
-        Tool::Salesforce => leadbridge_salesforce::simulator::start(options).await,
-    }
+/// Starts the simulator of the tool of `kind`.
+pub async fn start(kind: &str, options: SimulatorOptions) -> std::io::Result<RunningSimulator> {
+    let entry = crate::registry::builtin()
+        .get(kind)
+        .and_then(|f| f.simulator())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no simulator for `{kind}`"),
+            )
+        })?;
+    (entry.start)(options).await
 }
 
 /// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).
@@ -108,13 +106,15 @@ pub async fn stop_requested() {
 pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let sim = start(args.tool, args.options())
-            .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
-        let name = match args.tool {
-            Tool::Hubspot => "HubSpot",
-            Tool::Salesforce => "Salesforce",
-        };
+        let sim = start(&args.tool, args.options()).await.with_context(|| {
+            format!(
+                "cannot start the {} simulator on {}",
+                args.tool, args.listen
+            )
+        })?;
+        let name = crate::registry::builtin()
+            .get(&args.tool)
+            .map_or("the", |f| f.display_name());
         println!("{name} simulator listening on {}", sim.url());
         println!(
             "control surface: {}/__sim (seed, clock, faults, requests)",

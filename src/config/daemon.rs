@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::checker::Checker;
 use super::raw::RawDaemon;
+use leadbridge_core::config::Checker;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,9 +39,6 @@ pub struct DaemonConfig {
     /// Whether `admin_listen` may be a non-loopback address: off by default,
     /// since the admin server speaks plain HTTP.
     pub admin_allow_non_loopback: bool,
-    /// The HubSpot app's client secret that signs webhooks; `None` turns
-    /// `POST /webhooks/hubspot` off (polling alone then finds changes).
-    pub hubspot_webhook_secret: Option<SecretString>,
 }
 
 /// Equal when every setting is; secrets are compared by value so a reload
@@ -61,7 +58,6 @@ impl PartialEq for DaemonConfig {
             && self.shutdown_grace == other.shutdown_grace
             && same(&self.admin_token, &other.admin_token)
             && self.admin_allow_non_loopback == other.admin_allow_non_loopback
-            && same(&self.hubspot_webhook_secret, &other.hubspot_webhook_secret)
     }
 }
 
@@ -103,11 +99,6 @@ pub(crate) fn validate(raw: &RawDaemon, c: &Checker<'_, '_>) -> Option<DaemonCon
     // Secrets are references; a missing or unreadable one is an error at
     // `check` and at start, like every other secret.
     let admin_token = optional_secret(c, "admin_token", raw.admin_token.as_ref());
-    let hubspot_webhook_secret = optional_secret(
-        c,
-        "hubspot_webhook_secret",
-        raw.hubspot_webhook_secret.as_ref(),
-    );
     let admin_allow_non_loopback = raw
         .admin_allow_non_loopback
         .as_ref()
@@ -131,7 +122,6 @@ pub(crate) fn validate(raw: &RawDaemon, c: &Checker<'_, '_>) -> Option<DaemonCon
         shutdown_grace: shutdown_grace?,
         admin_token: admin_token.ok()?,
         admin_allow_non_loopback,
-        hubspot_webhook_secret: hubspot_webhook_secret.ok()?,
     })
 }
 
@@ -140,7 +130,7 @@ pub(crate) fn validate(raw: &RawDaemon, c: &Checker<'_, '_>) -> Option<DaemonCon
 fn optional_secret(
     c: &Checker<'_, '_>,
     key: &str,
-    text: Option<&super::raw::Text>,
+    text: Option<&leadbridge_core::config::Text>,
 ) -> Result<Option<SecretString>, ()> {
     match text {
         None => Ok(None),

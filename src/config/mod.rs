@@ -67,19 +67,15 @@
 //! assert!(errors.to_string().starts_with("doc.toml:25:9: error: `when` names `scroe`"));
 //! ```
 
-mod checker;
 mod connector;
 mod daemon;
-mod diagnostics;
-mod duration;
 mod fields;
 mod outcomes;
 mod pipeline;
 pub mod raw;
 mod raw_outcomes;
 mod raw_sla;
-mod reader;
-mod secret;
+mod rule_check;
 mod sla;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -87,22 +83,22 @@ use std::path::{Path, PathBuf};
 
 use toml::de::DeTable;
 
-pub use connector::{ConnectorConfig, ConnectorKind, ConnectorSettings, HUBSPOT_BASE_URL};
+pub use connector::ConnectorConfig;
 pub use daemon::{DaemonConfig, LogFormat, DEFAULT_ADMIN_LISTEN};
-pub use diagnostics::{ConfigError, ConfigErrors};
-pub use duration::{parse_duration, parts as duration_parts};
 pub use fields::{
     CoerceError, ConflictPolicy, FieldMapping, FieldOwner, FieldType, Side, ValueMap,
 };
+pub use leadbridge_core::config::{
+    duration_parts, parse_duration, ConfigError, ConfigErrors, SecretRef, SecretSource,
+    SystemSecrets,
+};
 pub use outcomes::OutcomesConfig;
 pub use pipeline::{Assignment, CrmConfig, Handoff, PipelineConfig, SideConfig, TerritoryRule};
-pub use secret::{SecretRef, SecretSource, SystemSecrets};
 pub use sla::{CrmTasks, EscalationStep, Recycle, SlaConfig, StepTask, TaskFor, Webhook};
 
-use checker::{base_dir, Checker};
-use diagnostics::{Diagnostics, SourceMap};
+use leadbridge_core::config::{base_dir, Checker, Diagnostics, SourceMap, Table};
+use leadbridge_core::Registry;
 use raw::RawConfig;
-use reader::Table;
 
 /// A validated config: everything the daemon needs, secrets resolved.
 #[derive(Debug, Clone)]
@@ -126,8 +122,18 @@ impl Config {
 
     /// Like [`Config::load`], with secrets looked up in `secrets`.
     pub fn load_with(path: &Path, secrets: &dyn SecretSource) -> Result<Config, ConfigErrors> {
+        Self::load_from(path, secrets, &crate::registry::builtin())
+    }
+
+    /// Like [`Config::load_with`], with the tools of `registry` (tests add
+    /// fakes to it).
+    pub fn load_from(
+        path: &Path,
+        secrets: &dyn SecretSource,
+        registry: &Registry,
+    ) -> Result<Config, ConfigErrors> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text, path, secrets),
+            Ok(text) => Self::parse_with(&text, path, secrets, registry),
             Err(e) => Err(ConfigErrors {
                 errors: vec![ConfigError {
                     file: path.to_path_buf(),
@@ -147,6 +153,16 @@ impl Config {
         path: &Path,
         secrets: &dyn SecretSource,
     ) -> Result<Config, ConfigErrors> {
+        Self::parse_with(text, path, secrets, &crate::registry::builtin())
+    }
+
+    /// Like [`Config::parse`], with the tools of `registry`.
+    pub fn parse_with(
+        text: &str,
+        path: &Path,
+        secrets: &dyn SecretSource,
+        registry: &Registry,
+    ) -> Result<Config, ConfigErrors> {
         let diag = Diagnostics::new(SourceMap::new(path, text));
         let (root, syntax) = DeTable::parse_recoverable(text);
         for e in &syntax {
@@ -159,14 +175,14 @@ impl Config {
         }
         let config = if syntax.is_empty() {
             let root = Table::new(root.get_ref(), 0..0, "", &diag);
-            let raw = RawConfig::read(&root);
+            let raw = RawConfig::read(&root, registry);
             root.report_unknown();
             let checker = Checker {
                 diag: &diag,
                 secrets,
                 base: base_dir(path),
             };
-            validate(&raw, &checker, path)
+            validate(raw, &checker, path, registry)
         } else {
             // A tree rebuilt around syntax errors would report phantom
             // problems; the syntax errors are what ops must fix first.
@@ -189,13 +205,23 @@ impl Config {
     }
 }
 
-fn validate(raw: &RawConfig, c: &Checker<'_, '_>, path: &Path) -> Option<Config> {
+fn validate(
+    raw: RawConfig,
+    c: &Checker<'_, '_>,
+    path: &Path,
+    registry: &Registry,
+) -> Option<Config> {
     let daemon = raw.daemon.as_ref().and_then(|d| daemon::validate(d, c));
+    let adopted = raw
+        .daemon
+        .as_ref()
+        .map(|d| d.adopted.as_slice())
+        .unwrap_or_default();
     let mut connectors = BTreeMap::new();
     let mut defined = BTreeSet::new();
-    for (name, raw) in raw.connectors.iter().flatten() {
+    for (name, section) in raw.connectors.into_iter().flatten() {
         defined.insert(name.get_ref().clone());
-        if let Some(conn) = connector::validate(name, raw, c) {
+        if let Some(conn) = connector::validate(&name, section, adopted, registry, c) {
             connectors.insert(name.get_ref().clone(), conn);
         }
     }
@@ -238,20 +264,6 @@ fn validate(raw: &RawConfig, c: &Checker<'_, '_>, path: &Path) -> Option<Config>
         connectors,
         pipelines,
     })
-}
-
-impl SecretSource for BTreeMap<String, String> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.get(name).cloned()
-    }
-
-    fn read_file(&self, path: &Path) -> std::io::Result<String> {
-        self.get(&format!("file:{}", path.display()))
-            .cloned()
-            .ok_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory")
-            })
-    }
 }
 
 #[cfg(test)]
@@ -308,7 +320,7 @@ mod tests {
             Some(Assignment::Territory { ref rules, .. }) if rules.len() == 2
         ));
         let sf = config.connector("salesforce").unwrap();
-        assert_eq!(sf.kind(), ConnectorKind::Salesforce);
+        assert_eq!(sf.kind(), "salesforce");
         assert!(matches!(
             sf.auth(),
             leadbridge_core::auth::AuthConfig::OAuth2Refresh { .. }
@@ -317,15 +329,6 @@ mod tests {
         assert_eq!(hs.http().daily_cap, Some(200_000));
         assert_eq!(hs.overlap(), std::time::Duration::from_secs(120));
         assert_eq!(config.daemon.admin_listen.to_string(), "127.0.0.1:9464");
-    }
-
-    #[test]
-    fn the_example_also_reads_through_serde() {
-        // The raw structs' serde view and the reader agree on the contract.
-        let raw: RawConfig = toml::from_str(EXAMPLE).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(raw.pipelines.map(|p| p.len()), Some(2));
-        let typo = EXAMPLE.replace("shutdown_grace =", "shutdown_grase =");
-        assert!(toml::from_str::<RawConfig>(&typo).is_err());
     }
 
     #[test]

@@ -28,11 +28,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::checker::Checker;
 use super::fields::{FieldMapping, FieldOwner, FieldType, Side, ValueMap};
 use super::raw::{RawField, Text};
 use super::raw_outcomes::{RawOutcomes, RawSet};
+use super::rule_check::RuleChecks;
 use crate::rules::Rule;
+use leadbridge_core::config::Checker;
 
 /// `[pipelines.outcomes]`, validated.
 #[derive(Debug, Clone)]
@@ -290,7 +291,7 @@ pub(super) fn marketing_values(
                 ok = false;
             }
             None => {
-                let hint = match super::diagnostics::suggest(
+                let hint = match leadbridge_core::config::suggest(
                     name.get_ref(),
                     names.iter().map(String::as_str),
                 ) {

@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use super::checker::Checker;
 use super::fields::{ConflictPolicy, FieldMapping, FieldOwner, FieldType, Side, ValueMap};
 use super::raw::{RawAssign, RawFallback, RawField, RawHandoff, RawPipeline, RawSide, Text};
+use super::rule_check::RuleChecks;
 use crate::rules::Rule;
+use leadbridge_core::config::Checker;
 
 /// One side of a pipeline: which connector, which object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,13 +230,14 @@ pub(crate) fn validate(
 }
 
 fn unknown_field(c: &Checker<'_, '_>, key: &str, text: &Text, names: &[String]) {
-    let hint = match super::diagnostics::suggest(text.get_ref(), names.iter().map(String::as_str)) {
-        Some(s) => format!(
-            "`{s}`; a canonical field of this pipeline: {}",
-            names.join(", ")
-        ),
-        None => format!("a canonical field of this pipeline: {}", names.join(", ")),
-    };
+    let hint =
+        match leadbridge_core::config::suggest(text.get_ref(), names.iter().map(String::as_str)) {
+            Some(s) => format!(
+                "`{s}`; a canonical field of this pipeline: {}",
+                names.join(", ")
+            ),
+            None => format!("a canonical field of this pipeline: {}", names.join(", ")),
+        };
     c.error(
         text.span(),
         format!(
@@ -283,7 +285,8 @@ fn side(raw: &RawSide, connectors: &BTreeSet<String>, c: &Checker<'_, '_>) -> Op
         } else {
             defined.join(", ")
         };
-        let expected = match super::diagnostics::suggest(n.get_ref(), defined.iter().copied()) {
+        let expected = match leadbridge_core::config::suggest(n.get_ref(), defined.iter().copied())
+        {
             Some(s) => format!("`{s}`; a defined connector: {list}"),
             None => format!("a defined connector: {list}"),
         };

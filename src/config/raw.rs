@@ -15,14 +15,16 @@ use serde::Deserialize;
 use toml::de::DeValue;
 use toml::Spanned;
 
-use super::reader::{type_name, Table};
+use leadbridge_core::config::{type_name, Table};
+use leadbridge_core::Registry;
+
+pub use super::connector::RawConnector;
 
 /// A string with where it was written.
-pub type Text = Spanned<String>;
+pub use leadbridge_core::config::Text;
 
 /// The whole file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawConfig {
     /// `[daemon]`: process-wide settings.
     pub daemon: Option<RawDaemon>,
@@ -51,95 +53,13 @@ pub struct RawDaemon {
     pub admin_token: Option<Text>,
     /// Lets `admin_listen` be a non-loopback address (logged as a warning).
     pub admin_allow_non_loopback: Option<Spanned<bool>>,
-    /// The HubSpot app's client secret, as a reference: the key of the
-    /// `X-HubSpot-Signature-v3` HMAC on `POST /webhooks/hubspot`.
-    pub hubspot_webhook_secret: Option<Text>,
+    /// Keys tools adopted from `[daemon]` (`ConnectorFactory::daemon_keys`),
+    /// as (kind, key, value): settings older configs wrote here.
+    #[serde(skip)]
+    pub adopted: Vec<(&'static str, &'static str, Text)>,
     /// Where `[daemon]` was written.
     #[serde(skip)]
     pub span: Range<usize>,
-}
-
-/// `[connectors.<name>]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawConnector {
-    /// Which tool: `hubspot` or `salesforce`.
-    pub kind: Option<Text>,
-    /// HubSpot: the API's base URL (a simulator's URL in tests and the demo).
-    pub base_url: Option<Text>,
-    /// Salesforce: the org's My Domain URL.
-    pub instance_url: Option<Text>,
-    /// Salesforce: where the OAuth2 token endpoint lives, when not on the
-    /// instance (`https://login.salesforce.com`, `https://test.salesforce.com`).
-    pub login_url: Option<Text>,
-    /// Salesforce: the REST API version (`"62.0"`), when not the pinned default.
-    pub api_version: Option<Text>,
-    /// How the connector authenticates.
-    pub auth: Option<RawAuth>,
-    /// The most API calls a day this connector may make.
-    pub daily_cap: Option<Spanned<i64>>,
-    /// The client-side rate limit; the vendor's published limit by default.
-    pub rate_limit: Option<RawRateLimit>,
-    /// Per-request timeout (`"30s"`).
-    pub timeout: Option<Text>,
-    /// How far before the last cursor each poll re-reads (`"2m"`).
-    pub overlap: Option<Text>,
-    /// Retries of passing failures.
-    pub retry: Option<RawRetry>,
-    /// Where `[connectors.<name>]` was written.
-    #[serde(skip)]
-    pub span: Range<usize>,
-}
-
-/// `auth = { type = …, … }`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawAuth {
-    /// `private_app`, `static_token`, `oauth2_refresh` or `client_credentials`.
-    #[serde(rename = "type")]
-    pub kind: Option<Text>,
-    /// A static token, as an `env:`/`file:` reference.
-    pub token: Option<Text>,
-    /// The OAuth2 app's client id (not secret; a reference is also accepted).
-    pub client_id: Option<Text>,
-    /// The OAuth2 app's client secret, as a reference.
-    pub client_secret: Option<Text>,
-    /// The OAuth2 refresh token to start from, as a reference.
-    pub refresh_token: Option<Text>,
-    /// The OAuth2 token endpoint, when not the vendor's default.
-    pub token_url: Option<Text>,
-    /// Scopes to request with `client_credentials`.
-    pub scopes: Option<Spanned<Vec<Text>>>,
-    /// Where the auth table was written.
-    #[serde(skip)]
-    pub span: Range<usize>,
-}
-
-/// `rate_limit = { requests = 100, per = "10s" }`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRateLimit {
-    /// Requests allowed per window (also the burst).
-    pub requests: Option<Spanned<i64>>,
-    /// The window (`"10s"`).
-    pub per: Option<Text>,
-    /// Where the table was written.
-    #[serde(skip)]
-    pub span: Range<usize>,
-}
-
-/// `retry = { max_attempts = 6, … }`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRetry {
-    /// Attempts in all, the first included.
-    pub max_attempts: Option<Spanned<i64>>,
-    /// The backoff ceiling of the first retry; it doubles each retry.
-    pub base_delay: Option<Text>,
-    /// No single wait is longer than this.
-    pub max_delay: Option<Text>,
-    /// The total waiting in one call before giving up.
-    pub max_total_wait: Option<Text>,
 }
 
 /// `[[pipelines]]`.
@@ -279,10 +199,10 @@ const DURATION: &str = "a duration such as \"30s\", \"2m\", \"8h\" or \"5d\"";
 
 impl RawConfig {
     /// Reads the spanned document, reporting type and key problems.
-    pub(crate) fn read(root: &Table<'_, '_, '_>) -> RawConfig {
+    pub(crate) fn read(root: &Table<'_, '_, '_>, registry: &Registry) -> RawConfig {
         let daemon = root
             .req_table("daemon", "a [daemon] table with at least `state_dir`")
-            .map(|t| read_daemon(&t));
+            .map(|t| read_daemon(&t, registry));
         let connectors = root
             .req_table(
                 "connectors",
@@ -299,7 +219,7 @@ impl RawConfig {
                                 format!("[connectors.{}]", name.get_ref()),
                                 t.diag(),
                             );
-                            out.insert(name, read_connector(&table));
+                            out.insert(name, RawConnector::read(&table, registry));
                         }
                         other => t.diag().error(
                             value.span(),
@@ -327,7 +247,15 @@ impl RawConfig {
     }
 }
 
-fn read_daemon(t: &Table<'_, '_, '_>) -> RawDaemon {
+fn read_daemon(t: &Table<'_, '_, '_>, registry: &Registry) -> RawDaemon {
+    let adopted = registry
+        .factories()
+        .flat_map(|f| f.daemon_keys().iter().map(move |key| (f.kind(), *key)))
+        .filter_map(|(kind, key)| {
+            t.string(key, "a reference: \"env:NAME\" or \"file:/path\"")
+                .map(|v| (kind, key, v))
+        })
+        .collect();
     let raw = RawDaemon {
         state_dir: t.req_string("state_dir", "a folder path such as \"/var/lib/leadbridge\""),
         admin_listen: t.string("admin_listen", "an address such as \"127.0.0.1:9464\""),
@@ -335,85 +263,7 @@ fn read_daemon(t: &Table<'_, '_, '_>) -> RawDaemon {
         shutdown_grace: t.string("shutdown_grace", DURATION),
         admin_token: t.string("admin_token", "a reference: \"env:NAME\" or \"file:/path\""),
         admin_allow_non_loopback: t.boolean("admin_allow_non_loopback", "true or false"),
-        hubspot_webhook_secret: t.string(
-            "hubspot_webhook_secret",
-            "a reference: \"env:NAME\" or \"file:/path\"",
-        ),
-        span: t.span(),
-    };
-    t.report_unknown();
-    raw
-}
-
-fn read_connector(t: &Table<'_, '_, '_>) -> RawConnector {
-    let raw = RawConnector {
-        kind: t.req_string("kind", "\"hubspot\" or \"salesforce\""),
-        base_url: t.string("base_url", "a URL such as \"https://api.hubapi.com\""),
-        instance_url: t.string(
-            "instance_url",
-            "a URL such as \"https://example.my.salesforce.com\"",
-        ),
-        login_url: t.string(
-            "login_url",
-            "a URL such as \"https://login.salesforce.com\"",
-        ),
-        api_version: t.string("api_version", "a REST API version such as \"62.0\""),
-        auth: t
-            .req_table("auth", "auth = { type = \"…\", … }")
-            .map(|a| read_auth(&a)),
-        daily_cap: t.integer("daily_cap", "a whole number of calls per day"),
-        rate_limit: t
-            .table(
-                "rate_limit",
-                "rate_limit = { requests = 100, per = \"10s\" }",
-            )
-            .map(|r| {
-                let raw = RawRateLimit {
-                    requests: r.req_integer("requests", "a whole number of requests per window"),
-                    per: r.req_string("per", DURATION),
-                    span: r.span(),
-                };
-                r.report_unknown();
-                raw
-            }),
-        timeout: t.string("timeout", DURATION),
-        overlap: t.string("overlap", DURATION),
-        retry: t
-            .table(
-                "retry",
-                "retry = { max_attempts = 6, base_delay = \"250ms\", … }",
-            )
-            .map(|r| {
-                let raw = RawRetry {
-                    max_attempts: r
-                        .integer("max_attempts", "a whole number of attempts, at least 1"),
-                    base_delay: r.string("base_delay", DURATION),
-                    max_delay: r.string("max_delay", DURATION),
-                    max_total_wait: r.string("max_total_wait", DURATION),
-                };
-                r.report_unknown();
-                raw
-            }),
-        span: t.span(),
-    };
-    t.report_unknown();
-    raw
-}
-
-const SECRET: &str = "a reference: \"env:NAME\" or \"file:/path\"";
-
-fn read_auth(t: &Table<'_, '_, '_>) -> RawAuth {
-    let raw = RawAuth {
-        kind: t.req_string(
-            "type",
-            "\"private_app\", \"static_token\", \"oauth2_refresh\" or \"client_credentials\"",
-        ),
-        token: t.string("token", SECRET),
-        client_id: t.string("client_id", "the OAuth2 app's client id"),
-        client_secret: t.string("client_secret", SECRET),
-        refresh_token: t.string("refresh_token", SECRET),
-        token_url: t.string("token_url", "a URL"),
-        scopes: t.strings("scopes", "an array of scope names"),
+        adopted,
         span: t.span(),
     };
     t.report_unknown();

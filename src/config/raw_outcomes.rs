@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::raw::{RawField, Text};
-use super::reader::Table;
+use leadbridge_core::config::Table;
 
 /// Canonical field → value, as `on_converted = { lifecycle = "opportunity" }`.
 pub type RawSet = Spanned<BTreeMap<Text, Text>>;

@@ -7,8 +7,8 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::raw::Text;
-use super::reader::Table;
+use leadbridge_core::config::Table;
+use leadbridge_core::config::Text;
 
 /// `[pipelines.sla]`.
 #[derive(Debug, Default, Deserialize)]

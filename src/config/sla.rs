@@ -21,14 +21,15 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use super::checker::Checker;
 use super::fields::{FieldMapping, Side};
 use super::pipeline::{Assignment, Handoff};
-use super::raw::Text;
 use super::raw_sla::{RawRecycle, RawSla, RawStep};
-use super::secret::SecretRef;
+use super::rule_check::RuleChecks;
 use crate::rules::Rule;
 use crate::sla::{BusinessDuration, Calendar};
+use leadbridge_core::config::Checker;
+use leadbridge_core::config::SecretRef;
+use leadbridge_core::config::Text;
 
 /// Who a step's task is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

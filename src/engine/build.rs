@@ -7,15 +7,13 @@ use std::sync::Arc;
 
 use leadbridge_core::auth::{AuthConfig, RefreshTokenSink};
 use leadbridge_core::{Connector, ConnectorError};
-use leadbridge_hubspot::HubSpotConnector;
-use leadbridge_salesforce::SalesforceConnector;
 
 use super::fields::{FieldMap, Side};
 use super::pipeline::{Endpoint, Pipeline};
 use super::plan::{HandoffRule, Planner};
 use super::runner::Scheduled;
 use super::schedule::Schedule;
-use crate::config::{Config, ConnectorConfig, ConnectorSettings, PipelineConfig};
+use crate::config::{Config, ConnectorConfig, PipelineConfig};
 
 /// Why the config could not be turned into running parts (after it validated).
 #[derive(Debug, thiserror::Error)]
@@ -80,18 +78,7 @@ pub fn connector(
     };
     let auth = hooks.auth(&config.name, config.auth());
     let sink = hooks.sink(&config.name);
-    Ok(match &config.settings {
-        ConnectorSettings::HubSpot(c) => {
-            let mut c = c.clone();
-            c.auth = auth;
-            Arc::new(HubSpotConnector::new(c, sink).map_err(err)?)
-        }
-        ConnectorSettings::Salesforce(c) => {
-            let mut c = c.clone();
-            c.auth = auth;
-            Arc::new(SalesforceConnector::new(c, sink).map_err(err)?)
-        }
-    })
+    config.spec.build(auth, sink).map_err(err)
 }
 
 /// Builds every connector and pipeline of `config`.

@@ -97,12 +97,9 @@ struct Write {
 enum Decided {
     /// An update of a linked pair, ready to write.
     Write(Box<Write>),
-    /// A qualified lead to match in the CRM (or create there).
-    Handoff {
-        record: Record,
-        key: String,
-        values: Canonical,
-    },
+    /// A qualified lead to match in the CRM (or create there): the record,
+    /// its key value and its canonical values.
+    Handoff(Box<(Record, String, Canonical)>),
 }
 
 /// Runs cycles of one pipeline against a state store.
@@ -479,11 +476,9 @@ impl<'a> Cycle<'a> {
                         intent: None,
                     })));
                 }
-                MarketingDecision::Handoff { key, values, .. } => decided.push(Decided::Handoff {
-                    record: record.clone(),
-                    key,
-                    values,
-                }),
+                MarketingDecision::Handoff { key, values, .. } => {
+                    decided.push(Decided::Handoff(Box::new((record.clone(), key, values))))
+                }
             }
         }
         Ok(decided)
@@ -503,11 +498,7 @@ impl<'a> Cycle<'a> {
         for d in decided {
             match d {
                 Decided::Write(w) => writes.push(*w),
-                Decided::Handoff {
-                    record,
-                    key,
-                    values,
-                } => handoffs.push((record, key, values)),
+                Decided::Handoff(handoff) => handoffs.push(*handoff),
             }
         }
         if handoffs.is_empty() {

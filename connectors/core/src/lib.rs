@@ -31,20 +31,24 @@
 
 pub mod activity;
 pub mod auth;
+pub mod config;
 pub mod connector;
 pub mod cursor;
 pub mod error;
+pub mod factory;
 pub mod http;
 pub mod record;
 pub mod schema;
 #[cfg(feature = "simulator")]
 pub mod sim;
+pub mod webhook;
 pub mod write;
 
 pub use activity::{Activity, ActivityKind, ActivityOutcome};
 pub use connector::Connector;
 pub use cursor::{ChangePage, ChangesRequest, Cursor, PageToken};
 pub use error::{ConnectorError, ConnectorResult};
+pub use factory::{ConnectorFactory, ConnectorSpec, Registry};
 pub use record::{Fields, Record, Successor, SuccessorReason};
 pub use schema::{FieldSchema, Limits, ObjectSchema, ToolUser, ValueType};
 pub use write::{WriteBatch, WriteOutcome, WriteRecord};

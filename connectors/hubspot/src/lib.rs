@@ -35,8 +35,10 @@ pub mod changes;
 mod classify;
 mod config;
 mod connector;
+pub mod factory;
 mod page;
 pub mod time;
+pub mod webhook;
 mod wire;
 
 #[cfg(feature = "simulator")]
@@ -47,6 +49,7 @@ pub mod testing;
 pub use classify::HubSpotClassify;
 pub use config::{HubSpotConfig, DEFAULT_RATE_LIMIT, DEFAULT_SEARCH_RATE_LIMIT};
 pub use connector::{HubSpotConnector, BATCH_LIMIT};
+pub use factory::HubSpotFactory;
 
 /// The property that holds an object's last-modified time: `lastmodifieddate`
 /// on contacts, `hs_lastmodifieddate` on every other object (HubSpot kept the

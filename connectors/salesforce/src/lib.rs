@@ -33,6 +33,7 @@
 mod classify;
 mod config;
 mod connector;
+pub mod factory;
 pub mod soql;
 
 #[cfg(feature = "simulator")]
@@ -43,3 +44,4 @@ pub mod testing;
 pub use classify::SalesforceClassify;
 pub use config::{SalesforceConfig, DEFAULT_API_VERSION};
 pub use connector::SalesforceConnector;
+pub use factory::SalesforceFactory;

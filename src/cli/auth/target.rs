@@ -10,16 +10,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use leadbridge_core::auth::AuthConfig;
+use leadbridge_core::factory::Consent;
 use secrecy::SecretString;
 
-use crate::config::raw::RawConfig;
-use crate::config::{
-    Config, ConnectorKind, ConnectorSettings, SecretRef, SecretSource, SystemSecrets,
-    HUBSPOT_BASE_URL,
-};
-
-/// HubSpot's consent page (the API host serves no consent UI).
-pub const HUBSPOT_AUTHORIZE_URL: &str = "https://app.hubspot.com/oauth/authorize";
+use crate::config::{Config, SecretRef, SecretSource, SystemSecrets};
 
 /// Everything the flow needs about one connector.
 pub struct Target {
@@ -29,14 +23,11 @@ pub struct Target {
     pub client_id: String,
     /// Its secret (sent to the token endpoint only).
     pub client_secret: SecretString,
-    /// The consent page.
-    pub authorize_url: String,
-    /// The token endpoint.
-    pub token_url: String,
+    /// Where the tool's consent page and token endpoint are, and how it
+    /// authenticates the client.
+    pub consent: Consent,
     /// Where the refresh token is written.
     pub token_file: PathBuf,
-    /// Scopes the vendor needs for what leadbridge does.
-    pub default_scopes: Vec<String>,
 }
 
 /// Secrets as the daemon reads them, except missing refresh-token files.
@@ -59,59 +50,85 @@ impl SecretSource for PendingConsent {
     }
 }
 
+/// One `[connectors.<name>]` as plain TOML: enough to find the connector
+/// and its refresh-token file before the files exist.
+struct Section {
+    name: String,
+    kind: Option<String>,
+    auth_type: Option<String>,
+    refresh_token: Option<String>,
+}
+
+fn sections(text: &str) -> Option<Vec<Section>> {
+    let doc: toml::Table = text.parse().ok()?;
+    let connectors = doc.get("connectors")?.as_table()?;
+    Some(
+        connectors
+            .iter()
+            .filter_map(|(name, value)| {
+                let t = value.as_table()?;
+                let auth = t.get("auth").and_then(|a| a.as_table());
+                let text = |v: Option<&toml::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
+                Some(Section {
+                    name: name.clone(),
+                    kind: text(t.get("kind")),
+                    auth_type: text(auth.and_then(|a| a.get("type"))),
+                    refresh_token: text(auth.and_then(|a| a.get("refresh_token"))),
+                })
+            })
+            .collect(),
+    )
+}
+
 /// Finds the connector of `kind` (named `name`, or the only one) with
 /// `oauth2_refresh` auth, refusing an `env:` refresh token reference.
-pub fn find(config_path: &Path, kind: ConnectorKind, name: Option<&str>) -> anyhow::Result<Target> {
+pub fn find(config_path: &Path, kind: &str, name: Option<&str>) -> anyhow::Result<Target> {
     let text = std::fs::read_to_string(config_path)
         .with_context(|| format!("cannot read {}", config_path.display()))?;
-    let raw: RawConfig = toml::from_str(&text).with_context(|| {
+    let all = sections(&text).with_context(|| {
         format!(
             "{} is not a valid config; run `leadbridge check --config {}`",
             config_path.display(),
             config_path.display()
         )
     })?;
-    let candidates: Vec<(String, &crate::config::raw::RawAuth)> = raw
-        .connectors
+    let candidates: Vec<&Section> = all
         .iter()
-        .flatten()
-        .filter(|(_, c)| c.kind.as_ref().map(|k| k.get_ref().as_str()) == Some(kind.name()))
-        .filter(|(n, _)| name.is_none_or(|want| n.get_ref() == want))
-        .filter_map(|(n, c)| c.auth.as_ref().map(|a| (n.get_ref().clone(), a)))
+        .filter(|c| c.kind.as_deref() == Some(kind))
+        .filter(|c| name.is_none_or(|want| c.name == want))
         .collect();
-    let (connector, auth) = match candidates.as_slice() {
+    let section = match candidates.as_slice() {
         [] => match name {
             Some(n) => bail!(
-                "no {} connector named `{n}` in {}",
-                kind.name(),
+                "no {kind} connector named `{n}` in {}",
                 config_path.display()
             ),
-            None => bail!("no {} connector in {}", kind.name(), config_path.display()),
+            None => bail!("no {kind} connector in {}", config_path.display()),
         },
-        [one] => one,
+        [one] => *one,
         many => bail!(
-            "several {} connectors ({}); choose one with --connector",
-            kind.name(),
+            "several {kind} connectors ({}); choose one with --connector",
             many.iter()
-                .map(|(n, _)| n.as_str())
+                .map(|c| c.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
     };
-    if auth.kind.as_ref().map(|k| k.get_ref().as_str()) != Some("oauth2_refresh") {
+    let connector = &section.name;
+    if section.auth_type.as_deref() != Some("oauth2_refresh") {
         bail!(
             "connector `{connector}` does not use auth type \"oauth2_refresh\"; \
              the consent flow produces a refresh token for that type only"
         );
     }
-    let Some(reference) = &auth.refresh_token else {
+    let Some(reference) = &section.refresh_token else {
         bail!("connector `{connector}` has no `refresh_token` reference; add refresh_token = \"file:/etc/leadbridge/{connector}.refresh\"");
     };
     let base = match config_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let token_file = match SecretRef::parse(reference.get_ref()) {
+    let token_file = match SecretRef::parse(reference) {
         Ok(SecretRef::File(p)) => base.join(p),
         Ok(SecretRef::Env(var)) => bail!(
             "connector `{connector}`: refresh_token is `env:{var}`, and a helper cannot set the \
@@ -120,12 +137,10 @@ pub fn find(config_path: &Path, kind: ConnectorKind, name: Option<&str>) -> anyh
         ),
         Err(problem) => bail!("connector `{connector}`: refresh_token: {problem}"),
     };
-    let files = raw
-        .connectors
+    let files = all
         .iter()
-        .flatten()
-        .filter_map(|(_, c)| c.auth.as_ref()?.refresh_token.as_ref())
-        .filter_map(|r| match SecretRef::parse(r.get_ref()) {
+        .filter_map(|c| c.refresh_token.as_deref())
+        .filter_map(|r| match SecretRef::parse(r) {
             Ok(SecretRef::File(p)) => Some(base.join(p)),
             _ => None,
         })
@@ -138,45 +153,19 @@ pub fn find(config_path: &Path, kind: ConnectorKind, name: Option<&str>) -> anyh
     let AuthConfig::OAuth2Refresh {
         client_id,
         client_secret,
-        token_url,
         ..
     } = valid.auth()
     else {
         bail!("connector `{connector}` does not use auth type \"oauth2_refresh\"");
     };
-    let (authorize_url, default_token_url, default_scopes) = match &valid.settings {
-        ConnectorSettings::HubSpot(c) => (
-            if c.base_url == HUBSPOT_BASE_URL {
-                HUBSPOT_AUTHORIZE_URL.to_string()
-            } else {
-                format!("{}/oauth/authorize", c.base_url)
-            },
-            c.token_defaults().token_url,
-            vec![
-                "oauth".to_string(),
-                "crm.objects.contacts.read".to_string(),
-                "crm.objects.contacts.write".to_string(),
-            ],
-        ),
-        ConnectorSettings::Salesforce(c) => (
-            format!(
-                "{}/services/oauth2/authorize",
-                c.login_url
-                    .as_deref()
-                    .unwrap_or(&c.instance_url)
-                    .trim_end_matches('/')
-            ),
-            c.token_url(),
-            vec!["api".to_string(), "refresh_token".to_string()],
-        ),
+    let Some(consent) = valid.spec.consent() else {
+        bail!("`{kind}` connectors have no OAuth2 consent to walk");
     };
     Ok(Target {
         connector: connector.clone(),
         client_id: client_id.clone(),
         client_secret: client_secret.clone(),
-        authorize_url,
-        token_url: token_url.clone().unwrap_or(default_token_url),
+        consent,
         token_file,
-        default_scopes,
     })
 }

@@ -4,30 +4,28 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
 use super::diagnostics::{suggest, Diagnostics};
 use super::duration::parse_duration;
-use super::raw::Text;
 use super::secret::{looks_like_reference, SecretRef, SecretSource};
-use crate::rules::{Rule, RuleError};
+use super::Text;
 
 /// What validation needs besides the raw config.
-pub(crate) struct Checker<'a, 's> {
+pub struct Checker<'a, 's> {
     /// Where problems go.
-    pub(crate) diag: &'a Diagnostics<'s>,
+    pub diag: &'a Diagnostics<'s>,
     /// Where secret references are resolved.
-    pub(crate) secrets: &'a dyn SecretSource,
+    pub secrets: &'a dyn SecretSource,
     /// The config file's folder: relative paths are taken from here.
-    pub(crate) base: PathBuf,
+    pub base: PathBuf,
 }
 
 impl Checker<'_, '_> {
     /// Reports a problem at `span`.
-    pub(crate) fn error(
+    pub fn error(
         &self,
         span: Range<usize>,
         message: impl Into<String>,
@@ -37,7 +35,7 @@ impl Checker<'_, '_> {
     }
 
     /// A duration such as `"30s"`.
-    pub(crate) fn duration(&self, key: &str, text: &Text) -> Option<Duration> {
+    pub fn duration(&self, key: &str, text: &Text) -> Option<Duration> {
         match parse_duration(text.get_ref()) {
             Ok(d) => Some(d),
             Err(problem) => {
@@ -52,7 +50,7 @@ impl Checker<'_, '_> {
     }
 
     /// One of a fixed set of names.
-    pub(crate) fn choice<T>(
+    pub fn choice<T>(
         &self,
         key: &str,
         text: &Text,
@@ -81,7 +79,7 @@ impl Checker<'_, '_> {
     }
 
     /// A non-empty string.
-    pub(crate) fn non_empty(&self, key: &str, text: &Text) -> Option<String> {
+    pub fn non_empty(&self, key: &str, text: &Text) -> Option<String> {
         if text.get_ref().trim().is_empty() {
             self.error(text.span(), format!("`{key}` is empty"), None);
             return None;
@@ -90,7 +88,7 @@ impl Checker<'_, '_> {
     }
 
     /// An http(s) URL, returned without a trailing slash.
-    pub(crate) fn url(&self, key: &str, text: &Text) -> Option<String> {
+    pub fn url(&self, key: &str, text: &Text) -> Option<String> {
         match url::Url::parse(text.get_ref()) {
             Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
                 Some(text.get_ref().trim_end_matches('/').to_string())
@@ -115,13 +113,13 @@ impl Checker<'_, '_> {
     }
 
     /// A path, relative ones taken from the config file's folder.
-    pub(crate) fn path(&self, text: &Text) -> PathBuf {
+    pub fn path(&self, text: &Text) -> PathBuf {
         self.base.join(text.get_ref())
     }
 
     /// A secret given by reference, resolved now so a missing one is found
     /// by `check` rather than at the first API call.
-    pub(crate) fn secret(&self, key: &str, text: &Text) -> Option<SecretString> {
+    pub fn secret(&self, key: &str, text: &Text) -> Option<SecretString> {
         let reference = match SecretRef::parse(text.get_ref()) {
             Ok(r) => r,
             Err(problem) => {
@@ -152,7 +150,7 @@ impl Checker<'_, '_> {
     }
 
     /// A value that may be given literally or by reference (a client id).
-    pub(crate) fn plain_or_reference(&self, key: &str, text: &Text) -> Option<String> {
+    pub fn plain_or_reference(&self, key: &str, text: &Text) -> Option<String> {
         if looks_like_reference(text.get_ref()) {
             use secrecy::ExposeSecret;
             return self
@@ -161,101 +159,10 @@ impl Checker<'_, '_> {
         }
         self.non_empty(key, text)
     }
-
-    /// A CEL rule over `fields`; each problem is reported at its place in
-    /// the TOML string when the string maps one to one onto the file.
-    pub(crate) fn rule(&self, key: &str, text: &Text, fields: &[String]) -> Option<Arc<Rule>> {
-        match Rule::check(text.get_ref(), fields) {
-            Ok(rule) => Some(Arc::new(rule)),
-            Err(errors) => {
-                for e in errors {
-                    let (line, column, message, expected) = match &e {
-                        RuleError::Syntax {
-                            line,
-                            column,
-                            message,
-                        } => (
-                            *line,
-                            *column,
-                            format!("`{key}` is not valid CEL: {message}"),
-                            "a CEL expression such as \"score >= 80 && country == 'JP'\""
-                                .to_string(),
-                        ),
-                        RuleError::UnknownField {
-                            name, line, column, ..
-                        } => {
-                            let hint = match suggest(name, fields.iter().map(String::as_str)) {
-                                Some(s) => format!(
-                                    "`{s}`; a canonical field of this pipeline: {}",
-                                    fields.join(", ")
-                                ),
-                                None => format!(
-                                    "a canonical field of this pipeline: {}",
-                                    fields.join(", ")
-                                ),
-                            };
-                            (
-                                *line,
-                                *column,
-                                format!("`{key}` names `{name}`, which is not a canonical field"),
-                                hint,
-                            )
-                        }
-                        other => (1, 1, format!("`{key}`: {other}"), String::new()),
-                    };
-                    let at = self.offset_in_string(text, line, column);
-                    self.error(at..at, message, (!expected.is_empty()).then_some(expected));
-                }
-                None
-            }
-        }
-    }
-
-    /// The byte offset in the file of `line:column` of a TOML string's
-    /// value, or the string's start when escapes make that ambiguous.
-    fn offset_in_string(&self, text: &Text, line: usize, column: usize) -> usize {
-        let span = text.span();
-        let raw = &self.diag.text()[span.clone()];
-        let (open, basic) = if raw.starts_with("\"\"\"") {
-            (3, true)
-        } else if raw.starts_with("'''") {
-            (3, false)
-        } else if raw.starts_with('"') {
-            (1, true)
-        } else if raw.starts_with('\'') {
-            (1, false)
-        } else {
-            return span.start;
-        };
-        if basic && raw.contains('\\') {
-            return span.start;
-        }
-        let mut start = span.start + open;
-        if open == 3 {
-            if self.diag.text()[start..].starts_with("\r\n") {
-                start += 2;
-            } else if self.diag.text()[start..].starts_with('\n') {
-                start += 1;
-            }
-        }
-        let value = text.get_ref();
-        let mut offset = 0;
-        for (i, l) in value.split_inclusive('\n').enumerate() {
-            if i + 1 == line {
-                offset += l
-                    .char_indices()
-                    .nth(column.saturating_sub(1))
-                    .map_or(l.len(), |(b, _)| b);
-                return start + offset;
-            }
-            offset += l.len();
-        }
-        start + offset.min(value.len())
-    }
 }
 
 /// The folder of a config file, for relative paths.
-pub(crate) fn base_dir(file: &Path) -> PathBuf {
+pub fn base_dir(file: &Path) -> PathBuf {
     match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

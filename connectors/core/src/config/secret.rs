@@ -98,6 +98,22 @@ impl SecretSource for SystemSecrets {
     }
 }
 
+/// Secrets from a map, for tests: `NAME` for `env:NAME`, and
+/// `file:<path>` for a file's contents.
+impl SecretSource for std::collections::BTreeMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+
+    fn read_file(&self, path: &Path) -> std::io::Result<String> {
+        self.get(&format!("file:{}", path.display()))
+            .cloned()
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory")
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use super::diagnostics::{suggest, Diagnostics};
 
 /// One TOML table being read: hands out its values by key, checks their
 /// types, and at [`Table::report_unknown`] reports keys nobody asked for.
-pub(crate) struct Table<'a, 'i, 's> {
+pub struct Table<'a, 'i, 's> {
     table: &'a DeTable<'i>,
     span: Range<usize>,
     /// How the table is named in messages: `[connectors.hubspot]`.
@@ -24,7 +24,7 @@ pub(crate) struct Table<'a, 'i, 's> {
 }
 
 /// Names a TOML value's type the way ops write it.
-pub(crate) fn type_name(value: &DeValue<'_>) -> &'static str {
+pub fn type_name(value: &DeValue<'_>) -> &'static str {
     match value {
         DeValue::String(_) => "a string",
         DeValue::Integer(_) => "an integer",
@@ -38,7 +38,7 @@ pub(crate) fn type_name(value: &DeValue<'_>) -> &'static str {
 
 impl<'a, 'i, 's> Table<'a, 'i, 's> {
     /// Reads `table`, found at `span`, named `name` in messages.
-    pub(crate) fn new(
+    pub fn new(
         table: &'a DeTable<'i>,
         span: Range<usize>,
         name: impl Into<String>,
@@ -60,12 +60,12 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     }
 
     /// Where the table was written (its header, or the inline table).
-    pub(crate) fn span(&self) -> Range<usize> {
+    pub fn span(&self) -> Range<usize> {
         self.span.clone()
     }
 
     /// The table's name in messages.
-    pub(crate) fn name(&self) -> &str {
+    pub fn name(&self) -> &str {
         self.display_name()
     }
 
@@ -78,12 +78,12 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     }
 
     /// The diagnostics this table reports to.
-    pub(crate) fn diag(&self) -> &'a Diagnostics<'s> {
+    pub fn diag(&self) -> &'a Diagnostics<'s> {
         self.diag
     }
 
     /// The raw value of `key`, registering `key` as one this table knows.
-    pub(crate) fn get(&self, key: &'static str) -> Option<&'a Spanned<DeValue<'i>>> {
+    pub fn get(&self, key: &'static str) -> Option<&'a Spanned<DeValue<'i>>> {
         self.known.borrow_mut().push(key);
         self.table.get(key)
     }
@@ -101,7 +101,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     }
 
     /// Reports that a required key is absent, at the table's position.
-    pub(crate) fn missing(&self, key: &str, expected: &str) {
+    pub fn missing(&self, key: &str, expected: &str) {
         self.diag.error(
             self.span.clone(),
             format!("missing key `{key}` in {}", self.display_name()),
@@ -110,7 +110,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     }
 
     /// An optional string.
-    pub(crate) fn string(&self, key: &'static str, expected: &str) -> Option<Spanned<String>> {
+    pub fn string(&self, key: &'static str, expected: &str) -> Option<Spanned<String>> {
         let value = self.get(key)?;
         match value.get_ref() {
             DeValue::String(s) => Some(Spanned::new(value.span(), s.to_string())),
@@ -122,7 +122,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     }
 
     /// A required string.
-    pub(crate) fn req_string(&self, key: &'static str, expected: &str) -> Option<Spanned<String>> {
+    pub fn req_string(&self, key: &'static str, expected: &str) -> Option<Spanned<String>> {
         if self.table.get(key).is_none() {
             self.known.borrow_mut().push(key);
             self.missing(key, expected);
@@ -132,7 +132,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     }
 
     /// An optional integer.
-    pub(crate) fn integer(&self, key: &'static str, expected: &str) -> Option<Spanned<i64>> {
+    pub fn integer(&self, key: &'static str, expected: &str) -> Option<Spanned<i64>> {
         let value = self.get(key)?;
         match value.get_ref() {
             DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
@@ -154,7 +154,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     }
 
     /// A required integer.
-    pub(crate) fn req_integer(&self, key: &'static str, expected: &str) -> Option<Spanned<i64>> {
+    pub fn req_integer(&self, key: &'static str, expected: &str) -> Option<Spanned<i64>> {
         if self.table.get(key).is_none() {
             self.known.borrow_mut().push(key);
             self.missing(key, expected);
@@ -164,7 +164,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     }
 
     /// An optional boolean.
-    pub(crate) fn boolean(&self, key: &'static str, expected: &str) -> Option<Spanned<bool>> {
+    pub fn boolean(&self, key: &'static str, expected: &str) -> Option<Spanned<bool>> {
         let value = self.get(key)?;
         match value.get_ref() {
             DeValue::Boolean(b) => Some(Spanned::new(value.span(), *b)),
@@ -176,7 +176,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     }
 
     /// An optional array of strings; a wrong element is reported and skipped.
-    pub(crate) fn strings(
+    pub fn strings(
         &self,
         key: &'static str,
         expected: &str,
@@ -208,7 +208,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     /// A table of strings (`values = { "a" = "b" }`, `set = { lifecycle = "lead" }`),
     /// each entry located; a non-string entry or a non-table value is
     /// reported with `entry_expected` / `expected`, and the good entries kept.
-    pub(crate) fn string_map(
+    pub fn string_map(
         &self,
         key: &'static str,
         entry_expected: &str,
@@ -249,7 +249,8 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
         }
     }
 
-    pub(crate) fn table(&self, key: &'static str, expected: &str) -> Option<Table<'a, 'i, 's>> {
+    /// An optional sub-table (inline or not).
+    pub fn table(&self, key: &'static str, expected: &str) -> Option<Table<'a, 'i, 's>> {
         let value = self.get(key)?;
         match value.get_ref() {
             DeValue::Table(t) => Some(Table::new(t, value.span(), self.child_name(key), self.diag)),
@@ -261,7 +262,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     }
 
     /// A required sub-table.
-    pub(crate) fn req_table(&self, key: &'static str, expected: &str) -> Option<Table<'a, 'i, 's>> {
+    pub fn req_table(&self, key: &'static str, expected: &str) -> Option<Table<'a, 'i, 's>> {
         if self.table.get(key).is_none() {
             self.known.borrow_mut().push(key);
             self.missing(key, expected);
@@ -272,11 +273,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
 
     /// An optional array of tables (`[[pipelines]]` or `[{…}, {…}]`); each
     /// element is named `name[i]` in messages.
-    pub(crate) fn tables(
-        &self,
-        key: &'static str,
-        expected: &str,
-    ) -> Option<Vec<Table<'a, 'i, 's>>> {
+    pub fn tables(&self, key: &'static str, expected: &str) -> Option<Vec<Table<'a, 'i, 's>>> {
         let value = self.get(key)?;
         let DeValue::Array(items) = value.get_ref() else {
             self.wrong_type(key, value, expected);
@@ -313,7 +310,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
     /// Every entry of a table whose keys are names chosen by ops
     /// (`[connectors.<name>]`, `[pipelines.fields]`, value maps). Marks the
     /// whole table as read.
-    pub(crate) fn entries(
+    pub fn entries(
         &self,
     ) -> impl Iterator<Item = (Spanned<String>, &'a Spanned<DeValue<'i>>)> + '_ {
         self.table
@@ -323,13 +320,13 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
 
     /// Sets the dotted path children are named from, when the table's
     /// own name is not a path (`[[pipelines]] #1`, `field `email``).
-    pub(crate) fn with_path(mut self, path: impl Into<String>) -> Self {
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into();
         self
     }
 
     /// The name of a child key in messages.
-    pub(crate) fn child_name(&self, key: &str) -> String {
+    pub fn child_name(&self, key: &str) -> String {
         if self.path.is_empty() {
             format!("[{key}]")
         } else {
@@ -339,7 +336,7 @@ impl<'a, 'i, 's> Table<'a, 'i, 's> {
 
     /// Reports every key that no accessor asked for: a typo or a setting
     /// this version does not have. Call it after every accessor.
-    pub(crate) fn report_unknown(&self) {
+    pub fn report_unknown(&self) {
         let known = self.known.borrow();
         for (key, _) in self.table.iter() {
             let name = key.get_ref().as_ref();

@@ -78,13 +78,14 @@ impl fmt::Display for ConfigErrors {
 
 /// Turns byte offsets in the config text into 1-based line and column.
 #[derive(Debug)]
-pub(crate) struct SourceMap<'s> {
+pub struct SourceMap<'s> {
     file: PathBuf,
     text: &'s str,
 }
 
 impl<'s> SourceMap<'s> {
-    pub(crate) fn new(file: &Path, text: &'s str) -> Self {
+    /// A map over `text`, read from `file` (named in every error).
+    pub fn new(file: &Path, text: &'s str) -> Self {
         Self {
             file: file.to_path_buf(),
             text,
@@ -92,12 +93,12 @@ impl<'s> SourceMap<'s> {
     }
 
     /// The text the offsets point into.
-    pub(crate) fn text(&self) -> &'s str {
+    pub fn text(&self) -> &'s str {
         self.text
     }
 
     /// Line and column (both from 1, column in characters) of a byte offset.
-    pub(crate) fn position(&self, offset: usize) -> (usize, usize) {
+    pub fn position(&self, offset: usize) -> (usize, usize) {
         let mut offset = offset.min(self.text.len());
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
@@ -113,13 +114,14 @@ impl<'s> SourceMap<'s> {
 /// Collects problems while the config is read and validated. Shared by
 /// reference (interior mutability) so that nested readers can all report.
 #[derive(Debug)]
-pub(crate) struct Diagnostics<'s> {
+pub struct Diagnostics<'s> {
     source: SourceMap<'s>,
     errors: RefCell<Vec<(usize, ConfigError)>>,
 }
 
 impl<'s> Diagnostics<'s> {
-    pub(crate) fn new(source: SourceMap<'s>) -> Self {
+    /// An empty collection over one file's text.
+    pub fn new(source: SourceMap<'s>) -> Self {
         Self {
             source,
             errors: RefCell::new(Vec::new()),
@@ -127,17 +129,12 @@ impl<'s> Diagnostics<'s> {
     }
 
     /// The config text.
-    pub(crate) fn text(&self) -> &'s str {
+    pub fn text(&self) -> &'s str {
         self.source.text()
     }
 
     /// Reports a problem at the start of `span` (a byte range of the text).
-    pub(crate) fn error(
-        &self,
-        span: Range<usize>,
-        message: impl Into<String>,
-        expected: Option<String>,
-    ) {
+    pub fn error(&self, span: Range<usize>, message: impl Into<String>, expected: Option<String>) {
         let (line, column) = self.source.position(span.start);
         self.errors.borrow_mut().push((
             span.start,
@@ -152,13 +149,13 @@ impl<'s> Diagnostics<'s> {
     }
 
     /// Whether any problem has been reported so far.
-    pub(crate) fn has_errors(&self) -> bool {
+    pub fn has_errors(&self) -> bool {
         !self.errors.borrow().is_empty()
     }
 
     /// All problems, in file order; the same problem reported twice at the
     /// same place (e.g. by two checks that overlap) is shown once.
-    pub(crate) fn into_errors(self) -> ConfigErrors {
+    pub fn into_errors(self) -> ConfigErrors {
         let mut errors = self.errors.into_inner();
         errors.sort_by_key(|(offset, _)| *offset);
         let mut out: Vec<ConfigError> = Vec::with_capacity(errors.len());
@@ -173,10 +170,7 @@ impl<'s> Diagnostics<'s> {
 
 /// The closest of `candidates` to `word`, if it is close enough to be a
 /// likely typo ("shedule" → "schedule").
-pub(crate) fn suggest<'c>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'c str>,
-) -> Option<&'c str> {
+pub fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()

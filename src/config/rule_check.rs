@@ -1,0 +1,108 @@
+//! CEL rules in the config: compiled at validation, each problem reported
+//! at its place inside the TOML string (when the string maps one to one
+//! onto the file), so a typo in a rule reads like any other config error.
+
+use std::sync::Arc;
+
+use leadbridge_core::config::{suggest, Checker, Text};
+
+use crate::rules::{Rule, RuleError};
+
+/// Validation of CEL rules, on top of the shared value checks.
+pub(crate) trait RuleChecks {
+    /// A CEL rule over `fields`, or every problem reported and `None`.
+    fn rule(&self, key: &str, text: &Text, fields: &[String]) -> Option<Arc<Rule>>;
+}
+
+impl RuleChecks for Checker<'_, '_> {
+    /// A CEL rule over `fields`; each problem is reported at its place in
+    /// the TOML string when the string maps one to one onto the file.
+    fn rule(&self, key: &str, text: &Text, fields: &[String]) -> Option<Arc<Rule>> {
+        match Rule::check(text.get_ref(), fields) {
+            Ok(rule) => Some(Arc::new(rule)),
+            Err(errors) => {
+                for e in errors {
+                    let (line, column, message, expected) = match &e {
+                        RuleError::Syntax {
+                            line,
+                            column,
+                            message,
+                        } => (
+                            *line,
+                            *column,
+                            format!("`{key}` is not valid CEL: {message}"),
+                            "a CEL expression such as \"score >= 80 && country == 'JP'\""
+                                .to_string(),
+                        ),
+                        RuleError::UnknownField {
+                            name, line, column, ..
+                        } => {
+                            let hint = match suggest(name, fields.iter().map(String::as_str)) {
+                                Some(s) => format!(
+                                    "`{s}`; a canonical field of this pipeline: {}",
+                                    fields.join(", ")
+                                ),
+                                None => format!(
+                                    "a canonical field of this pipeline: {}",
+                                    fields.join(", ")
+                                ),
+                            };
+                            (
+                                *line,
+                                *column,
+                                format!("`{key}` names `{name}`, which is not a canonical field"),
+                                hint,
+                            )
+                        }
+                        other => (1, 1, format!("`{key}`: {other}"), String::new()),
+                    };
+                    let at = offset_in_string(self, text, line, column);
+                    self.error(at..at, message, (!expected.is_empty()).then_some(expected));
+                }
+                None
+            }
+        }
+    }
+}
+
+/// The byte offset in the file of `line:column` of a TOML string's
+/// value, or the string's start when escapes make that ambiguous.
+fn offset_in_string(c: &Checker<'_, '_>, text: &Text, line: usize, column: usize) -> usize {
+    let span = text.span();
+    let raw = &c.diag.text()[span.clone()];
+    let (open, basic) = if raw.starts_with("\"\"\"") {
+        (3, true)
+    } else if raw.starts_with("'''") {
+        (3, false)
+    } else if raw.starts_with('"') {
+        (1, true)
+    } else if raw.starts_with('\'') {
+        (1, false)
+    } else {
+        return span.start;
+    };
+    if basic && raw.contains('\\') {
+        return span.start;
+    }
+    let mut start = span.start + open;
+    if open == 3 {
+        if c.diag.text()[start..].starts_with("\r\n") {
+            start += 2;
+        } else if c.diag.text()[start..].starts_with('\n') {
+            start += 1;
+        }
+    }
+    let value = text.get_ref();
+    let mut offset = 0;
+    for (i, l) in value.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            offset += l
+                .char_indices()
+                .nth(column.saturating_sub(1))
+                .map_or(l.len(), |(b, _)| b);
+            return start + offset;
+        }
+        offset += l.len();
+    }
+    start + offset.min(value.len())
+}
