@@ -89,6 +89,32 @@ pub enum Input {
     },
 }
 
+impl From<crate::admin::AdminCommand> for Input {
+    /// The daemon's form of an admin request: a command for one pipeline,
+    /// nobody waiting for the answer (the admin server already answered).
+    fn from(command: crate::admin::AdminCommand) -> Self {
+        let (pipeline, command) = command.into_pipeline_command();
+        Input::Command {
+            pipeline: Some(pipeline),
+            command,
+            reply: None,
+        }
+    }
+}
+
+/// Forwards every admin command to the daemon's input channel until either
+/// side closes: spawned next to the admin server.
+pub async fn forward_admin_commands(
+    mut commands: mpsc::Receiver<crate::admin::AdminCommand>,
+    inputs: mpsc::UnboundedSender<Input>,
+) {
+    while let Some(command) = commands.recv().await {
+        if inputs.send(Input::from(command)).is_err() {
+            break;
+        }
+    }
+}
+
 /// How [`Daemon::run`] ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stopped {
@@ -117,6 +143,23 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// The admin server's state over this daemon: its store, clock,
+    /// connectors, pipelines, admin token and webhook verifiers.
+    pub fn admin_state(
+        &self,
+        commands: mpsc::Sender<crate::admin::AdminCommand>,
+    ) -> crate::admin::AdminState {
+        crate::admin::AdminState::new(crate::admin::AdminParts {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            connectors: self.built.connectors.clone(),
+            pipelines: self.built.pipelines.clone(),
+            commands,
+            admin_token: self.config.daemon.admin_token.clone(),
+            webhooks: self.webhooks(),
+        })
+    }
+
     /// The connectors that verify their tool's pushes, for the admin
     /// server's `POST /webhooks/<kind>`.
     pub fn webhooks(&self) -> Vec<crate::admin::webhook::WebhookEndpoint> {
@@ -186,10 +229,10 @@ impl Daemon {
     ) -> std::io::Result<Stopped> {
         let listener = crate::admin::bind(&self.config.daemon).await?;
         let (commands, inbox) = crate::admin::command_channel();
-        let admin = crate::admin::AdminState::from_daemon(&self, commands);
+        let admin = self.admin_state(commands);
         self.admin = Some(admin.clone());
         let (stop_admin, admin_stopped) = watch::channel(false);
-        let forwarder = tokio::spawn(crate::admin::commands::forward_to_daemon(inbox, inputs));
+        let forwarder = tokio::spawn(forward_admin_commands(inbox, inputs));
         let server = tokio::spawn(crate::admin::serve(listener, admin, async move {
             let mut stopped = admin_stopped;
             let _ = stopped.wait_for(|s| *s).await;

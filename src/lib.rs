@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -29,8 +29,8 @@ use metrics::{counter, gauge, histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing::{info, warn};
 
-use crate::engine::cycle::{CycleError, CycleReport};
 use crate::side::Side;
+use crate::state::CycleCounts;
 use leadbridge_core::http::UsageSnapshot;
 use leadbridge_core::ConnectorError;
 
@@ -209,8 +209,10 @@ fn side_label(side: Side) -> &'static str {
 pub struct CycleFinished<'a> {
     /// The pipeline.
     pub pipeline: &'a str,
-    /// What it did.
-    pub report: &'a CycleReport,
+    /// What it moved.
+    pub counts: CycleCounts,
+    /// Leads handed off to the CRM.
+    pub handoffs: u64,
     /// Whether it only planned.
     pub dry_run: bool,
 }
@@ -218,11 +220,11 @@ pub struct CycleFinished<'a> {
 impl CycleFinished<'_> {
     /// Logs and counts.
     pub fn emit(&self) {
-        let c = &self.report.counts;
+        let c = &self.counts;
         info!(
             read_marketing = c.read_marketing,
             read_crm = c.read_crm,
-            handed_off = self.report.handoffs,
+            handed_off = self.handoffs,
             written_crm = c.written_crm,
             written_marketing = c.written_marketing,
             echoes = c.echoes,
@@ -233,7 +235,7 @@ impl CycleFinished<'_> {
             return;
         }
         let p = self.pipeline.to_owned();
-        counter!(names::HANDOFFS, "pipeline" => p.clone()).increment(self.report.handoffs);
+        counter!(names::HANDOFFS, "pipeline" => p.clone()).increment(self.handoffs);
         for (side, read, written) in [
             (Side::Marketing, c.read_marketing, c.written_marketing),
             (Side::Crm, c.read_crm, c.written_crm),
@@ -308,9 +310,10 @@ pub fn record_cycle(pipeline: &str, elapsed: Duration, failure: Option<&'static 
     }
 }
 
-/// The reason word of a failed cycle, for [`names::CYCLE_FAILURES`].
-pub fn failure_reason(err: &CycleError) -> &'static str {
-    match err.connector_error() {
+/// The reason word of a failed cycle, for [`names::CYCLE_FAILURES`]: the
+/// connector error that failed it, or `None` for the state store.
+pub fn failure_reason(err: Option<&ConnectorError>) -> &'static str {
+    match err {
         None => "state",
         Some(ConnectorError::Retryable { .. }) => "retryable",
         Some(ConnectorError::Unauthorized { .. }) => "unauthorized",

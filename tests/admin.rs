@@ -438,7 +438,7 @@ async fn hubspot_webhooks_are_verified_deduplicated_and_trigger_a_cycle() {
     );
 
     // The daemon's form of the command.
-    match command.clone().into_input() {
+    match Input::from(command.clone()) {
         Input::Command {
             pipeline, command, ..
         } => {

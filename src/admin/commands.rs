@@ -7,7 +7,6 @@
 
 use tokio::sync::mpsc;
 
-use crate::daemon::Input;
 use crate::engine::runner::PipelineCommand;
 
 /// How many commands may wait for the daemon before the admin server
@@ -56,29 +55,6 @@ impl AdminCommand {
             Self::RunNow { pipeline, .. } => (pipeline, PipelineCommand::RunNow),
             Self::Pause { pipeline } => (pipeline, PipelineCommand::Pause),
             Self::Resume { pipeline } => (pipeline, PipelineCommand::Resume),
-        }
-    }
-
-    /// The daemon's form: an [`Input::Command`] for `Daemon::run`.
-    pub fn into_input(self) -> Input {
-        let (pipeline, command) = self.into_pipeline_command();
-        Input::Command {
-            pipeline: Some(pipeline),
-            command,
-            reply: None,
-        }
-    }
-}
-
-/// Forwards every admin command to the daemon's input channel until either
-/// side closes: spawn it next to [`serve`](super::serve).
-pub async fn forward_to_daemon(
-    mut commands: mpsc::Receiver<AdminCommand>,
-    inputs: mpsc::UnboundedSender<Input>,
-) {
-    while let Some(command) = commands.recv().await {
-        if inputs.send(command.into_input()).is_err() {
-            break;
         }
     }
 }

@@ -14,7 +14,7 @@
 //! | `POST /api/pipelines/{name}/pause`, `/resume` | stop / restart scheduled cycles | bearer |
 //! | `POST /api/pipelines/{name}/resync` | reset both cursors, then a cycle (202) | bearer |
 //! | `POST /api/dlq/{pipeline}/{side}/{record}/retry`, `/drop` | one dead letter | bearer |
-//! | `POST /webhooks/hubspot` | HubSpot v3-signed webhook ([`webhook`]) | HMAC |
+//! | `POST /webhooks/<kind>` | a tool's signed push ([`webhook`]) | the tool's signature |
 //!
 //! Reads are open to whoever reaches the port, which is loopback unless
 //! `admin_allow_non_loopback = true` ([`bind`]); they show no secret
@@ -33,8 +33,8 @@
 //! ```text
 //! let listener = admin::bind(&daemon.config.daemon).await?;    // refuses non-loopback unless allowed
 //! let (commands, commands_rx) = admin::command_channel();
-//! let state = admin::AdminState::from_daemon(&daemon, commands);  // store, clock, connectors, pipelines, secrets
-//! tokio::spawn(admin::commands::forward_to_daemon(commands_rx, inputs.clone()));  // → Input::Command
+//! let state = daemon.admin_state(commands);  // store, clock, connectors, pipelines, secrets, webhooks
+//! tokio::spawn(daemon::forward_admin_commands(commands_rx, inputs.clone()));  // → Input::Command
 //! let server = tokio::spawn(admin::serve(listener, state.clone(), stop_future));  // any Future<Output = ()>
 //! ```
 //!
@@ -48,13 +48,13 @@
 //! (`admin: Option<AdminState>` passed to `run`; without it readiness still
 //! works from the store — a cycle finished since start proves its
 //! connectors — but halts are not seen.) After a successful reload call
-//! `state.set_topology(built.connectors.clone(), built.pipelines.clone())`;
+//! `state.set_topology(connectors, pipelines, webhooks)`;
 //! on stop the shutdown future resolves and `server` ends after the
 //! requests in flight.
 //!
 //! [`AdminCommand`] maps one to one onto the supervisor's
 //! `PipelineCommand` (`RunNow`, `Pause`, `Resume`;
-//! [`AdminCommand::into_input`]). The loop acts on them *between* cycles:
+//! the daemon turns each into its `Input::Command`). The loop acts on them *between* cycles:
 //! a `RunNow` while a cycle runs means one more cycle right after it, and
 //! several queued `RunNow`s (a burst of webhooks) may be coalesced into one.
 //! A pause lasts until `Resume` or a restart (it is not persisted). A
@@ -69,31 +69,15 @@
 //! answers 503 until every pipeline has finished its first cycle, which
 //! the loop runs at start.
 //!
-//! # Webhooks: HubSpot pushes, polling remains the mechanism
+//! # Webhooks: tools push, polling remains the mechanism
 //!
-//! A verified HubSpot delivery asks for an immediate cycle of every
-//! pipeline with a HubSpot connector (details in [`webhook`]); the cycle
-//! reads changes by cursor as usual, so a webhook can make a handoff
-//! faster but can never lose or duplicate one. Configure the HubSpot app's
-//! target URL as `https://<your proxy>/webhooks/hubspot` and set
-//! `hubspot_webhook_secret` to the app's client secret.
-//!
-//! Salesforce has no signed HTTP webhooks (SEMANTICS.md §2 "Push"). Its
-//! push options are:
-//! - **Outbound Messages** (from a Flow or workflow rule): SOAP POSTs
-//!   authenticated only by IP allow-lists or a client certificate, which
-//!   need a public TLS endpoint and per-org setup in Salesforce;
-//! - **Change Data Capture / Platform Events**: delivered over the Pub/Sub
-//!   API (gRPC) or CometD streaming, both long-lived subscriptions with a
-//!   replay id to persist, a 72-hour retention window, and a CDC entity
-//!   selection (and for some editions an add-on licence) set up in the org.
-//!
-//! Neither fits "no Salesforce-side package, loopback only, nothing to
-//! deploy in the org", so the CRM side stays on polling (`SystemModstamp`
-//! with the overlap rule), which is also the safety net for HubSpot. Sales
-//! feedback is not latency-critical the way a new lead's first touch is;
-//! the pipeline's schedule bounds the delay. A CDC subscriber would slot in
-//! the same way as the HubSpot webhook: a hint that sends `RunNow`.
+//! A delivery to `POST /webhooks/<kind>` verified by a connector of that
+//! kind (its crate's verifier, with the secret in its section) asks for an
+//! immediate cycle of every pipeline using that connector (details in
+//! [`webhook`]); the cycle reads changes by cursor as usual, so a webhook
+//! can make a handoff faster but can never lose or duplicate one. Which
+//! tools push, and why the others stay on polling, is each connector
+//! crate's documentation (and `docs/webhooks.md`).
 
 mod actions;
 mod auth;

@@ -11,7 +11,6 @@ use tokio::sync::mpsc;
 use super::commands::{self, AdminCommand, SendError};
 use super::health::{connector_in_error, ConnectorAuth, Health, PipelineState};
 use super::webhook::{SeenEvents, WebhookEndpoint};
-use crate::daemon::Daemon;
 use crate::engine::clock::Clock;
 use crate::engine::cycle::{CycleError, CycleReport};
 use crate::engine::runner::{after_failure, AfterFailure, PipelineEvent, Scheduled};
@@ -94,20 +93,6 @@ impl AdminState {
                 started_at: parts.clock.now(),
             }),
         }
-    }
-
-    /// The state for a built daemon: its store, clock, connectors,
-    /// pipelines and the `[daemon]` secrets.
-    pub fn from_daemon(daemon: &Daemon, commands: mpsc::Sender<AdminCommand>) -> Self {
-        Self::new(AdminParts {
-            store: daemon.store.clone(),
-            clock: daemon.clock.clone(),
-            connectors: daemon.built.connectors.clone(),
-            pipelines: daemon.built.pipelines.clone(),
-            commands,
-            admin_token: daemon.config.daemon.admin_token.clone(),
-            webhooks: daemon.webhooks(),
-        })
     }
 
     /// Replaces the pipelines and connectors after a reload. What the

@@ -78,25 +78,31 @@ struct Sims {
 }
 
 async fn start_sims() -> anyhow::Result<Sims> {
-    let hubspot = leadbridge_hubspot::simulator::start(SimulatorOptions {
-        tokens: TokenSettings {
-            static_tokens: vec![HS_TOKEN.into()],
-            ..TokenSettings::default()
+    let hubspot = super::simulate::start(
+        "hubspot",
+        SimulatorOptions {
+            tokens: TokenSettings {
+                static_tokens: vec![HS_TOKEN.into()],
+                ..TokenSettings::default()
+            },
+            ..SimulatorOptions::default()
         },
-        ..SimulatorOptions::default()
-    })
+    )
     .await
     .context("starting the HubSpot simulator")?;
-    let salesforce = leadbridge_salesforce::simulator::start(SimulatorOptions {
-        tokens: TokenSettings {
-            client_id: SF_CLIENT_ID.into(),
-            client_secret: SF_CLIENT_SECRET.into(),
-            initial_refresh_token: Some(SF_REFRESH.into()),
-            static_tokens: vec![SF_SESSION.into()],
-            ..TokenSettings::default()
+    let salesforce = super::simulate::start(
+        "salesforce",
+        SimulatorOptions {
+            tokens: TokenSettings {
+                client_id: SF_CLIENT_ID.into(),
+                client_secret: SF_CLIENT_SECRET.into(),
+                initial_refresh_token: Some(SF_REFRESH.into()),
+                static_tokens: vec![SF_SESSION.into()],
+                ..TokenSettings::default()
+            },
+            ..SimulatorOptions::default()
         },
-        ..SimulatorOptions::default()
-    })
+    )
     .await
     .context("starting the Salesforce simulator")?;
     Ok(Sims {

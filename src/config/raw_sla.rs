@@ -222,7 +222,7 @@ pub(crate) fn read_sla(t: &Table<'_, '_, '_>) -> RawSla {
         ),
         marketing_url: t.string(
             "marketing_url",
-            "a URL template such as \"https://app.hubspot.com/contacts/1/contact/{id}\"",
+            "a URL template such as \"https://marketing.example.com/contacts/{id}\"",
         ),
         tasks,
         span: t.span(),

@@ -25,8 +25,8 @@ use super::fields::{FieldMapping, Side};
 use super::pipeline::{Assignment, Handoff};
 use super::raw_sla::{RawRecycle, RawSla, RawStep};
 use super::rule_check::RuleChecks;
+use crate::calendar::{BusinessDuration, Calendar};
 use crate::rules::Rule;
-use crate::sla::{BusinessDuration, Calendar};
 use leadbridge_core::config::Checker;
 use leadbridge_core::config::SecretRef;
 use leadbridge_core::config::Text;
@@ -173,7 +173,7 @@ pub(crate) fn validate(
                 holidays.push(h.get_ref().clone());
             }
             let days = cal.days.as_ref().map_or("Mon-Fri", |d| d.get_ref());
-            if let Err(e) = crate::sla::calendar::parse_days(days) {
+            if let Err(e) = crate::calendar::parse_days(days) {
                 let span = cal.days.as_ref().map_or(cal.span.clone(), |d| d.span());
                 c.error(
                     span,
@@ -183,7 +183,7 @@ pub(crate) fn validate(
                 ok = false;
             }
             let hours = cal.hours.as_ref().map_or("09:00-18:00", |h| h.get_ref());
-            if let Err(e) = crate::sla::calendar::parse_hours(hours) {
+            if let Err(e) = crate::calendar::parse_hours(hours) {
                 let span = cal.hours.as_ref().map_or(cal.span.clone(), |h| h.span());
                 c.error(
                     span,
@@ -194,7 +194,7 @@ pub(crate) fn validate(
             }
             match Calendar::new(zone.get_ref(), days, hours, &holidays) {
                 Ok(cal) => ok.then_some(cal),
-                Err(crate::sla::CalendarError::TimeZone(z)) => {
+                Err(crate::calendar::CalendarError::TimeZone(z)) => {
                     c.error(
                         zone.span(),
                         format!("unknown time zone `{z}`"),

@@ -170,11 +170,12 @@ impl<'a> Cycle<'a> {
             self.follow_outcomes(held_for_outcomes).await?;
             if !self.dry_run {
                 // SLA hook: fire due timers (notes, breaches, escalation, recycle).
-                crate::sla::sweep(self.pipeline, self.store, self.clock).await?;
+                super::follow_up::sweep(self.pipeline, self.store, self.clock).await?;
             }
             crate::metrics::CycleFinished {
                 pipeline: &self.pipeline.name,
-                report: &self.report,
+                counts: self.report.counts,
+                handoffs: self.report.handoffs,
                 dry_run: self.dry_run,
             }
             .emit();
@@ -183,7 +184,10 @@ impl<'a> Cycle<'a> {
         .instrument(span)
         .await;
         if !dry_run {
-            let failure = result.as_ref().err().map(crate::metrics::failure_reason);
+            let failure = result
+                .as_ref()
+                .err()
+                .map(|e: &CycleError| crate::metrics::failure_reason(e.connector_error()));
             crate::metrics::record_cycle(&pipeline.name, timer.elapsed(), failure);
             if let Ok(counts) = store.counts(&pipeline.name).await {
                 crate::metrics::record_dlq_size(&pipeline.name, counts.dead_letters);
@@ -262,7 +266,7 @@ impl<'a> Cycle<'a> {
             if !self.dry_run {
                 // SLA hook: first touches stop their timers with this page's commit.
                 let now = self.clock.now();
-                crate::sla::lifecycle::detect_touches(
+                super::follow_up::lifecycle::detect_touches(
                     self.pipeline,
                     self.store,
                     &page.records,
@@ -801,7 +805,7 @@ impl<'a> Cycle<'a> {
             state.handed_off_at = Some(now);
             state.owner = owner.clone();
             // SLA hook: the lead's SLA starts in the same commit as its link.
-            crate::sla::lifecycle::start(
+            super::follow_up::lifecycle::start(
                 self.pipeline,
                 commit,
                 &w.marketing_id,

@@ -9,6 +9,7 @@ pub mod conflict;
 pub mod cycle;
 pub mod fields;
 pub mod fingerprint;
+pub mod follow_up;
 pub mod outcomes;
 pub mod pipeline;
 pub mod plan;

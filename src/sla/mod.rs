@@ -1,22 +1,18 @@
 //! The follow-up SLA: what sales owes marketing once a lead is handed off,
 //! and what happens when it is not met.
 //!
-//! - [`calendar`]: business time (time zone, working days and hours,
-//!   holidays) with jiff; [`duration`]: `"8h"` business hours, `"5d"`
-//!   business days.
 //! - [`schedule`]: for one handoff instant, the deadline, each escalation
-//!   step's time and the recycle time (also what `leadbridge sla preview` prints).
+//!   step's time and the recycle time (also what `leadbridge sla preview` prints),
+//!   counted on the business calendar ([`crate::calendar`]);
+//! - [`notify`]: the Slack-compatible notice of a breach;
+//! - [`template`]: the `{name}`-style texts of notes, tasks and notices.
+//!
+//! The steps that act on a pipeline (the sweep of due timers, first-touch
+//! detection) are the engine's: `crate::engine::follow_up`.
 
-pub mod calendar;
-pub mod duration;
-
-pub use calendar::{Calendar, CalendarError};
-pub use duration::BusinessDuration;
-pub mod lifecycle;
 pub mod notify;
 pub mod schedule;
-pub mod sweep;
 pub mod template;
 
+pub use crate::calendar::{BusinessDuration, Calendar, CalendarError};
 pub use schedule::Timeline;
-pub use sweep::{sweep, SlaError, SweepReport};

@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 
-use super::calendar::CalendarError;
+use crate::calendar::CalendarError;
 use crate::config::SlaConfig;
 use crate::state::SlaStep;
 

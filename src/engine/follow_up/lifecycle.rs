@@ -10,9 +10,9 @@ use leadbridge_core::Record;
 use serde_json::Value;
 use tracing::debug;
 
-use super::schedule::Timeline;
 use crate::engine::fields::Canonical;
 use crate::engine::pipeline::Pipeline;
+use crate::sla::schedule::Timeline;
 use crate::state::{
     Commit, Event, EventKind, Link, Side, SlaLead, SlaStep, StateError, StateStore,
 };

@@ -1,6 +1,10 @@
 //! The business calendar the SLA counts in: a time zone, working days,
 //! working hours and holidays. All time-zone math is jiff's, so daylight
 //! saving changes and odd offsets are handled the way the zone's rules say.
+//!
+//! A room of its own at the bottom: the config validates calendars and
+//! business durations, the SLA schedules by them, and neither needs the
+//! other to do so.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -9,7 +13,9 @@ use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, Zoned};
 
-use super::duration::BusinessDuration;
+mod duration;
+
+pub use duration::BusinessDuration;
 
 /// How far the calendar looks for a working day before giving up (a
 /// calendar whose holidays cover years is a config mistake, not a loop).

@@ -32,14 +32,14 @@ use leadbridge_core::{
 use serde_json::Value;
 use tracing::{info, warn};
 
-use super::calendar::CalendarError;
-use super::notify::{Notifier, NotifyError};
-use super::schedule::Timeline;
-use super::template::{display_name, render, text, Vars};
+use crate::calendar::CalendarError;
 use crate::config::{SlaConfig, TaskFor};
 use crate::engine::clock::Clock;
 use crate::engine::fields::Canonical;
 use crate::engine::pipeline::Pipeline;
+use crate::sla::notify::{Notifier, NotifyError};
+use crate::sla::schedule::Timeline;
+use crate::sla::template::{display_name, render, text, Vars};
 use crate::state::{
     Commit, Event, EventKind, Intent, IntentAction, Side, SlaLead, SlaStep, SlaTask, StateError,
     StateStore,

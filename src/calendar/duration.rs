@@ -32,7 +32,7 @@ impl BusinessDuration {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let mut out = Self::ZERO;
-        for (n, unit) in crate::config::duration_parts(text)? {
+        for (n, unit) in leadbridge_core::config::duration_parts(text)? {
             let part = match unit {
                 "d" => {
                     let days = u32::try_from(n)
