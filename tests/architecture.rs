@@ -114,8 +114,8 @@ fn rooms_used(text: &str) -> BTreeSet<String> {
                 out.insert(name);
             }
             // `use crate::{a, b}`: each name in the braces.
-            if rest.starts_with('{') {
-                let inner = rest[1..].split('}').next().unwrap_or_default();
+            if let Some(braced) = rest.strip_prefix('{') {
+                let inner = braced.split('}').next().unwrap_or_default();
                 for part in inner.split(',') {
                     let name: String = part
                         .trim()
