@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use leadbridge::admin::webhook::WebhookEndpoint;
 use leadbridge::admin::{AdminCommand, AdminParts, AdminState};
 use leadbridge::daemon::{Daemon, Input};
-use leadbridge::engine::runner::{AfterFailure, PipelineCommand, PipelineEvent};
+use leadbridge::engine::runner::{AfterFailure, CycleFailure, PipelineCommand, PipelineEvent};
 use leadbridge::state::{Commit, DeadLetter, Event, EventKind, Side, StateStore};
 use leadbridge_hubspot::webhook::{signature_v3, V3Verifier, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use secrecy::SecretString;
@@ -221,7 +221,11 @@ async fn read_endpoints_show_the_store_and_no_secret() {
     // A halt reported by the supervisor: not ready, shown, counted; a resume lifts it.
     let halt = PipelineEvent::CycleFailed {
         pipeline: "inbound".into(),
-        error: "crm connector salesforce: credentials refused".into(),
+        failure: CycleFailure {
+            message: "crm connector salesforce: credentials refused".into(),
+            connector: Some("salesforce".into()),
+            reason: "unauthorized",
+        },
         after: AfterFailure::Halt,
     };
     admin.state.observe(&halt);

@@ -125,38 +125,9 @@ impl Health {
     }
 }
 
-/// The connector a cycle error names, read from its text
-/// (`"{side} connector {name}: …"`, as `CycleError` prints it), among the
-/// pipeline's own connectors. For daemons that only pass the text along.
-pub(crate) fn connector_in_error<'a>(error: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates.iter().copied().find(|name| {
-        ["marketing", "crm"]
-            .iter()
-            .any(|side| error.starts_with(&format!("{side} connector {name}: ")))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::cycle::CycleError;
-    use crate::side::Side;
-    use leadbridge_core::ConnectorError;
-
-    #[test]
-    fn the_connector_is_found_in_a_cycle_error_as_it_prints() {
-        let e = CycleError::Connector {
-            side: Side::Crm,
-            connector: "salesforce".into(),
-            source: ConnectorError::fatal("bad field"),
-        };
-        let text = e.to_string();
-        assert_eq!(
-            connector_in_error(&text, &["hubspot", "salesforce"]),
-            Some("salesforce")
-        );
-        assert_eq!(connector_in_error("state: io", &["hubspot"]), None);
-    }
 
     #[test]
     fn resume_lifts_a_halt_and_a_finish_proves_connectors() {

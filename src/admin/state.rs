@@ -9,11 +9,11 @@ use secrecy::SecretString;
 use tokio::sync::mpsc;
 
 use super::commands::{self, AdminCommand, SendError};
-use super::health::{connector_in_error, ConnectorAuth, Health, PipelineState};
+use super::health::{ConnectorAuth, Health, PipelineState};
 use super::webhook::{SeenEvents, WebhookEndpoint};
 use crate::engine::clock::Clock;
 use crate::engine::cycle::{CycleError, CycleReport};
-use crate::engine::runner::{after_failure, AfterFailure, PipelineEvent, Scheduled};
+use crate::engine::runner::{after_failure, AfterFailure, CycleFailure, PipelineEvent, Scheduled};
 use crate::state::StateStore;
 use jiff::Timestamp;
 
@@ -130,9 +130,9 @@ impl AdminState {
             PipelineEvent::CycleFinished { pipeline, .. } => self.observe_finished(pipeline),
             PipelineEvent::CycleFailed {
                 pipeline,
-                error,
+                failure,
                 after,
-            } => self.observe_failure(pipeline, error, *after == AfterFailure::Halt),
+            } => self.observe_failure(pipeline, failure, *after == AfterFailure::Halt),
             PipelineEvent::Paused { pipeline } => self.observe_paused(pipeline, true),
             PipelineEvent::Resumed { pipeline } => self.observe_paused(pipeline, false),
             PipelineEvent::Stopped { .. } => {}
@@ -140,17 +140,15 @@ impl AdminState {
     }
 
     /// Reports a cycle's outcome (the daemon calls this after every
-    /// scheduled or requested cycle; `leadbridge run --once` may too).
+    /// scheduled or requested cycle; `leadbridge run --once` may too). A
+    /// cycle that stopped at a page boundary is neither.
     pub fn observe_cycle(&self, pipeline: &str, result: &Result<CycleReport, CycleError>) {
         match result {
             Ok(_) => self.observe_finished(pipeline),
+            Err(CycleError::Stopped) => {}
             Err(e) => {
-                let connector = match e {
-                    CycleError::Connector { connector, .. } => Some(connector.as_str()),
-                    CycleError::State(_) => None,
-                };
                 let halted = after_failure(e) == AfterFailure::Halt;
-                self.record_failure(pipeline, &e.to_string(), connector, halted);
+                self.observe_failure(pipeline, &CycleFailure::from(e), halted);
             }
         }
     }
@@ -175,19 +173,13 @@ impl AdminState {
 
     /// Reports a failed cycle by its text (as `CycleError` prints it, with
     /// no secret in it) and whether the loop halted the pipeline.
-    pub fn observe_failure(&self, pipeline: &str, error: &str, halted: bool) {
-        let topology = self.topology();
-        let names: Vec<&str> = topology
-            .pipeline(pipeline)
-            .map(|s| {
-                vec![
-                    s.pipeline.marketing.connector_name.as_str(),
-                    s.pipeline.crm.connector_name.as_str(),
-                ]
-            })
-            .unwrap_or_default();
-        let connector = connector_in_error(error, &names);
-        self.record_failure(pipeline, error, connector, halted);
+    pub fn observe_failure(&self, pipeline: &str, failure: &CycleFailure, halted: bool) {
+        self.record_failure(
+            pipeline,
+            &failure.message,
+            failure.connector.as_deref(),
+            halted,
+        );
     }
 
     fn record_failure(&self, pipeline: &str, error: &str, connector: Option<&str>, halted: bool) {

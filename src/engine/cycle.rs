@@ -24,6 +24,7 @@ use super::clock::Clock;
 use super::fields::Canonical;
 use super::pipeline::{Endpoint, Pipeline};
 use super::plan::{CrmChange, MarketingDecision, Rejection};
+use super::stop::StopSignal;
 use crate::state::{
     Commit, CycleCounts, DeadLetter, Event, EventKind, Intent, IntentAction, IntentId, Link,
     LinkState, Side, StateError, StateStore,
@@ -49,6 +50,11 @@ pub enum CycleError {
     /// The state store failed.
     #[error("state: {0}")]
     State(#[from] StateError),
+    /// A stop was requested: no new page was read. Everything before was
+    /// committed page by page; the next start goes on from there. Not a
+    /// failure.
+    #[error("stopping: no new page is read after a stop request")]
+    Stopped,
 }
 
 impl CycleError {
@@ -56,7 +62,7 @@ impl CycleError {
     pub fn connector_error(&self) -> Option<&ConnectorError> {
         match self {
             Self::Connector { source, .. } => Some(source),
-            Self::State(_) => None,
+            Self::State(_) | Self::Stopped => None,
         }
     }
 }
@@ -112,6 +118,8 @@ pub struct Cycle<'a> {
     dlq_active: bool,
     /// Conversions the CRM pass noted, for the outcomes pass.
     conversions: outcomes::Conversions,
+    /// Asked to stop: no new page is read once it is.
+    stop: StopSignal,
 }
 
 fn connector_err(side: Side, endpoint: &Endpoint) -> impl Fn(ConnectorError) -> CycleError + '_ {
@@ -138,7 +146,16 @@ impl<'a> Cycle<'a> {
             report: CycleReport::default(),
             dlq_active: false,
             conversions: outcomes::Conversions::new(),
+            stop: StopSignal::never(),
         }
+    }
+
+    /// The same cycle, ending at the next page boundary once `stop` is
+    /// requested (with [`CycleError::Stopped`]): the batch in flight is
+    /// written and committed, no new work is taken.
+    pub fn with_stop(mut self, stop: StopSignal) -> Self {
+        self.stop = stop;
+        self
     }
 
     fn endpoint(&self, side: Side) -> &'a Endpoint {
@@ -183,7 +200,7 @@ impl<'a> Cycle<'a> {
         }
         .instrument(span)
         .await;
-        if !dry_run {
+        if !dry_run && !matches!(result, Err(CycleError::Stopped)) {
             let failure = result
                 .as_ref()
                 .err()
@@ -218,6 +235,9 @@ impl<'a> Cycle<'a> {
         request: &ChangesRequest,
         token: Option<&PageToken>,
     ) -> Result<leadbridge_core::ChangePage, CycleError> {
+        if self.stop.requested() {
+            return Err(CycleError::Stopped);
+        }
         let endpoint = self.endpoint(side);
         endpoint
             .connector

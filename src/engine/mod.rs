@@ -16,3 +16,4 @@ pub mod plan;
 pub mod runner;
 pub mod schedule;
 pub mod schema_check;
+pub mod stop;

@@ -6,11 +6,10 @@
 //! - [`Supervisor`] owns the tasks ([`supervisor`]);
 //! - each task runs the loop in `pipeline_loop.rs`: wait for the tick or a
 //!   [`PipelineCommand`], run a cycle, report a [`PipelineEvent`];
-//! - on stop, the task's connectors refuse the next page read (`stop.rs`),
-//!   so a cycle ends at a page boundary with everything before committed.
+//! - on stop, the cycle reads no new page ([`super::stop`]), so it ends at
+//!   a page boundary with everything before committed.
 
 mod pipeline_loop;
-mod stop;
 pub mod supervisor;
 
 use std::sync::Arc;
@@ -18,6 +17,8 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use leadbridge_core::ConnectorError;
 use tokio::sync::watch;
+
+use super::stop::StopSignal;
 
 use super::clock::Clock;
 use super::cycle::{Cycle, CycleError, CycleReport};
@@ -54,8 +55,8 @@ pub enum PipelineEvent {
     CycleFailed {
         /// The pipeline.
         pipeline: String,
-        /// The error, as shown to people (no secret in it).
-        error: String,
+        /// What failed.
+        failure: CycleFailure,
         /// Retry at the next tick, wait for the quota, or halt.
         after: AfterFailure,
     },
@@ -74,6 +75,33 @@ pub enum PipelineEvent {
         /// The pipeline.
         pipeline: String,
     },
+}
+
+/// A failed cycle as the rest of the daemon sees it: which connector
+/// failed and how, typed, so nobody re-reads it from the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleFailure {
+    /// The error, as shown to people (no secret in it).
+    pub message: String,
+    /// The connector (config name) whose call failed; `None` when the state
+    /// store did.
+    pub connector: Option<String>,
+    /// What kind of failure: the metrics' reason word (`retryable`,
+    /// `unauthorized`, `quota`, `rejected`, `fatal`, `state`…).
+    pub reason: &'static str,
+}
+
+impl From<&CycleError> for CycleFailure {
+    fn from(e: &CycleError) -> Self {
+        Self {
+            message: e.to_string(),
+            connector: match e {
+                CycleError::Connector { connector, .. } => Some(connector.clone()),
+                CycleError::State(_) | CycleError::Stopped => None,
+            },
+            reason: crate::metrics::failure_reason(e.connector_error()),
+        }
+    }
 }
 
 /// What the loop does after a failed cycle.
@@ -107,21 +135,25 @@ pub async fn run_cycle(
     clock: &dyn Clock,
     dry_run: bool,
 ) -> Result<CycleReport, CycleError> {
-    run_cycle_gated(pipeline, store, clock, dry_run, None).await
+    run_cycle_until(pipeline, store, clock, dry_run, StopSignal::never()).await
 }
 
-/// [`run_cycle`]; a cycle cut short by `gate` (a stop) is not recorded as
-/// a failure: its pages were committed and the next start goes on from there.
-pub(crate) async fn run_cycle_gated(
+/// [`run_cycle`], ending at a page boundary once `stop` is requested; a
+/// cycle cut short so is not recorded as a failure: its pages were
+/// committed and the next start goes on from there.
+pub(crate) async fn run_cycle_until(
     pipeline: &Pipeline,
     store: &dyn StateStore,
     clock: &dyn Clock,
     dry_run: bool,
-    gate: Option<&stop::StopGate>,
+    stop: StopSignal,
 ) -> Result<CycleReport, CycleError> {
     let started = clock.now();
-    let result = Cycle::new(pipeline, store, clock, dry_run).run().await;
-    if dry_run || (result.is_err() && gate.is_some_and(|g| g.refused())) {
+    let result = Cycle::new(pipeline, store, clock, dry_run)
+        .with_stop(stop)
+        .run()
+        .await;
+    if dry_run || matches!(result, Err(CycleError::Stopped)) {
         return result;
     }
     let mut status = store.status(&pipeline.name).await?.unwrap_or_default();

@@ -135,7 +135,7 @@ impl SledStore {
             .segment_size(segment_size(&db_dir))
             .path(&db_dir)
             .cache_capacity(options.cache_capacity);
-        let db = open_sled(&config, &dir)?;
+        let db = open_sled(&config, &dir, &db_dir)?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         let trees = Trees {
             links: BucketMap::new(tree("links")?, "link"),
@@ -217,25 +217,40 @@ impl SledStore {
 /// but a store this process has just dropped can hold sled's lock for a
 /// few milliseconds more (sled's background threads let go of the file
 /// after the `Db`), which made a reopen fail as `Locked` now and then.
-fn open_sled(config: &sled::Config, dir: &Path) -> StateResult<Db> {
+fn open_sled(config: &sled::Config, dir: &Path, sled_dir: &Path) -> StateResult<Db> {
     const WAIT: std::time::Duration = std::time::Duration::from_secs(2);
     let started = std::time::Instant::now();
+    // sled locks `<its dir>/db` with flock and reports a held lock only as
+    // text; probe the same lock first, where the error has a kind.
+    let probe = sled_dir.join("db");
     loop {
-        match config.open() {
-            Ok(db) => return Ok(db),
-            // After the wait, only something other than leadbridge can hold
-            // sled's own lock: say the same as for another instance.
-            Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
-                if started.elapsed() >= WAIT {
-                    return Err(StateError::Locked {
-                        dir: dir.to_path_buf(),
-                    });
+        match OpenOptions::new().read(true).open(&probe) {
+            Ok(file) => {
+                use fs2::FileExt;
+                match file.try_lock_exclusive() {
+                    Ok(()) => break,
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::WouldBlock
+                            || e.raw_os_error() == fs2::lock_contended_error().raw_os_error() =>
+                    {
+                        // After the wait, only something other than
+                        // leadbridge can hold sled's own lock: say the
+                        // same as for another instance.
+                        if started.elapsed() >= WAIT {
+                            return Err(StateError::Locked {
+                                dir: dir.to_path_buf(),
+                            });
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    Err(_) => break,
                 }
-                std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            Err(other) => return Err(backend(other)),
+            // No database yet (or unreadable): sled will say what is wrong.
+            Err(_) => break,
         }
     }
+    config.open().map_err(backend)
 }
 
 /// Takes the state directory's advisory lock, or says who has it.

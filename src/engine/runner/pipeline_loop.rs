@@ -8,12 +8,13 @@ use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
-use super::stop::StopGate;
 use super::{
-    after_failure, run_cycle_gated, AfterFailure, PipelineCommand, PipelineEvent, Scheduled,
+    after_failure, run_cycle_until, AfterFailure, CycleFailure, PipelineCommand, PipelineEvent,
+    Scheduled,
 };
 use crate::engine::clock::Clock;
-use crate::engine::pipeline::Pipeline;
+use crate::engine::cycle::CycleError;
+use crate::engine::stop::StopSignal;
 use crate::state::StateStore;
 
 /// What one pipeline task is given.
@@ -35,16 +36,8 @@ enum Wake {
     Stop,
 }
 
-/// The pipeline with its connectors behind the stop gate, for one cycle.
-fn gated(pipeline: &Pipeline, gate: &StopGate) -> Pipeline {
-    let mut p = pipeline.clone();
-    p.marketing.connector = gate.wrap(p.marketing.connector.clone());
-    p.crm.connector = gate.wrap(p.crm.connector.clone());
-    p
-}
-
 /// Runs until `stop`. A cycle in flight is never dropped: on stop it ends
-/// at the next page boundary (see [`super::stop`]) and commits first.
+/// at the next page boundary (see [`crate::engine::stop`]) and commits first.
 pub(super) async fn pipeline_loop(parts: LoopParts) {
     let LoopParts {
         scheduled,
@@ -106,13 +99,12 @@ pub(super) async fn pipeline_loop(parts: LoopParts) {
                 due = clock.now();
             }
         }
-        let gate = StopGate::new(stop.clone());
-        let outcome = run_cycle_gated(
-            &gated(&pipeline, &gate),
+        let outcome = run_cycle_until(
+            &pipeline,
             &*store,
             &*clock,
             false,
-            Some(&gate),
+            StopSignal::new(stop.clone()),
         )
         .await;
         let now = clock.now();
@@ -124,7 +116,7 @@ pub(super) async fn pipeline_loop(parts: LoopParts) {
                 });
                 next = schedule.next_run(due, now);
             }
-            Err(_) if gate.refused() => {
+            Err(CycleError::Stopped) => {
                 info!(pipeline = %name, "cycle ended at a page boundary: stopping");
                 break;
             }
@@ -146,7 +138,7 @@ pub(super) async fn pipeline_loop(parts: LoopParts) {
                 }
                 let _ = events.send(PipelineEvent::CycleFailed {
                     pipeline: name.clone(),
-                    error: e.to_string(),
+                    failure: CycleFailure::from(&e),
                     after,
                 });
             }
