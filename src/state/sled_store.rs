@@ -223,30 +223,24 @@ fn open_sled(config: &sled::Config, dir: &Path, sled_dir: &Path) -> StateResult<
     // sled locks `<its dir>/db` with flock and reports a held lock only as
     // text; probe the same lock first, where the error has a kind.
     let probe = sled_dir.join("db");
-    loop {
-        match OpenOptions::new().read(true).open(&probe) {
-            Ok(file) => {
-                use fs2::FileExt;
-                match file.try_lock_exclusive() {
-                    Ok(()) => break,
-                    Err(e)
-                        if e.kind() == std::io::ErrorKind::WouldBlock
-                            || e.raw_os_error() == fs2::lock_contended_error().raw_os_error() =>
-                    {
-                        // After the wait, only something other than
-                        // leadbridge can hold sled's own lock: say the
-                        // same as for another instance.
-                        if started.elapsed() >= WAIT {
-                            return Err(StateError::Locked {
-                                dir: dir.to_path_buf(),
-                            });
-                        }
-                        std::thread::sleep(std::time::Duration::from_millis(10));
-                    }
-                    Err(_) => break,
+    // No database yet (or unreadable): sled will say what is wrong.
+    while let Ok(file) = OpenOptions::new().read(true).open(&probe) {
+        use fs2::FileExt;
+        match file.try_lock_exclusive() {
+            Ok(()) => break,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.raw_os_error() == fs2::lock_contended_error().raw_os_error() =>
+            {
+                // After the wait, only something other than leadbridge can
+                // hold sled's own lock: say the same as for another instance.
+                if started.elapsed() >= WAIT {
+                    return Err(StateError::Locked {
+                        dir: dir.to_path_buf(),
+                    });
                 }
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            // No database yet (or unreadable): sled will say what is wrong.
             Err(_) => break,
         }
     }
