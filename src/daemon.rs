@@ -43,7 +43,7 @@ use crate::engine::runner::{
     UnknownPipeline,
 };
 use crate::engine::schedule::Schedule;
-use crate::state::{SledStore, StateError, StateStore, TokenVault};
+use crate::state::{StateError, StateStore, TokenVault};
 use status_line::StatusLine;
 
 /// Why the daemon could not start.
@@ -180,13 +180,13 @@ impl Daemon {
 
     /// Opens the state directory and builds every connector and pipeline.
     pub fn open(config: Config) -> Result<Self, DaemonError> {
-        let store = SledStore::open(&config.daemon.state_dir)?;
-        let vault = store.vault()?;
+        let crate::state::OpenState { store, vault } =
+            crate::state::open(&config.daemon.state_dir)?;
         let hooks = PersistingHooks::new(vault.clone(), &config);
         let built = build(&config, &hooks)?;
         Ok(Self {
             config,
-            store: Arc::new(store),
+            store,
             built,
             clock: Arc::new(SystemClock),
             vault,

@@ -10,7 +10,6 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::common::{load_config, runtime};
 use crate::report::{report, to_csv, to_text, GroupBy};
-use crate::state::{SledStore, StateStore};
 
 /// Flags of `leadbridge report`.
 #[derive(Debug, Args)]
@@ -53,7 +52,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         Some(p) => vec![p.clone()],
         None => config.pipelines.iter().map(|p| p.name.clone()).collect(),
     };
-    let store = SledStore::open(&config.daemon.state_dir)?;
+    let store = crate::state::open(&config.daemon.state_dir)?.store;
     let events = runtime()?.block_on(async {
         let mut all = Vec::new();
         for name in &names {

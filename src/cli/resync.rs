@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::common::{load_config, runtime};
-use crate::state::{Commit, Side, SledStore, StateStore};
+use crate::state::{Commit, Side};
 
 /// Flags of `leadbridge resync`.
 #[derive(Debug, Args)]
@@ -35,7 +35,7 @@ pub fn run(args: ResyncArgs) -> anyhow::Result<ExitCode> {
             args.config.display()
         );
     };
-    let store = SledStore::open(&config.daemon.state_dir)?;
+    let store = crate::state::open(&config.daemon.state_dir)?.store;
     let mut commit = Commit::new(p.name.clone());
     commit.reset_cursor(Side::Marketing, p.marketing.object.clone());
     commit.reset_cursor(Side::Crm, p.crm.side.object.clone());

@@ -8,7 +8,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::common::{load_config, runtime};
-use crate::state::{CursorEntry, PipelineCounts, PipelineStatus, SledStore, StateStore};
+use crate::state::{CursorEntry, PipelineCounts, PipelineStatus, StateStore};
 
 /// Flags of `leadbridge status`.
 #[derive(Debug, Args)]
@@ -58,8 +58,8 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let names: Vec<String> = config.pipelines.iter().map(|p| p.name.clone()).collect();
-    let store = SledStore::open(&config.daemon.state_dir)?;
-    let reports = runtime()?.block_on(collect(&store, &names))?;
+    let store = crate::state::open(&config.daemon.state_dir)?.store;
+    let reports = runtime()?.block_on(collect(&*store, &names))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
         return Ok(ExitCode::SUCCESS);

@@ -8,9 +8,10 @@
 //! intents, dead letters), never in trees or tables; [`SledStore`] is the
 //! embedded default. The trait is object safe (`Arc<dyn StateStore>`) and
 //! every operation is scoped to one pipeline, so a PostgreSQL backend with
-//! one lease per pipeline can implement it unchanged. `tests.rs` is a
-//! conformance suite of plain async functions over `&dyn StateStore` that a
-//! second backend runs as is.
+//! one lease per pipeline can implement it unchanged. [`conformance`] is a
+//! suite of plain async functions over `&dyn StateStore` that every backend
+//! runs as is: [`SledStore`] and [`MemoryStore`] (the fake the engine's
+//! unit tests run on) today.
 //!
 //! # How the engine uses it (one page)
 //!
@@ -102,6 +103,7 @@
 
 mod bucket;
 mod codec;
+pub mod conformance;
 mod dlq;
 mod error;
 mod events;
@@ -109,6 +111,7 @@ mod files;
 mod intents;
 mod keys;
 mod links;
+mod memory;
 mod outcomes;
 mod pack;
 mod sla;
@@ -123,12 +126,33 @@ pub use error::{StateError, StateResult};
 pub use events::{Event, EventKind};
 pub use intents::{Intent, IntentAction, IntentId};
 pub use links::{Fingerprints, Link, LinkChange, LinkState, SideSync};
+pub use memory::MemoryStore;
 pub use outcomes::OutcomeLink;
 pub use sla::{SlaLead, SlaStep, SlaTask};
 pub use sled_store::{SledOptions, SledStore};
 pub use status::{CursorEntry, CycleCounts, PipelineCounts, PipelineStatus};
 pub use store::{Commit, DumpOptions, PipelineDump, StateDump, StateStore};
 pub use vault::TokenVault;
+
+/// A state directory, opened: the store and the refresh-token vault.
+pub struct OpenState {
+    /// The store (sled, the embedded default).
+    pub store: std::sync::Arc<dyn StateStore>,
+    /// Rotated refresh tokens, beside the database.
+    pub vault: TokenVault,
+}
+
+/// Opens the state directory `dir`: the one place the backend is chosen,
+/// so a second backend (PostgreSQL with per-pipeline leases) is a change
+/// here, not in every command.
+pub fn open(dir: &std::path::Path) -> StateResult<OpenState> {
+    let store = SledStore::open(dir)?;
+    let vault = store.vault()?;
+    Ok(OpenState {
+        store: std::sync::Arc::new(store),
+        vault,
+    })
+}
 
 #[cfg(test)]
 mod tests;
