@@ -642,3 +642,143 @@ pub async fn daily_cap_stops_work_with_a_clear_error(t: &dyn Target) {
         "no hammering after the vendor said stop"
     );
 }
+
+/// A record written by its id is updated in place; its neighbours are not.
+pub async fn update_by_id_changes_only_that_record(t: &dyn Target) {
+    let s = t.setup(SetupOptions::default()).await;
+    let created = s
+        .connector
+        .write(&upsert_batch(t, (0..3).map(|i| t.valid_record(i))))
+        .await
+        .unwrap();
+    let ids: Vec<String> = created
+        .iter()
+        .map(|o| o.id().expect("created").to_owned())
+        .collect();
+    let (field, value) = t.update();
+    let mut fields = leadbridge_core::Fields::new();
+    fields.insert(field.clone(), value.clone());
+    let out = s
+        .connector
+        .write(&WriteBatch {
+            object: t.object().to_owned(),
+            key_field: None,
+            records: vec![WriteRecord {
+                id: Some(ids[1].clone()),
+                key: None,
+                fields,
+            }],
+        })
+        .await
+        .unwrap();
+    assert_eq!(out, vec![WriteOutcome::Updated { id: ids[1].clone() }]);
+    let text = |id: &str| {
+        s.control
+            .get(t.object(), id)
+            .and_then(|r| r.text(&field))
+            .unwrap_or_default()
+    };
+    let want = value.to_string().trim_matches('"').to_owned();
+    assert_eq!(text(&ids[1]), want, "the record written by id changed");
+    assert_ne!(text(&ids[0]), want, "its neighbour did not");
+    assert_eq!(s.control.count(t.object()), 3, "nothing was created");
+}
+
+/// A batch with no key field creates every record (a pipeline without an
+/// upsert key creates after its own look-up).
+pub async fn create_without_a_key_creates_each_record(t: &dyn Target) {
+    let s = t.setup(SetupOptions::default()).await;
+    let out = s
+        .connector
+        .write(&WriteBatch {
+            object: t.object().to_owned(),
+            key_field: None,
+            records: (0..4)
+                .map(|i| WriteRecord {
+                    id: None,
+                    key: None,
+                    fields: t.valid_record(i),
+                })
+                .collect(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(out.len(), 4);
+    assert!(
+        out.iter()
+            .all(|o| matches!(o, WriteOutcome::Created { .. })),
+        "{out:?}"
+    );
+    let ids: BTreeSet<&str> = out.iter().filter_map(|o| o.id()).collect();
+    assert_eq!(ids.len(), 4, "four distinct records");
+    assert_eq!(s.control.count(t.object()), 4);
+}
+
+/// A look-up of more values than one call takes is split, and finds them all.
+pub async fn lookups_larger_than_one_call_are_split(t: &dyn Target) {
+    let s = t.setup(SetupOptions::default()).await;
+    let n = s.connector.limits().lookup_batch_size as u64 + 5;
+    let records: Vec<_> = (0..n).map(|i| t.valid_record(i)).collect();
+    let written = s
+        .connector
+        .write(&upsert_batch(t, records.clone().into_iter()))
+        .await
+        .unwrap();
+    assert!(written.iter().all(|o| o.id().is_some()));
+    let keys: Vec<String> = records.iter().map(|f| key_of(t, f)).collect();
+    s.control.requests().reset();
+    let found = s
+        .connector
+        .lookup(t.object(), t.key_field(), &keys, &t.fields())
+        .await
+        .unwrap();
+    assert_eq!(found.len() as u64, n, "every key was found");
+    let calls = s.control.requests().total();
+    assert!(calls >= 1, "the look-up reached the vendor");
+}
+
+/// Without `include_archived`, a deleted record is not returned at all.
+pub async fn archived_records_are_left_out_unless_asked(t: &dyn Target) {
+    let s = t.setup(SetupOptions::default()).await;
+    let ids = seed(&s, t, 20, 0);
+    s.control.clock().advance(Duration::from_secs(600));
+    let overlap = Duration::from_secs(30);
+    let first = pass(&*s.connector, &request(t, None, overlap)).await;
+    s.control.clock().advance(Duration::from_secs(600));
+    s.control.delete(t.object(), &ids[3]).unwrap();
+    s.control.clock().advance(Duration::from_secs(1));
+    let second = pass(
+        &*s.connector,
+        &request(t, Some(first.last_checkpoint()), overlap),
+    )
+    .await;
+    assert!(
+        second.records.iter().all(|r| r.id != ids[3]),
+        "a deleted record came back without include_archived"
+    );
+}
+
+/// A pass after a quiet spell longer than the overlap returns nothing,
+/// in one call.
+pub async fn a_quiet_pass_returns_nothing(t: &dyn Target) {
+    let s = t.setup(SetupOptions::default()).await;
+    seed(&s, t, 30, 0);
+    let overlap = Duration::from_secs(60);
+    s.control.clock().advance(Duration::from_secs(600));
+    let first = pass(&*s.connector, &request(t, None, overlap)).await;
+    assert_eq!(first.records.len(), 30);
+    s.control.clock().advance(Duration::from_secs(600));
+    s.control.requests().reset();
+    let quiet = pass(
+        &*s.connector,
+        &request(t, Some(first.last_checkpoint()), overlap),
+    )
+    .await;
+    assert!(quiet.records.is_empty(), "{:?}", quiet.ids());
+    assert_eq!(
+        s.control.requests().total(),
+        1,
+        "{:?}",
+        s.control.requests().counts()
+    );
+}

@@ -37,6 +37,8 @@ pub mod cursor;
 pub mod error;
 pub mod factory;
 pub mod http;
+#[cfg(feature = "simulator")]
+pub mod memory;
 pub mod record;
 pub mod schema;
 #[cfg(feature = "simulator")]

@@ -1075,18 +1075,12 @@ impl Connector for SalesforceConnector {
         for (i, r) in batch.records.iter().enumerate() {
             if r.id.is_some() {
                 updates.push(i);
-            } else if r.key.is_some() && key_field.is_some() {
-                if key_is_external {
-                    upserts.push(i);
-                } else {
-                    creates.push(i);
-                }
+            } else if r.key.is_some() && key_field.is_some() && key_is_external {
+                upserts.push(i);
             } else {
-                outcomes[i] = Some(WriteOutcome::Rejected {
-                    message: "record has neither an id nor a key value".into(),
-                    code: None,
-                    fields: Vec::new(),
-                });
+                // A key on a field that is no External ID (email) is set on
+                // the new record; no key at all is a plain create.
+                creates.push(i);
             }
         }
         let data = self.config.data_path();
