@@ -821,6 +821,167 @@ impl SimControl for MemoryWorld {
     fn set_rate_limits(&self, _enabled: bool) {}
 }
 
+/// The memory connector as a registry entry, under a kind of the test's
+/// choosing: what proves that a tool is a crate and one registry line (a
+/// test registers it and runs a config naming it end to end). Every
+/// connector it builds shares the factory's world.
+///
+/// ```toml
+/// [connectors.fake]
+/// kind = "memory"                 # the kind the factory was made with
+/// auth = { type = "static_token", token = "env:ANY" }
+/// page_size = 10                  # optional: the limits of small_limits()
+/// batch_size = 5
+/// lookup_batch_size = 5
+/// ```
+pub struct MemoryFactory {
+    kind: &'static str,
+    world: Arc<MemoryWorld>,
+}
+
+impl MemoryFactory {
+    /// A factory for `kind` whose connectors read and write `world`.
+    pub fn new(kind: &'static str, world: Arc<MemoryWorld>) -> Self {
+        Self { kind, world }
+    }
+}
+
+impl crate::factory::ConnectorFactory for MemoryFactory {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn display_name(&self) -> &'static str {
+        self.kind
+    }
+
+    fn summary(&self) -> &'static str {
+        "records in memory (tests)"
+    }
+
+    fn auth_types(&self) -> &'static [&'static str] {
+        &["static_token"]
+    }
+
+    fn read(&self, t: &crate::config::Table<'_, '_, '_>) -> Box<dyn crate::factory::RawSection> {
+        let size = |key: &'static str| t.integer(key, "a whole number of records, at least 1");
+        Box::new(RawMemory {
+            kind: self.kind,
+            world: self.world.clone(),
+            page_size: size("page_size"),
+            batch_size: size("batch_size"),
+            lookup_batch_size: size("lookup_batch_size"),
+        })
+    }
+}
+
+struct RawMemory {
+    kind: &'static str,
+    world: Arc<MemoryWorld>,
+    page_size: Option<toml::Spanned<i64>>,
+    batch_size: Option<toml::Spanned<i64>>,
+    lookup_batch_size: Option<toml::Spanned<i64>>,
+}
+
+impl crate::factory::RawSection for RawMemory {
+    fn validate(
+        self: Box<Self>,
+        context: crate::factory::SectionContext<'_>,
+        c: &crate::config::Checker<'_, '_>,
+    ) -> Option<Arc<dyn crate::factory::ConnectorSpec>> {
+        let mut limits = MemoryConnector::small_limits();
+        let mut ok = true;
+        for (value, slot) in [
+            (&self.page_size, &mut limits.page_size),
+            (&self.batch_size, &mut limits.batch_size),
+            (&self.lookup_batch_size, &mut limits.lookup_batch_size),
+        ] {
+            if let Some(v) = value {
+                match usize::try_from(*v.get_ref()) {
+                    Ok(n) if n > 0 => *slot = n,
+                    _ => {
+                        c.error(v.span(), "a size must be at least 1", None);
+                        ok = false;
+                    }
+                }
+            }
+        }
+        let common = context.common?;
+        let mut http = crate::http::HttpSettings::default();
+        let mut overlap = limits.default_overlap;
+        common.apply(&mut http, &mut overlap);
+        limits.default_overlap = overlap;
+        ok.then(|| {
+            Arc::new(MemorySpec {
+                kind: self.kind,
+                world: self.world,
+                limits,
+                auth: common.auth,
+                http,
+            }) as Arc<dyn crate::factory::ConnectorSpec>
+        })
+    }
+}
+
+/// A validated memory section.
+struct MemorySpec {
+    kind: &'static str,
+    world: Arc<MemoryWorld>,
+    limits: Limits,
+    auth: crate::auth::AuthConfig,
+    http: crate::http::HttpSettings,
+}
+
+impl std::fmt::Debug for MemorySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemorySpec")
+            .field("kind", &self.kind)
+            .field("limits", &self.limits)
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+impl crate::factory::ConnectorSpec for MemorySpec {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn auth(&self) -> &crate::auth::AuthConfig {
+        &self.auth
+    }
+
+    fn http(&self) -> &crate::http::HttpSettings {
+        &self.http
+    }
+
+    fn overlap(&self) -> Duration {
+        self.limits.default_overlap
+    }
+
+    fn build(
+        &self,
+        _auth: crate::auth::AuthConfig,
+        _sink: Option<Arc<dyn crate::auth::RefreshTokenSink>>,
+    ) -> ConnectorResult<Arc<dyn Connector>> {
+        Ok(Arc::new(MemoryConnector::new(
+            self.world.clone(),
+            self.kind,
+            self.limits.clone(),
+        )))
+    }
+
+    fn unthrottled(&self) -> Arc<dyn crate::factory::ConnectorSpec> {
+        Arc::new(MemorySpec {
+            kind: self.kind,
+            world: self.world.clone(),
+            limits: self.limits.clone(),
+            auth: self.auth.clone(),
+            http: self.http.clone(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
