@@ -156,7 +156,7 @@ rate_limit = {{ requests = 1000000, per = "1s" }}
 name = "inbound"
 schedule = "0 */2 * * * *"
 marketing = {{ connector = "hubspot", object = "contacts" }}
-crm = {{ connector = "salesforce", object = "Lead", match_on = "email", upsert_key = "Leadbridge_Id__c" }}
+crm = {{ connector = "salesforce", object = "Lead", match_on = "email", upsert_key = "Leadbridge_Id__c", owner_field = "OwnerId" }}
 
 [pipelines.fields]
 email = {{ marketing = "email", crm = "Email", key = true }}

@@ -186,7 +186,7 @@ auth = {{ type = "oauth2_refresh", client_id = "{client_id}", client_secret = "f
 name = "inbound"
 schedule = "*/10 * * * * *"
 marketing = {{ connector = "hubspot", object = "contacts" }}
-crm = {{ connector = "salesforce", object = "Lead", match_on = "email", upsert_key = "Leadbridge_Id__c" }}
+crm = {{ connector = "salesforce", object = "Lead", match_on = "email", upsert_key = "Leadbridge_Id__c", owner_field = "OwnerId" }}
 
 [pipelines.fields]
 email = {{ marketing = "email", crm = "Email", key = true }}

@@ -72,6 +72,7 @@ mod daemon;
 mod fields;
 mod outcomes;
 mod pipeline;
+mod places;
 pub mod raw;
 mod raw_outcomes;
 mod raw_sla;
@@ -96,6 +97,7 @@ pub use outcomes::OutcomesConfig;
 pub use pipeline::{Assignment, CrmConfig, Handoff, PipelineConfig, SideConfig, TerritoryRule};
 pub use sla::{CrmTasks, EscalationStep, Recycle, SlaConfig, StepTask, TaskFor, Webhook};
 
+pub use leadbridge_core::config::Places;
 use leadbridge_core::config::{base_dir, Checker, Diagnostics, SourceMap, Table};
 use leadbridge_core::Registry;
 use raw::RawConfig;
@@ -111,6 +113,9 @@ pub struct Config {
     pub connectors: BTreeMap<String, ConnectorConfig>,
     /// `[[pipelines]]`, in file order; names are unique.
     pub pipelines: Vec<PipelineConfig>,
+    /// Where each setting was written, for checks made after reading (the
+    /// live check against the tools' metadata).
+    pub places: Places,
 }
 
 impl Config {
@@ -177,12 +182,16 @@ impl Config {
             let root = Table::new(root.get_ref(), 0..0, "", &diag);
             let raw = RawConfig::read(&root, registry);
             root.report_unknown();
+            places::record(&raw, &diag);
             let checker = Checker {
                 diag: &diag,
                 secrets,
                 base: base_dir(path),
             };
-            validate(raw, &checker, path, registry)
+            validate(raw, &checker, path, registry).map(|mut config| {
+                config.places = diag.places();
+                config
+            })
         } else {
             // A tree rebuilt around syntax errors would report phantom
             // problems; the syntax errors are what ops must fix first.
@@ -263,6 +272,7 @@ fn validate(
         daemon: daemon?,
         connectors,
         pipelines,
+        places: Places::default(),
     })
 }
 

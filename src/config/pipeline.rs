@@ -31,6 +31,10 @@ pub struct CrmConfig {
     /// A CRM External ID field to upsert by, so a retried create never
     /// makes a duplicate; `None` to look up by `match_on`, then write.
     pub upsert_key: Option<String>,
+    /// The CRM field holding a record's owner (`OwnerId`): written by
+    /// assignment and reassignment, read back as the lead's owner for its
+    /// tasks and the funnel. Stated, never guessed: `assign` needs it.
+    pub owner_field: Option<String>,
 }
 
 /// `[pipelines.handoff]`: which leads marketing hands to sales, to whom.
@@ -185,10 +189,15 @@ pub(crate) fn validate(
             Some(u) => Some(c.non_empty("upsert_key", u)?),
             None => None,
         };
+        let owner_field = match &s.owner_field {
+            Some(o) => Some(c.non_empty("owner_field", o)?),
+            None => None,
+        };
         Some(CrmConfig {
             side: side?,
             match_on: match_on?,
             upsert_key,
+            owner_field,
         })
     });
     let handoff = raw.handoff.as_ref().map(|h| handoff(h, &names, c));
@@ -210,6 +219,7 @@ pub(crate) fn validate(
         .outcomes
         .as_ref()
         .map(|o| super::outcomes::validate(o, &fields, &names, c));
+    owner_field_stated(raw, c);
     if !all_fields_valid {
         return None;
     }
@@ -227,6 +237,48 @@ pub(crate) fn validate(
             None => None,
         },
     })
+}
+
+/// Assigning an owner (handoff `assign`, an SLA step's `reassign`) writes
+/// the CRM's owner field, so the config must name it: a guess that finds
+/// nothing would leave every lead with the API user while tasks go to the
+/// assigned owners.
+fn owner_field_stated(raw: &RawPipeline, c: &Checker<'_, '_>) {
+    let stated = raw
+        .crm
+        .as_ref()
+        .is_some_and(|crm| crm.owner_field.is_some());
+    if stated {
+        return;
+    }
+    let legacy = raw
+        .fields
+        .iter()
+        .flatten()
+        .find(|(name, f)| name.get_ref() == "owner" && f.crm.is_some())
+        .and_then(|(_, f)| f.crm.as_ref().map(|t| t.get_ref().clone()));
+    let expected = match &legacy {
+        Some(field) => format!(
+            "owner_field = \"{field}\" in `crm` (the canonical field `owner` is not read as the owner field)"
+        ),
+        None => "owner_field = \"<the CRM's owner field, such as OwnerId>\" in `crm`".to_string(),
+    };
+    if let Some(assign) = raw.handoff.as_ref().and_then(|h| h.assign.as_ref()) {
+        c.error(
+            assign.span.clone(),
+            "`assign` gives each lead an owner, but `crm` names no `owner_field` to write it to",
+            Some(expected.clone()),
+        );
+    }
+    for step in raw.sla.iter().flat_map(|s| s.on_breach.iter().flatten()) {
+        if let Some(r) = &step.reassign {
+            c.error(
+                r.span(),
+                "`reassign` changes the lead's owner, but `crm` names no `owner_field`",
+                Some(expected.clone()),
+            );
+        }
+    }
 }
 
 fn unknown_field(c: &Checker<'_, '_>, key: &str, text: &Text, names: &[String]) {

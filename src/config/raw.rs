@@ -102,6 +102,9 @@ pub struct RawSide {
     pub match_on: Option<Text>,
     /// CRM only: an External ID field to upsert by.
     pub upsert_key: Option<Text>,
+    /// CRM only: the field that holds a record's owner (`OwnerId`,
+    /// `hubspot_owner_id`): what `assign` writes and the SLA reads.
+    pub owner_field: Option<Text>,
     /// Where the table was written.
     #[serde(skip)]
     pub span: Range<usize>,
@@ -291,6 +294,14 @@ fn read_pipeline(t: &Table<'_, '_, '_>) -> RawPipeline {
                 },
                 upsert_key: if crm {
                     s.string("upsert_key", "a CRM External ID field name")
+                } else {
+                    None
+                },
+                owner_field: if crm {
+                    s.string(
+                        "owner_field",
+                        "the CRM field holding the owner, such as \"OwnerId\"",
+                    )
                 } else {
                     None
                 },

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use leadbridge_core::auth::{AuthConfig, RefreshTokenSink};
 use leadbridge_core::{Connector, ConnectorError};
 
-use super::fields::{FieldMap, Side};
+use super::fields::FieldMap;
 use super::pipeline::{Endpoint, Pipeline};
 use super::plan::{HandoffRule, Planner};
 use super::runner::Scheduled;
@@ -133,10 +133,7 @@ pub fn pipeline(
         name: p.name.clone(),
         message,
     })?;
-    let owner_field = fields
-        .get("owner")
-        .and_then(|m| m.vendor_field(Side::Crm))
-        .map(str::to_owned);
+    let owner_field = p.crm.owner_field.clone();
     let handoff = match &p.handoff {
         Some(h) => HandoffRule {
             enabled: true,

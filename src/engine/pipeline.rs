@@ -35,7 +35,7 @@ pub struct Pipeline {
     /// by the key field.
     pub upsert_key: Option<String>,
     /// The CRM field the assigned owner is written to (`OwnerId`,
-    /// `hubspot_owner_id`), from the canonical `owner` field's mapping.
+    /// `hubspot_owner_id`), as `crm.owner_field` states it.
     pub owner_field: Option<String>,
     /// The decisions.
     pub planner: Planner,

@@ -212,7 +212,7 @@ overlap = "1m"
 name = "inbound"
 schedule = "{schedule}"
 marketing = {{ connector = "hubspot", object = "contacts" }}
-crm = {{ connector = "salesforce", object = "Lead", match_on = "email", upsert_key = "Leadbridge_Id__c" }}
+crm = {{ connector = "salesforce", object = "Lead", match_on = "email", upsert_key = "Leadbridge_Id__c", owner_field = "OwnerId" }}
 
 [pipelines.fields]
 email = {{ marketing = "email", crm = "Email", key = true }}

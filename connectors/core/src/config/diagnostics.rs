@@ -117,15 +117,66 @@ impl<'s> SourceMap<'s> {
 pub struct Diagnostics<'s> {
     source: SourceMap<'s>,
     errors: RefCell<Vec<(usize, ConfigError)>>,
+    places: RefCell<Places>,
+}
+
+/// Where settings were written, by a path naming the setting
+/// (`pipelines.inbound.fields.email.crm`): checks that run after the file
+/// was read (against the tools' own metadata) report at the setting's
+/// line and column like every other config error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Places {
+    file: PathBuf,
+    at: std::collections::BTreeMap<String, (usize, usize)>,
+}
+
+impl Places {
+    /// Where `path` was written, if it was.
+    pub fn get(&self, path: &str) -> Option<(usize, usize)> {
+        self.at.get(path).copied()
+    }
+
+    /// An error at `path`, or at the file's top when it was not recorded.
+    pub fn error(
+        &self,
+        path: &str,
+        message: impl Into<String>,
+        expected: Option<String>,
+    ) -> ConfigError {
+        let (line, column) = self.get(path).unwrap_or((1, 1));
+        ConfigError {
+            file: self.file.clone(),
+            line,
+            column,
+            message: message.into(),
+            expected,
+        }
+    }
 }
 
 impl<'s> Diagnostics<'s> {
     /// An empty collection over one file's text.
     pub fn new(source: SourceMap<'s>) -> Self {
+        let places = Places {
+            file: source.file.clone(),
+            at: Default::default(),
+        };
         Self {
             source,
             errors: RefCell::new(Vec::new()),
+            places: RefCell::new(places),
         }
+    }
+
+    /// Remembers where the setting named `path` was written (see [`Places`]).
+    pub fn remember(&self, path: impl Into<String>, span: Range<usize>) {
+        let position = self.source.position(span.start);
+        self.places.borrow_mut().at.insert(path.into(), position);
+    }
+
+    /// Every remembered place.
+    pub fn places(&self) -> Places {
+        self.places.borrow().clone()
     }
 
     /// The config text.

@@ -17,7 +17,7 @@ mod secret;
 pub mod section;
 
 pub use checker::{base_dir, Checker};
-pub use diagnostics::{suggest, ConfigError, ConfigErrors, Diagnostics, SourceMap};
+pub use diagnostics::{suggest, ConfigError, ConfigErrors, Diagnostics, Places, SourceMap};
 pub use duration::{parse_duration, parts as duration_parts};
 pub use reader::{type_name, Table};
 pub use secret::{looks_like_reference, SecretRef, SecretSource, SystemSecrets};
