@@ -220,7 +220,8 @@ pub(crate) fn validate(
         .as_ref()
         .map(|o| super::outcomes::validate(o, &fields, &names, c));
     owner_field_stated(raw, c);
-    if !all_fields_valid {
+    let rules_typed = rule_types(raw, handoff.as_ref(), sla.as_deref(), &fields, c);
+    if !all_fields_valid || !rules_typed {
         return None;
     }
     Some(PipelineConfig {
@@ -237,6 +238,33 @@ pub(crate) fn validate(
             None => None,
         },
     })
+}
+
+/// The rules of a pipeline checked against its fields' types.
+fn rule_types(
+    raw: &RawPipeline,
+    handoff: Option<&Handoff>,
+    sla: Option<&super::sla::SlaConfig>,
+    fields: &[FieldMapping],
+    c: &Checker<'_, '_>,
+) -> bool {
+    let mut ok = true;
+    if let (Some(rule), Some(text)) = (
+        handoff.and_then(|h| h.when.as_ref()),
+        raw.handoff.as_ref().and_then(|h| h.when.as_ref()),
+    ) {
+        ok &= super::rule_check::check_types(c, "when", text, rule, fields);
+    }
+    if let (Some(sla), Some(text)) = (
+        sla,
+        raw.sla
+            .as_ref()
+            .and_then(|s| s.first_touch.as_ref())
+            .and_then(|f| f.touched_when.as_ref()),
+    ) {
+        ok &= super::rule_check::check_types(c, "touched_when", text, &sla.touched_when, fields);
+    }
+    ok
 }
 
 /// Assigning an owner (handoff `assign`, an SLA step's `reassign`) writes

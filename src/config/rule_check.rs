@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use leadbridge_core::config::{suggest, Checker, Text};
 
-use crate::rules::{Rule, RuleError};
+use super::fields::{FieldMapping, FieldType};
+use crate::rules::{Literal, Rule, RuleError};
 
 /// Validation of CEL rules, on top of the shared value checks.
 pub(crate) trait RuleChecks {
@@ -105,4 +106,62 @@ fn offset_in_string(c: &Checker<'_, '_>, text: &Text, line: usize, column: usize
         offset += l.len();
     }
     start + offset.min(value.len())
+}
+
+/// Reports the comparisons of `rule` (written at `text`, as `key`) that can
+/// never be true because the field's canonical type and the literal's
+/// differ (`employees >= 50` on a text field): CEL would refuse them at
+/// every evaluation, and every record would be dead-lettered or never
+/// qualify. Returns whether the rule is sound.
+pub(crate) fn check_types(
+    c: &Checker<'_, '_>,
+    key: &str,
+    text: &Text,
+    rule: &Rule,
+    fields: &[FieldMapping],
+) -> bool {
+    let mut ok = true;
+    for cmp in rule.comparisons() {
+        let Some(field) = fields.iter().find(|f| f.name == cmp.field) else {
+            continue;
+        };
+        let fits = match (&field.value_type, &cmp.literal) {
+            (_, Literal::Null) => true,
+            (FieldType::Number, Literal::Number(_)) => true,
+            (FieldType::String | FieldType::Datetime, Literal::Text(_)) => true,
+            (FieldType::Bool, Literal::Bool(_)) => true,
+            _ => false,
+        };
+        if fits {
+            continue;
+        }
+        let kind = match field.value_type {
+            FieldType::String => "text",
+            FieldType::Number => "a number",
+            FieldType::Bool => "a boolean",
+            FieldType::Datetime => "a date-time (text)",
+        };
+        let hint = match (&field.value_type, &cmp.literal) {
+            (FieldType::String, Literal::Number(_)) => format!(
+                "a text literal (`{} == '…'`, or `in [...]` over its values), or `type = \"number\"` on field `{}` if it holds numbers",
+                cmp.field, cmp.field
+            ),
+            (FieldType::Number, Literal::Text(_)) => {
+                format!("a number, such as `{} >= 50`", cmp.field)
+            }
+            _ => format!("a literal of the field's type ({kind})"),
+        };
+        c.error(
+            text.span(),
+            format!(
+                "`{key}` compares `{}` ({kind}) with {} ({}): that can never be true",
+                cmp.field,
+                cmp.literal,
+                cmp.literal.kind()
+            ),
+            Some(hint),
+        );
+        ok = false;
+    }
+    ok
 }

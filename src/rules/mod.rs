@@ -34,6 +34,7 @@
 //! ```
 
 mod ast;
+mod compare;
 mod convert;
 mod explain;
 
@@ -42,6 +43,7 @@ use std::sync::{Arc, LazyLock};
 
 use cel::{Context, Env, IdedExpr, Program, Value};
 
+pub use compare::{Comparison, Literal};
 pub use explain::ConditionOutcome;
 
 /// The canonical values of one record: canonical field name → JSON value
@@ -198,6 +200,14 @@ impl Rule {
             fields,
             conditions,
         })
+    }
+
+    /// Every comparison of a canonical field with a literal, for checks
+    /// that tell a rule which can never be true.
+    pub fn comparisons(&self) -> Vec<Comparison> {
+        let mut out = Vec::new();
+        compare::comparisons(self.program.expression(), &mut out);
+        out
     }
 
     /// The expression as written.
@@ -411,5 +421,33 @@ mod tests {
         let out = rule.explain(&values(&[("score", json!(2)), ("country", json!("US"))]));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].result, Ok(true));
+    }
+
+    #[test]
+    fn comparisons_name_the_field_the_operator_and_the_literal() {
+        let rule = Rule::compile(
+            "score >= 80 && 'JP' == country && lifecycle in ['lead', 'marketingqualifiedlead'] && !(vip == true)",
+            &["score", "country", "lifecycle", "vip"],
+        )
+        .unwrap();
+        let found: Vec<(String, &str, Literal)> = rule
+            .comparisons()
+            .into_iter()
+            .map(|c| (c.field, c.op, c.literal))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("score".into(), ">=", Literal::Number(80.0)),
+                ("country".into(), "==", Literal::Text("JP".into())),
+                ("lifecycle".into(), "in", Literal::Text("lead".into())),
+                (
+                    "lifecycle".into(),
+                    "in",
+                    Literal::Text("marketingqualifiedlead".into())
+                ),
+                ("vip".into(), "==", Literal::Bool(true)),
+            ]
+        );
     }
 }
