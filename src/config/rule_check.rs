@@ -125,13 +125,13 @@ pub(crate) fn check_types(
         let Some(field) = fields.iter().find(|f| f.name == cmp.field) else {
             continue;
         };
-        let fits = match (&field.value_type, &cmp.literal) {
-            (_, Literal::Null) => true,
-            (FieldType::Number, Literal::Number(_)) => true,
-            (FieldType::String | FieldType::Datetime, Literal::Text(_)) => true,
-            (FieldType::Bool, Literal::Bool(_)) => true,
-            _ => false,
-        };
+        let fits = matches!(
+            (&field.value_type, &cmp.literal),
+            (_, Literal::Null)
+                | (FieldType::Number, Literal::Number(_))
+                | (FieldType::String | FieldType::Datetime, Literal::Text(_))
+                | (FieldType::Bool, Literal::Bool(_))
+        );
         if fits {
             continue;
         }
