@@ -28,7 +28,8 @@ type St = State<Arc<Shared>>;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/oauth/v1/token", post(token))
+        .route("/oauth/v1/token", post(token_v1))
+        .route("/oauth/v3/token", post(token_v3))
         .route("/oauth/authorize", get(authorize))
         .route("/crm/v3/properties/{object}", get(properties))
         .route("/crm/v3/properties/{object}/{name}", get(property))
@@ -1108,24 +1109,77 @@ async fn associate_labelled(
     associate(&shared, &object, &id, &to, &to_id, type_id)
 }
 
+/// HubSpot's token-endpoint refusal: HTTP 400 with RFC 6749's `error` /
+/// `error_description` beside HubSpot's legacy `status` / `message` (the
+/// shape since Jan 2026, SEMANTICS.md R2.6).
 fn oauth_error(status: &str, error_code: &str, message: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
         Json(json!({
-            "status": status,
-            "message": message,
-            "correlationId": super::errors::correlation_id(),
             "error": error_code,
             "error_description": message,
+            "status": status,
+            "message": message,
         })),
     )
         .into_response()
 }
 
-/// `POST /oauth/v1/token`: form-encoded (parameters in the query accepted
-/// too, as the v1 spec lists them), client credentials in the body or as
-/// HTTP Basic. Errors carry both HubSpot's `status` and RFC 6749's `error`.
-async fn token(
+/// The refusal bodies HubSpot has sent for a refresh, selected through the
+/// control surface (`POST /__sim/tokens/refuse {"shape": …}`), each as
+/// SEMANTICS.md R2.6 records it:
+///
+/// - `invalid_grant`: the current body (RFC fields beside legacy ones);
+/// - `legacy`: only `status: BAD_REFRESH_TOKEN` and `message`, as before
+///   Jan 2026 (also a `correlationId`, as some traces show);
+/// - `invalid_request`: `error: invalid_request` beside `BAD_REFRESH_TOKEN`
+///   (a live capture, unverified);
+/// - `bad_hub`: the portal was deleted or disconnected;
+/// - `bad_client_id` / `bad_client_secret`: the app is misconfigured.
+fn refusal_shape(shape: &str) -> Response {
+    let body = match shape {
+        "legacy" => json!({
+            "status": "BAD_REFRESH_TOKEN",
+            "message": "missing or invalid refresh token",
+            "correlationId": super::errors::correlation_id(),
+        }),
+        "invalid_request" => json!({
+            "error": "invalid_request",
+            "status": "BAD_REFRESH_TOKEN",
+            "message": "missing or unknown refresh token",
+        }),
+        "bad_hub" => json!({
+            "status": "BAD_HUB",
+            "message": "missing or unknown hub id",
+            "error": "access_denied",
+        }),
+        "bad_client_id" => json!({
+            "error": "invalid_client",
+            "error_description": "missing or unknown client id",
+            "status": "BAD_CLIENT_ID",
+            "message": "missing or unknown client id",
+        }),
+        "bad_client_secret" => json!({
+            "error": "invalid_client",
+            "error_description": "missing or invalid client secret",
+            "status": "BAD_CLIENT_SECRET",
+            "message": "missing or invalid client secret",
+        }),
+        _ => {
+            return oauth_error(
+                "BAD_REFRESH_TOKEN",
+                "invalid_grant",
+                "refresh token is invalid, expired or revoked",
+            )
+        }
+    };
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+/// `POST /oauth/v1/token` (deprecated, removed 2027-02-16): form-encoded,
+/// parameters in the query accepted too as the v1 spec lists them, client
+/// credentials in the body or as HTTP Basic.
+async fn token_v1(
     State(shared): St,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
@@ -1141,9 +1195,29 @@ async fn token(
         form.entry("client_id".into()).or_insert(id);
         form.entry("client_secret".into()).or_insert(secret);
     }
+    token(&shared, form)
+}
+
+/// `POST /oauth/v3/token`: every parameter in the form body and nowhere
+/// else (no query parameters, no HTTP Basic): SEMANTICS.md R2.6.
+async fn token_v3(State(shared): St, body: Bytes) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    token(&shared, form)
+}
+
+/// The grants both token endpoints share. Refusals carry both HubSpot's
+/// `status` and RFC 6749's `error`.
+fn token(shared: &Shared, form: HashMap<String, String>) -> Response {
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let (client_id, client_secret) = (field("client_id"), field("client_secret"));
     let grant = field("grant_type");
+    if grant == "refresh_token" {
+        if let Some(shape) = shared.tokens.refusal() {
+            return refusal_shape(&shape);
+        }
+    }
     let result = match grant {
         "refresh_token" => shared
             .tokens
@@ -1181,7 +1255,7 @@ async fn token(
                 "access_token": issued.access_token,
                 "expires_in": issued.expires_in.as_secs(),
                 "token_use": token_use,
-                "hub_id": 62515,
+                "hub_id": super::PORTAL_ID,
                 "user_id": 123456,
                 "scopes": ["oauth", "crm.objects.contacts.read", "crm.objects.contacts.write"],
             });
@@ -1190,17 +1264,14 @@ async fn token(
             }
             Json(body).into_response()
         }
-        Err(e) => {
-            let (status, message) = match (e.code(), grant) {
-                ("invalid_client", _) => {
-                    ("BAD_CLIENT_ID", "missing or unknown client id or secret")
-                }
-                (_, "refresh_token") => ("BAD_REFRESH_TOKEN", "missing or unknown refresh token"),
-                (_, "authorization_code") => ("BAD_AUTH_CODE", "missing or unknown auth code"),
-                _ => ("BAD_GRANT", "the grant was refused"),
-            };
-            oauth_error(status, e.code(), message)
-        }
+        Err(e) => match (e.code(), grant) {
+            ("invalid_client", _) => refusal_shape("bad_client_id"),
+            (_, "refresh_token") => refusal_shape("invalid_grant"),
+            (code, "authorization_code") => {
+                oauth_error("BAD_AUTH_CODE", code, "missing or unknown auth code")
+            }
+            (code, _) => oauth_error("BAD_GRANT", code, "the grant was refused"),
+        },
     }
 }
 

@@ -56,6 +56,9 @@ use crate::time::from_ms;
 /// The fault layer's state (the core kit does not re-export its alias).
 type FaultState = (Faults, Arc<dyn VendorErrors>);
 
+/// The simulated account's portal (hub) id.
+pub(crate) const PORTAL_ID: u64 = 62515;
+
 /// The burst limit: 100 calls per rolling 10 seconds.
 const BURST: (usize, Duration) = (100, Duration::from_secs(10));
 /// The search limit: 5 calls per second.
@@ -556,5 +559,7 @@ pub(crate) fn as_map(value: Option<&Value>) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
+#[cfg(test)]
+mod r2_tests;
 #[cfg(test)]
 mod tests;
