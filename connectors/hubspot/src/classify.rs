@@ -17,7 +17,8 @@ use crate::wire::StandardError;
 /// - 5xx → retry;
 /// - 403 (`MISSING_SCOPES`) and 404 → fatal: a person must fix the app's
 ///   scopes or the object name;
-/// - other 4xx (`VALIDATION_ERROR`, `CONFLICT`) → the request is rejected.
+/// - other 4xx (`VALIDATION_ERROR`, `CONFLICT`) → the request is rejected,
+///   coded by its first detail's code when it has one.
 #[derive(Debug, Clone, Default)]
 pub struct HubSpotClassify;
 
@@ -89,9 +90,15 @@ impl Classify for HubSpotClassify {
             {
                 Verdict::Fatal { message }
             }
+            // The most specific code: a detail's (`INVALID_OPTION`,
+            // `PROPERTY_DOESNT_EXIST`) before the category.
             _ => Verdict::Rejected {
                 message,
-                code: error.category.clone(),
+                code: error
+                    .errors
+                    .iter()
+                    .find_map(|d| d.code.clone())
+                    .or_else(|| error.category.clone()),
             },
         }
     }

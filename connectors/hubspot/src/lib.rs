@@ -38,6 +38,7 @@ mod connector;
 mod page;
 pub mod time;
 mod wire;
+mod write;
 
 #[cfg(feature = "simulator")]
 pub mod simulator;

@@ -25,6 +25,7 @@
 //! from [`SimulatorOptions::tokens`] or one issued by the token endpoint.
 
 mod api;
+mod batch;
 mod errors;
 mod schema;
 mod search;

@@ -111,5 +111,169 @@ async fn every_refusal_shape_is_selectable() {
     assert_eq!(resp.status(), 204);
     let (status, _) = token_call(&s, "/oauth/v1/token", &good).await;
     assert_eq!(status, 200);
-    let _ = (call, insert);
+}
+
+fn contact(email: &str, extra: Value) -> Value {
+    let mut props = json!({ "email": email });
+    if let (Some(p), Some(e)) = (props.as_object_mut(), extra.as_object()) {
+        p.extend(e.clone());
+    }
+    json!({ "properties": props })
+}
+
+/// R2.8: "Without trace ids, one bad input fails the whole request"; an
+/// existing email gives "409 `{"status":"error","message":"Contact already
+/// exists. Existing ID: <id>", …,"category":"CONFLICT"}`. Only the first
+/// conflicting contact is named"; "Two inputs with the same email in one
+/// create batch also give 409"; a bad property gives "400
+/// `VALIDATION_ERROR`, e.g. `PROPERTY_DOESNT_EXIST` in `errors[].code`".
+/// Nothing is written.
+#[tokio::test]
+async fn untraced_create_batches_fail_whole() {
+    let s = sim(false).await;
+    let ids = insert(
+        &s,
+        json!([{"email": "a@x.example"}, {"email": "b@x.example"}]),
+    );
+    let path = "/crm/v3/objects/contacts/batch/create";
+    let (status, body) = call(
+        &s,
+        "POST",
+        path,
+        Some(json!({"inputs": [
+            contact("new1@x.example", json!({})),
+            contact("b@x.example", json!({})),
+            contact("a@x.example", json!({})),
+        ]})),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(body["category"], "CONFLICT");
+    assert_eq!(
+        body["message"],
+        format!("Contact already exists. Existing ID: {}", ids[1])
+    );
+    let (status, body) = call(
+        &s,
+        "POST",
+        path,
+        Some(json!({"inputs": [contact("twin@x.example", json!({})), contact("TWIN@x.example", json!({}))]})),
+    )
+    .await;
+    assert_eq!((status, body["category"].as_str()), (409, Some("CONFLICT")));
+    let (status, body) = call(
+        &s,
+        "POST",
+        path,
+        Some(json!({"inputs": [contact("ok@x.example", json!({})), contact("c@x.example", json!({"nosuch": "1"}))]})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["category"], "VALIDATION_ERROR");
+    assert_eq!(body["errors"][0]["code"], "PROPERTY_DOESNT_EXIST");
+    assert_eq!(s.control.count("contacts"), 2, "nothing was written");
+}
+
+/// R2.8: "207 Multi-Status applies only to batch create, and only when every
+/// input carries a unique `objectWriteTraceId`. Successes land in
+/// `results[]`. Failures land in `errors[]` with
+/// `context.objectWriteTraceId:[...]`, plus `numErrors`."
+#[tokio::test]
+async fn traced_create_batches_answer_per_record() {
+    let s = sim(false).await;
+    insert(&s, json!([{"email": "a@x.example"}]));
+    let traced = |email: &str, trace: &str, extra: Value| {
+        let mut c = contact(email, extra);
+        c["objectWriteTraceId"] = json!(trace);
+        c
+    };
+    let (status, body) = call(
+        &s,
+        "POST",
+        "/crm/v3/objects/contacts/batch/create",
+        Some(json!({"inputs": [
+            traced("n1@x.example", "t1", json!({})),
+            traced("a@x.example", "t2", json!({})),
+            traced("n3@x.example", "t3", json!({"lifecyclestage": "nope"})),
+        ]})),
+    )
+    .await;
+    assert_eq!(status, 207, "{body}");
+    assert_eq!(body["numErrors"], 2);
+    assert_eq!(body["results"][0]["objectWriteTraceId"], "t1");
+    let traces: Vec<&Value> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["context"]["objectWriteTraceId"][0])
+        .collect();
+    assert_eq!(traces, vec![&json!("t2"), &json!("t3")]);
+    assert_eq!(s.control.count("contacts"), 2);
+    // Trace ids on some inputs only: the whole batch fails.
+    let (status, _) = call(
+        &s,
+        "POST",
+        "/crm/v3/objects/contacts/batch/create",
+        Some(json!({"inputs": [traced("n4@x.example", "t4", json!({})), contact("a@x.example", json!({}))]})),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(s.control.count("contacts"), 2);
+}
+
+/// R2.8: "Duplicate ids inside one batch (read/update/upsert/archive with
+/// the same `id` or `idProperty` value twice): 400 `{"status":"error",
+/// "message":"Duplicate IDs found in batch input: [12877907025]. IDs must be
+/// unique", …,"context":{"ids":["12877907025"]},"category":
+/// "VALIDATION_ERROR"}`"; "Batch **update** accepts record ids only"; and
+/// "Partial upserts are not supported with `idProperty=email`".
+#[tokio::test]
+async fn duplicate_ids_and_update_keys_are_refused_whole() {
+    let s = sim(false).await;
+    let ids = insert(&s, json!([{"email": "a@x.example"}]));
+    for op in ["read", "update", "upsert", "archive"] {
+        let input =
+            json!({"id": ids[0], "properties": {"firstname": "X"}, "objectWriteTraceId": "t"});
+        let (status, body) = call(
+            &s,
+            "POST",
+            &format!("/crm/v3/objects/contacts/batch/{op}"),
+            Some(json!({"inputs": [input.clone(), input]})),
+        )
+        .await;
+        assert_eq!(status, 400, "{op}: {body}");
+        assert_eq!(
+            body["message"],
+            format!(
+                "Duplicate IDs found in batch input: [{}]. IDs must be unique",
+                ids[0]
+            )
+        );
+        assert_eq!(body["context"]["ids"][0], ids[0]);
+    }
+    let (status, body) = call(
+        &s,
+        "POST",
+        "/crm/v3/objects/contacts/batch/update",
+        Some(json!({"inputs": [{"id": "a@x.example", "idProperty": "email", "properties": {"firstname": "X"}}]})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Unable to perform update/upsert by non-unique 0-1 property email"));
+    // An upsert by email with one bad input writes nothing, trace ids or not.
+    let up = |email: &str, stage: &str, t: &str| json!({"id": email, "idProperty": "email", "properties": {"lifecyclestage": stage}, "objectWriteTraceId": t});
+    let (status, _) = call(
+        &s,
+        "POST",
+        "/crm/v3/objects/contacts/batch/upsert",
+        Some(
+            json!({"inputs": [up("new@x.example", "lead", "1"), up("bad@x.example", "nope", "2")]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(s.control.count("contacts"), 1);
 }

@@ -368,6 +368,17 @@ impl ObjectType {
         }
     }
 
+    /// HubSpot's object type id (`0-1` for contacts), as its messages name it.
+    pub(crate) fn type_id(self) -> &'static str {
+        match self {
+            Self::Contacts => "0-1",
+            Self::Companies => "0-2",
+            Self::Deals => "0-3",
+            Self::Notes => "0-46",
+            Self::Tasks => "0-27",
+        }
+    }
+
     /// The upper-case singular HubSpot uses in messages (`CONTACT`).
     pub(crate) fn singular_upper(self) -> &'static str {
         match self {
