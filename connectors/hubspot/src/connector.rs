@@ -13,6 +13,9 @@ use leadbridge_core::{
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
+use tokio::sync::OnceCell;
+use tracing::{debug, warn};
+
 use crate::changes::{Call, PassState, Phase, LIST_LIMIT, PAGE_LIMIT};
 use crate::classify::HubSpotClassify;
 use crate::config::HubSpotConfig;
@@ -33,6 +36,16 @@ pub struct HubSpotConnector {
     pub(crate) config: HubSpotConfig,
     pub(crate) client: ApiClient,
     pub(crate) search_limiter: Limiter,
+    classify: HubSpotClassify,
+    /// Set once the account's settings were read (at first use).
+    account: OnceCell<()>,
+}
+
+/// `GET /account-info/v3/details`, the part the connector uses.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountDetails {
+    time_zone: String,
 }
 
 impl HubSpotConnector {
@@ -43,8 +56,16 @@ impl HubSpotConnector {
         sink: Option<Arc<dyn RefreshTokenSink>>,
     ) -> ConnectorResult<Self> {
         let auth = config.auth.token_source(&config.token_defaults(), sink)?;
-        let client = ApiClient::new(&config.http, auth, Arc::new(HubSpotClassify), TimeZone::UTC)?;
+        let classify = HubSpotClassify::default();
+        let client = ApiClient::new(
+            &config.http,
+            auth,
+            Arc::new(classify.clone()),
+            TimeZone::UTC,
+        )?;
         Ok(Self {
+            classify,
+            account: OnceCell::new(),
             base_url: config.base_url.clone(),
             search_limiter: Limiter::new(config.search_rate_limit),
             config,
@@ -55,6 +76,54 @@ impl HubSpotConnector {
     /// The configuration it runs with.
     pub fn config(&self) -> &HubSpotConfig {
         &self.config
+    }
+
+    /// Reads the account's time zone once, so the daily budget (and a daily
+    /// 429's reset time) turn over at the account's midnight, as HubSpot's
+    /// daily limit does: at `describe` (the daemon's start-up check) and at
+    /// the first call of a connector with a daily cap, whose budget depends
+    /// on it. A connector without a cap and never described keeps UTC for
+    /// a daily 429's reset time, saving the call. An account that cannot say
+    /// (a token without the `oauth` scope) keeps UTC, with a warning;
+    /// passing failures are returned, and the read is tried again next use.
+    pub(crate) async fn account(&self) -> ConnectorResult<()> {
+        if self.config.http.daily_cap.is_none() {
+            return Ok(());
+        }
+        self.read_account().await
+    }
+
+    /// The one read of `GET /account-info/v3/details` (see [`Self::account`]).
+    pub(crate) async fn read_account(&self) -> ConnectorResult<()> {
+        self.account
+            .get_or_try_init(|| async {
+                let url = self.url("/account-info/v3/details");
+                let details = self
+                    .client
+                    .execute_unmetered(
+                        "GET /account-info/v3/details",
+                        |http| http.get(&url),
+                        |response: ApiResponse| response.json::<AccountDetails>(),
+                    )
+                    .await;
+                match details.map(|d| (TimeZone::get(&d.time_zone), d.time_zone)) {
+                    Ok((Ok(tz), name)) => {
+                        debug!(time_zone = %name, "the daily limit resets at midnight in the account's zone");
+                        self.classify.set_time_zone(tz.clone());
+                        self.client.set_budget_time_zone(tz);
+                    }
+                    Ok((Err(_), name)) => {
+                        warn!(time_zone = %name, "unknown account time zone; the daily budget resets at midnight UTC")
+                    }
+                    Err(e @ ConnectorError::Fatal { .. }) | Err(e @ ConnectorError::Rejected { .. }) => {
+                        warn!(error = %e, "cannot read the account's time zone; the daily budget resets at midnight UTC")
+                    }
+                    Err(e) => return Err(e),
+                }
+                Ok(())
+            })
+            .await
+            .map(|_| ())
     }
 
     fn url(&self, path: &str) -> String {
@@ -158,6 +227,7 @@ impl Connector for HubSpotConnector {
     }
 
     async fn describe(&self, object: &str) -> ConnectorResult<ObjectSchema> {
+        self.read_account().await?;
         let response: PropertiesResponse = self
             .get(&format!("/crm/v3/properties/{object}"), &[])
             .await?;
@@ -193,6 +263,7 @@ impl Connector for HubSpotConnector {
         request: &ChangesRequest,
         page: Option<&PageToken>,
     ) -> ConnectorResult<ChangePage> {
+        self.account().await?;
         let prop = modified_property(&request.object);
         let mut state = match page {
             None => PassState::start(request),
@@ -284,6 +355,7 @@ impl Connector for HubSpotConnector {
         values: &[String],
         fields: &[String],
     ) -> ConnectorResult<Vec<Record>> {
+        self.account().await?;
         let by_id = matches!(key_field, "hs_object_id" | "id");
         let path = format!("/crm/v3/objects/{object}/batch/read");
         let mut records = Vec::new();
@@ -310,10 +382,12 @@ impl Connector for HubSpotConnector {
     }
 
     async fn write(&self, batch: &WriteBatch) -> ConnectorResult<Vec<WriteOutcome>> {
+        self.account().await?;
         self.write_batch(batch).await
     }
 
     async fn create_activity(&self, activity: &Activity) -> ConnectorResult<String> {
+        self.account().await?;
         let type_id =
             activity_association(activity.kind, &activity.parent_object).ok_or_else(|| {
                 ConnectorError::fatal(format!(

@@ -244,3 +244,33 @@ async fn a_full_pass_reports_its_calls() {
     assert!(usage.total_calls() <= 7, "{usage:?}");
     assert_eq!(usage.total_calls(), s.control.requests().total());
 }
+
+/// The connector reads the account's time zone once, at first use, and
+/// its daily budget then resets at midnight there: a daily cap's reset time
+/// is a midnight in US/Eastern (the simulated account's zone), not UTC.
+#[tokio::test]
+async fn the_daily_budget_resets_at_the_accounts_midnight() {
+    let s = setup(SetupOptions {
+        daily_cap: Some(1),
+        ..SetupOptions::default()
+    })
+    .await;
+    let req = request(&["email"], false);
+    s.connector.changes(&req, None).await.unwrap();
+    let err = s.connector.changes(&req, None).await.unwrap_err();
+    let leadbridge_core::ConnectorError::QuotaExhausted {
+        resets_at: Some(at),
+        ..
+    } = err
+    else {
+        panic!("expected the cap: {err:?}")
+    };
+    let local = at.to_zoned(jiff::tz::TimeZone::get("US/Eastern").unwrap());
+    assert_eq!((local.hour(), local.minute(), local.second()), (0, 0, 0));
+    let counts = s.control.requests().counts();
+    assert_eq!(
+        counts.get("GET /account-info/v3/details"),
+        Some(&1),
+        "{counts:?}"
+    );
+}

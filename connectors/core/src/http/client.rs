@@ -177,13 +177,44 @@ impl ApiClient {
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         decode: impl Fn(ApiResponse) -> ConnectorResult<T>,
     ) -> ConnectorResult<T> {
+        self.run(true, endpoint, extra, build, decode).await
+    }
+
+    /// [`ApiClient::execute`] for a connector's one-time set-up call (the
+    /// account's settings, read once per process), which is counted but not
+    /// taken from the configured daily cap: a cap of N leaves N calls for
+    /// work, and the set-up call is what tells when the day resets.
+    pub async fn execute_unmetered<T>(
+        &self,
+        endpoint: &str,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        decode: impl Fn(ApiResponse) -> ConnectorResult<T>,
+    ) -> ConnectorResult<T> {
+        self.run(false, endpoint, None, build, decode).await
+    }
+
+    /// Moves the daily budget's reset to midnight in `tz`.
+    pub fn set_budget_time_zone(&self, tz: TimeZone) {
+        self.inner.budget.set_time_zone(tz);
+    }
+
+    async fn run<T>(
+        &self,
+        metered: bool,
+        endpoint: &str,
+        extra: Option<&Limiter>,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        decode: impl Fn(ApiResponse) -> ConnectorResult<T>,
+    ) -> ConnectorResult<T> {
         let inner = &self.inner;
         let mut waited = Duration::ZERO;
         let mut refreshed = false;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            inner.budget.take()?;
+            if metered {
+                inner.budget.take()?;
+            }
             inner.limiter.wait().await;
             if let Some(extra) = extra {
                 extra.wait().await;

@@ -31,6 +31,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/oauth/v1/token", post(token_v1))
         .route("/oauth/v3/token", post(token_v3))
         .route("/oauth/authorize", get(authorize))
+        .route("/account-info/v3/details", get(super::account::details))
         .route("/crm/v3/properties/{object}", get(properties))
         .route("/crm/v3/properties/{object}/{name}", get(property))
         .route("/crm/v3/objects/{object}", get(list).post(create_one))

@@ -24,6 +24,7 @@
 //! `0-1`-style type ids). Every API path needs a bearer token: a static one
 //! from [`SimulatorOptions::tokens`] or one issued by the token endpoint.
 
+mod account;
 mod api;
 mod batch;
 mod errors;
@@ -84,6 +85,9 @@ pub(crate) struct Shared {
     daily_limit: Mutex<Option<u64>>,
     rates: Mutex<RateState>,
     base_url: OnceLock<String>,
+    /// The account's time zone (IANA name as HubSpot spells it, and the
+    /// zone): its midnight resets the daily limit.
+    time_zone: Mutex<(String, TimeZone)>,
 }
 
 impl Shared {
@@ -102,6 +106,14 @@ impl Shared {
     /// When a change made now becomes visible to search.
     fn visible_ms(&self, now: i64) -> i64 {
         now.saturating_add(self.index_lag_ms.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn account_zone(&self) -> TimeZone {
+        self.time_zone
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone()
     }
 
     pub(crate) fn base_url(&self) -> String {
@@ -136,6 +148,7 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
             used_today: 0,
         }),
         base_url: OnceLock::new(),
+        time_zone: Mutex::new(account::zone(account::DEFAULT_TIME_ZONE)),
     });
     let sim = HubSpotSim {
         shared: shared.clone(),
@@ -153,6 +166,7 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
     let fault_state: FaultState = (shared.faults.clone(), Arc::new(errors::HubSpotErrors));
     let router = api::router(shared.clone())
         .layer(middleware::from_fn_with_state(shared.clone(), guard))
+        .merge(account::control_router(shared.clone()))
         .merge(control_router(control.clone()))
         .layer(middleware::from_fn_with_state(fault_state, fault_layer))
         .layer(middleware::from_fn_with_state(shared.clone(), count));
@@ -202,7 +216,7 @@ async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
 /// and HubSpot's rate-limit headers on the answer.
 async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    if !path.starts_with("/crm/") {
+    if !path.starts_with("/crm/") && !path.starts_with("/account-info/") {
         return next.run(request).await;
     }
     let token = request
@@ -240,7 +254,9 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
     let mut headers: Vec<(&'static str, String)> = Vec::new();
     {
         let mut rates = shared.rates.lock().unwrap_or_else(|e| e.into_inner());
-        let today = shared.clock.now().to_zoned(TimeZone::UTC).date();
+        // R2.5/§1: "Daily limits reset at midnight in the account's time zone."
+        let tz = shared.account_zone();
+        let today = shared.clock.now().to_zoned(tz).date();
         if rates.day != Some(today) {
             rates.day = Some(today);
             rates.used_today = 0;

@@ -277,3 +277,37 @@ async fn duplicate_ids_and_update_keys_are_refused_whole() {
     assert_eq!(status, 400);
     assert_eq!(s.control.count("contacts"), 1);
 }
+
+/// §1 Rate limits: "Daily limits reset at midnight in the account's time
+/// zone." The account's zone is what `GET /account-info/v3/details` says
+/// (`timeZone`, with `portalId`, `utcOffset`, `utcOffsetMilliseconds`…):
+/// midnight UTC resets nothing, midnight in US/Eastern does.
+#[tokio::test]
+async fn the_daily_limit_resets_at_the_accounts_midnight() {
+    let s = sim(false).await;
+    let clock = s.control.clock();
+    clock.freeze_at("2026-01-14T23:59:30Z".parse().unwrap());
+    let (status, body) = call(&s, "GET", "/account-info/v3/details", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["timeZone"], "US/Eastern");
+    assert_eq!(body["portalId"], 62515);
+    assert_eq!(body["utcOffset"], "-05:00");
+    assert_eq!(body["utcOffsetMilliseconds"], -18_000_000);
+    s.control.set_daily_limit(Some(2));
+    let (status, _) = call(&s, "GET", "/crm/v3/objects/contacts", None).await;
+    assert_eq!(
+        status, 200,
+        "the details call and this one use the day's two"
+    );
+    let (status, body) = call(&s, "GET", "/crm/v3/objects/contacts", None).await;
+    assert_eq!((status, body["policyName"].as_str()), (429, Some("DAILY")));
+    clock.advance(std::time::Duration::from_secs(60));
+    let (status, _) = call(&s, "GET", "/crm/v3/objects/contacts", None).await;
+    assert_eq!(
+        status, 429,
+        "00:00:30 UTC is still yesterday evening in New York"
+    );
+    clock.freeze_at("2026-01-15T05:00:00Z".parse().unwrap());
+    let (status, _) = call(&s, "GET", "/crm/v3/objects/contacts", None).await;
+    assert_eq!(status, 200, "midnight in New York starts a new day");
+}
