@@ -274,3 +274,40 @@ async fn the_daily_budget_resets_at_the_accounts_midnight() {
         "{counts:?}"
     );
 }
+
+/// Against a simulator enforcing HubSpot's limits, 25 searches in a row
+/// (25 change passes) meet no 429: the client paces to the rolling second
+/// the vendor meters, not to a token bucket of the same rate.
+#[tokio::test]
+async fn paced_searches_meet_no_rate_limit() {
+    let s = setup(SetupOptions {
+        rate_limits: true,
+        ..SetupOptions::default()
+    })
+    .await;
+    s.control
+        .seed(&SeedSpec {
+            object: "contacts".into(),
+            count: 10,
+            seed: 3,
+            first_index: 0,
+        })
+        .unwrap();
+    let req = request(&["email"], false);
+    for _ in 0..25 {
+        assert_eq!(
+            s.connector.changes(&req, None).await.unwrap().records.len(),
+            10
+        );
+    }
+    let counts = s.control.requests().counts();
+    assert_eq!(
+        counts.get("POST /crm/v3/objects/contacts/search"),
+        Some(&25)
+    );
+    assert!(
+        s.control.requests().rate_limited_counts().is_empty(),
+        "{:?}",
+        s.control.requests().rate_limited_counts()
+    );
+}

@@ -168,8 +168,10 @@ impl ApiClient {
     /// failures (including a `decode` that answers
     /// [`ConnectorError::Retryable`]) within the retry policy.
     ///
-    /// `endpoint` labels the call in the request counts; `extra` is an
-    /// endpoint-class limiter (HubSpot's search limit) waited on as well.
+    /// `endpoint` labels the call in the request counts; `extra` is the
+    /// limiter of the call's own endpoint family (HubSpot's search, metered
+    /// apart from the general limit), waited on instead of the general one.
+    /// A 429 lowers the pace of the limiter the call went through.
     pub async fn execute<T>(
         &self,
         endpoint: &str,
@@ -215,10 +217,10 @@ impl ApiClient {
             if metered {
                 inner.budget.take()?;
             }
-            inner.limiter.wait().await;
-            if let Some(extra) = extra {
-                extra.wait().await;
-            }
+            // A call of its own endpoint family (HubSpot's search) is
+            // metered by that family's window alone, not the general one.
+            let limiter = extra.unwrap_or(&inner.limiter);
+            limiter.wait().await;
             let token = match inner.auth.access_token().await {
                 Ok(token) => token,
                 Err(ConnectorError::Retryable {
@@ -245,6 +247,11 @@ impl ApiClient {
                     retry_after: None,
                 },
                 Ok(response) => {
+                    if response.status == StatusCode::TOO_MANY_REQUESTS {
+                        // Paced to the published limit and refused anyway:
+                        // others share the budget; slow down.
+                        limiter.penalize();
+                    }
                     inner.classify.observe(&response, &inner.stats);
                     match inner.classify.classify(&response) {
                         Verdict::Ok => match decode(response) {

@@ -263,6 +263,9 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
         }
         if let Some(max) = daily {
             if rates.used_today >= max {
+                shared
+                    .requests
+                    .rate_limited(&endpoint_label(request.method().as_str(), &path));
                 let mut r = errors::rate_limited(
                     "DAILY",
                     "You have reached your daily limit.",
@@ -291,6 +294,9 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
                     .front()
                     .map(|t| span.saturating_sub(now.duration_since(*t)))
                     .unwrap_or(span);
+                shared
+                    .requests
+                    .rate_limited(&endpoint_label(request.method().as_str(), &path));
                 return if is_search {
                     errors::rate_limited("SECONDLY", "You have reached your secondly limit.", wait)
                 } else {

@@ -311,3 +311,40 @@ async fn the_daily_limit_resets_at_the_accounts_midnight() {
     let (status, _) = call(&s, "GET", "/crm/v3/objects/contacts", None).await;
     assert_eq!(status, 200, "midnight in New York starts a new day");
 }
+
+/// R2.5: "**Search** is a separate bucket: **5 requests/s per account**",
+/// metered in a rolling second: a burst of 5 then a sixth call 200 ms later
+/// (the pace of a 5-per-second token bucket) is refused with HubSpot's
+/// secondly 429, and the refusal is counted as rate-limited.
+#[tokio::test]
+async fn a_bucket_paced_sixth_search_breaks_the_rolling_second() {
+    let s = sim(true).await;
+    for _ in 0..5 {
+        let (status, _) = call(
+            &s,
+            "POST",
+            "/crm/v3/objects/contacts/search",
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    // Not synchronisation: the gap a token bucket would leave.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (status, body) = call(
+        &s,
+        "POST",
+        "/crm/v3/objects/contacts/search",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 429);
+    assert_eq!(body["message"], "You have reached your secondly limit.");
+    assert_eq!(
+        s.control
+            .requests()
+            .rate_limited_counts()
+            .get("POST /crm/v3/objects/contacts/search"),
+        Some(&1)
+    );
+}
