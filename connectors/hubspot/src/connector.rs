@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use jiff::{tz::TimeZone, Timestamp};
+use jiff::tz::TimeZone;
 use leadbridge_core::auth::RefreshTokenSink;
 use leadbridge_core::http::{ApiClient, ApiResponse, Limiter, UsageSnapshot};
 use leadbridge_core::{
-    Activity, ActivityKind, ChangePage, ChangesRequest, Connector, ConnectorError, ConnectorResult,
-    FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch, WriteOutcome,
+    Activity, ActivityOutcome, ChangePage, ChangesRequest, Connector, ConnectorError,
+    ConnectorResult, FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch,
+    WriteOutcome,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -20,7 +21,7 @@ use crate::changes::{Call, PassState, Phase, LIST_LIMIT, PAGE_LIMIT};
 use crate::classify::HubSpotClassify;
 use crate::config::HubSpotConfig;
 use crate::page::PageSeed;
-use crate::time::{from_ms, iso_ms, parse_ms};
+use crate::time::{from_ms, parse_ms};
 use crate::wire::{ApiObject, BatchResponse, PageResponse, Paging, PropertiesResponse};
 use crate::{is_contacts, modified_property};
 
@@ -182,26 +183,6 @@ impl HubSpotConnector {
         }
         record
     }
-}
-
-/// The association type of an activity to its parent, per HubSpot's
-/// HUBSPOT_DEFINED table (note→contact 202, task→contact 204, …).
-fn activity_association(kind: ActivityKind, parent: &str) -> Option<u32> {
-    let parent = match parent {
-        "contacts" | "contact" | "0-1" => "contacts",
-        "companies" | "company" | "0-2" => "companies",
-        "deals" | "deal" | "0-3" => "deals",
-        other => other,
-    };
-    Some(match (kind, parent) {
-        (ActivityKind::Note, "contacts") => 202,
-        (ActivityKind::Task, "contacts") => 204,
-        (ActivityKind::Note, "companies") => 190,
-        (ActivityKind::Task, "companies") => 192,
-        (ActivityKind::Note, "deals") => 214,
-        (ActivityKind::Task, "deals") => 216,
-        _ => return None,
-    })
 }
 
 #[async_trait]
@@ -388,53 +369,19 @@ impl Connector for HubSpotConnector {
 
     async fn create_activity(&self, activity: &Activity) -> ConnectorResult<String> {
         self.account().await?;
-        let type_id =
-            activity_association(activity.kind, &activity.parent_object).ok_or_else(|| {
-                ConnectorError::fatal(format!(
-                    "HubSpot activities cannot be associated with {}",
-                    activity.parent_object
-                ))
-            })?;
-        let (object, properties) = match activity.kind {
-            ActivityKind::Note => {
-                let body = if activity.subject.is_empty() {
-                    activity.body.clone()
-                } else {
-                    format!("{}\n\n{}", activity.subject, activity.body)
-                };
-                (
-                    "notes",
-                    json!({
-                        "hs_note_body": body,
-                        "hs_timestamp": iso_ms(Timestamp::now().as_millisecond()),
-                    }),
-                )
-            }
-            ActivityKind::Task => {
-                let due = activity.due.unwrap_or_else(Timestamp::now);
-                let mut props = json!({
-                    "hs_task_subject": activity.subject,
-                    "hs_task_body": activity.body,
-                    "hs_task_status": "NOT_STARTED",
-                    "hs_timestamp": iso_ms(due.as_millisecond()),
-                });
-                if let Some(owner) = &activity.owner {
-                    props["hubspot_owner_id"] = json!(owner);
-                }
-                ("tasks", props)
-            }
-        };
-        let body = json!({
-            "properties": properties,
-            "associations": [{
-                "to": {"id": activity.parent_id},
-                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}],
-            }],
-        });
+        let (object, body) = crate::activities::input(activity, None)?;
         let created: ApiObject = self
             .post(&format!("/crm/v3/objects/{object}"), &body, None)
             .await?;
         Ok(created.id)
+    }
+
+    async fn create_activities(
+        &self,
+        activities: &[Activity],
+    ) -> ConnectorResult<Vec<ActivityOutcome>> {
+        self.account().await?;
+        self.create_activities_batched(activities).await
     }
 
     fn usage(&self) -> UsageSnapshot {
