@@ -8,8 +8,8 @@ use leadbridge_core::auth::RefreshTokenSink;
 use leadbridge_core::http::{ApiClient, ApiResponse, Limiter, UsageSnapshot};
 use leadbridge_core::{
     Activity, ActivityOutcome, ChangePage, ChangesRequest, Connector, ConnectorError,
-    ConnectorResult, FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch,
-    WriteOutcome,
+    ConnectorResult, FieldSchema, Limits, ObjectSchema, PageToken, Record, ToolUser, ValueType,
+    WriteBatch, WriteOutcome,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -22,7 +22,9 @@ use crate::classify::HubSpotClassify;
 use crate::config::HubSpotConfig;
 use crate::page::PageSeed;
 use crate::time::{from_ms, parse_ms};
-use crate::wire::{ApiObject, BatchResponse, PageResponse, Paging, PropertiesResponse};
+use crate::wire::{
+    ApiObject, BatchResponse, OwnersPage, PageResponse, Paging, PropertiesResponse, PropertyDef,
+};
 use crate::{is_contacts, modified_property};
 
 /// The most inputs one batch call takes (HubSpot's documented batch limit).
@@ -185,6 +187,24 @@ impl HubSpotConnector {
     }
 }
 
+/// A HubSpot property's type in the engine's terms: `type` decides, and
+/// `fieldType` tells a multi-select (`checkbox`) from a single one; an
+/// enumeration whose options live elsewhere (`externalOptions`: owners) is
+/// a reference to another record.
+fn value_type(p: &PropertyDef) -> ValueType {
+    match p.kind.as_str() {
+        "enumeration" if p.external_options => ValueType::Reference,
+        "enumeration" if p.field_type == "checkbox" => ValueType::MultiEnumeration,
+        "enumeration" => ValueType::Enumeration,
+        "number" => ValueType::Number,
+        "bool" => ValueType::Bool,
+        "date" => ValueType::Date,
+        "datetime" => ValueType::DateTime,
+        "string" | "phone_number" => ValueType::Text,
+        _ => ValueType::Other,
+    }
+}
+
 #[async_trait]
 impl Connector for HubSpotConnector {
     fn kind(&self) -> &'static str {
@@ -216,12 +236,19 @@ impl Connector for HubSpotConnector {
             .results
             .into_iter()
             .map(|p| {
-                let writable =
-                    !p.calculated && !p.modification_metadata.is_some_and(|m| m.read_only_value);
+                let writable = !p.calculated
+                    && !p
+                        .modification_metadata
+                        .as_ref()
+                        .is_some_and(|m| m.read_only_value);
                 // HubSpot enforces unique emails on contacts although the
                 // property definition does not flag it.
-                let unique = p.has_unique_value || (is_contacts(object) && p.name == "email");
+                let unique = p.has_unique_value
+                    || p.name == "hs_object_id"
+                    || (is_contacts(object) && p.name == "email");
                 FieldSchema {
+                    value_type: value_type(&p),
+                    external_id: p.has_unique_value,
                     name: p.name,
                     kind: p.kind,
                     required: false,
@@ -382,6 +409,42 @@ impl Connector for HubSpotConnector {
     ) -> ConnectorResult<Vec<ActivityOutcome>> {
         self.account().await?;
         self.create_activities_batched(activities).await
+    }
+
+    async fn users(&self) -> ConnectorResult<Option<Vec<ToolUser>>> {
+        self.account().await?;
+        let mut users = Vec::new();
+        for archived in [false, true] {
+            let mut after: Option<String> = None;
+            loop {
+                let mut query = vec![
+                    ("limit", "500".to_owned()),
+                    ("archived", archived.to_string()),
+                ];
+                if let Some(a) = &after {
+                    query.push(("after", a.clone()));
+                }
+                let page: OwnersPage = self.get("/crm/v3/owners", &query).await?;
+                users.extend(page.results.into_iter().map(|o| {
+                    ToolUser {
+                        name: [o.first_name, o.last_name]
+                            .into_iter()
+                            .flatten()
+                            .filter(|n| !n.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        id: o.id,
+                        email: o.email,
+                        active: !archived && !o.archived,
+                    }
+                }));
+                after = Paging::after(&page.paging);
+                if after.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(Some(users))
     }
 
     fn usage(&self) -> UsageSnapshot {

@@ -311,3 +311,27 @@ async fn paced_searches_meet_no_rate_limit() {
         s.control.requests().rate_limited_counts()
     );
 }
+
+/// `describe` says what each property holds in the engine's terms, and
+/// `users` lists the owners, active and deactivated.
+#[tokio::test]
+async fn describe_types_fields_and_users_lists_owners() {
+    let s = setup(SetupOptions::default()).await;
+    let schema = s.connector.describe("contacts").await.unwrap();
+    let vt = |name: &str| schema.field(name).unwrap().value_type;
+    use leadbridge_core::ValueType;
+    assert_eq!(vt("lifecyclestage"), ValueType::Enumeration);
+    assert_eq!(vt("hubspot_owner_id"), ValueType::Reference);
+    assert_eq!(vt("opportunity_amount"), ValueType::Number);
+    assert_eq!(vt("closed_won"), ValueType::Bool);
+    assert_eq!(vt("last_event_date"), ValueType::Date);
+    assert_eq!(vt("createdate"), ValueType::DateTime);
+    assert_eq!(vt("city"), ValueType::Text);
+    assert!(schema.field("hs_object_id").unwrap().unique);
+    let users = s.connector.users().await.unwrap().unwrap();
+    assert_eq!(users.len(), 4);
+    assert_eq!(users.iter().filter(|u| u.active).count(), 3);
+    let ava = users.iter().find(|u| u.id == "41629779").unwrap();
+    assert_eq!(ava.name, "Ava Stone");
+    assert_eq!(ava.email.as_deref(), Some("ava.stone@sim.example"));
+}

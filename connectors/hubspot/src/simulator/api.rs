@@ -32,6 +32,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/oauth/v3/token", post(token_v3))
         .route("/oauth/authorize", get(authorize))
         .route("/account-info/v3/details", get(super::account::details))
+        .route("/crm/v3/owners", get(super::owners::list))
         .route("/crm/v3/properties/{object}", get(properties))
         .route("/crm/v3/properties/{object}/{name}", get(property))
         .route("/crm/v3/objects/{object}", get(list).post(create_one))
@@ -130,7 +131,7 @@ pub(super) fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Respons
 pub(super) struct Params(Vec<(String, String)>);
 
 impl Params {
-    fn new(raw: Option<String>) -> Self {
+    pub(super) fn new(raw: Option<String>) -> Self {
         Self(
             url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -138,14 +139,14 @@ impl Params {
         )
     }
 
-    fn one(&self, name: &str) -> Option<&str> {
+    pub(super) fn one(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
-    fn list(&self, name: &str) -> Option<Vec<String>> {
+    pub(super) fn list(&self, name: &str) -> Option<Vec<String>> {
         let values: Vec<String> = self
             .0
             .iter()
@@ -158,7 +159,7 @@ impl Params {
         (!values.is_empty()).then_some(values)
     }
 
-    fn flag(&self, name: &str) -> bool {
+    pub(super) fn flag(&self, name: &str) -> bool {
         self.one(name)
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }

@@ -348,3 +348,28 @@ async fn a_bucket_paced_sixth_search_breaks_the_rolling_second() {
         Some(&1)
     );
 }
+
+/// Owners guide: `GET /crm/v3/owners` lists the users who can own records,
+/// `archived=true` only the deactivated ones; `id` is what
+/// `hubspot_owner_id` holds, `userId` the user's own id.
+#[tokio::test]
+async fn owners_list_active_or_only_archived() {
+    let s = sim(false).await;
+    let (status, body) = call(&s, "GET", "/crm/v3/owners?limit=2", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["results"].as_array().unwrap().len(), 2);
+    let after = body["paging"]["next"]["after"].as_str().unwrap().to_owned();
+    let (_, body) = call(
+        &s,
+        "GET",
+        &format!("/crm/v3/owners?limit=2&after={after}"),
+        None,
+    )
+    .await;
+    assert_eq!(body["results"].as_array().unwrap().len(), 1);
+    assert!(body.get("paging").is_none());
+    let (_, body) = call(&s, "GET", "/crm/v3/owners?archived=true", None).await;
+    let archived = body["results"].as_array().unwrap();
+    assert_eq!(archived.len(), 1);
+    assert_eq!(archived[0]["archived"], true);
+}
