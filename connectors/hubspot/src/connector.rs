@@ -284,8 +284,13 @@ impl Connector for HubSpotConnector {
                 let label = format!("POST {path}");
                 // The requested fields and the property the pass orders by.
                 let mut wanted = request.fields.clone();
-                if !wanted.iter().any(|f| f == prop) {
-                    wanted.push(prop.to_owned());
+                for extra in [Some(prop), crate::changes::merged_property(&request.object)]
+                    .into_iter()
+                    .flatten()
+                {
+                    if !wanted.iter().any(|f| f == extra) {
+                        wanted.push(extra.to_owned());
+                    }
                 }
                 let (response, server_ms): (PageResponse, Option<i64>) = self
                     .client

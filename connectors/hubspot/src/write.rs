@@ -16,6 +16,9 @@
 //!   split at once. One bad record in 100 costs at most `2·⌈log2 100⌉`
 //!   calls more, every good record is written, and the bad one is rejected
 //!   with HubSpot's own message.
+//! - **Merged and deleted targets.** An update whose id HubSpot no longer
+//!   finds is explained with one batch read: merged away → `Superseded`,
+//!   in the recycle bin → `Deleted` (R2.7).
 //! - **A contact that exists is a match.** A create refused because the
 //!   record exists (409 CONFLICT "Contact already exists. Existing ID: N")
 //!   updates N with the record's fields instead and answers `Updated { N }`.
@@ -24,7 +27,10 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use leadbridge_core::{ConnectorError, ConnectorResult, WriteBatch, WriteOutcome, WriteRecord};
+use leadbridge_core::{
+    ConnectorError, ConnectorResult, Successor, SuccessorReason, WriteBatch, WriteOutcome,
+    WriteRecord,
+};
 use serde_json::{json, Map, Value};
 use tracing::debug;
 
@@ -91,6 +97,7 @@ impl HubSpotConnector {
         if is_contacts(&batch.object) {
             self.update_existing(batch, &mut outcomes).await?;
         }
+        self.explain_missing(batch, &mut outcomes).await?;
         Ok(outcomes
             .into_iter()
             .map(|o| {
@@ -117,6 +124,84 @@ impl HubSpotConnector {
             }
         }
         Ok(out)
+    }
+
+    /// Updates refused because their id is not found: a merged-away id
+    /// (batch update does not follow merges, R2.7) becomes `Superseded` by
+    /// the record it was merged into, found with one batch read (which
+    /// does follow them, listing the old ids in `hs_merged_object_ids`); an
+    /// id in the recycle bin becomes `Deleted`. Anything else stays
+    /// rejected (a permanently deleted record cannot be told from one that
+    /// never existed).
+    async fn explain_missing(
+        &self,
+        batch: &WriteBatch,
+        outcomes: &mut [Option<WriteOutcome>],
+    ) -> ConnectorResult<()> {
+        let missing: Vec<(usize, String)> = outcomes
+            .iter()
+            .enumerate()
+            .filter_map(|(idx, o)| match (o, &batch.records[idx].id) {
+                (Some(WriteOutcome::Rejected { code: Some(c), .. }), Some(id))
+                    if c == "OBJECT_NOT_FOUND" =>
+                {
+                    Some((idx, id.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        for chunk in missing.chunks(BATCH_LIMIT) {
+            let mut ids: Vec<&str> = chunk.iter().map(|(_, id)| id.as_str()).collect();
+            ids.dedup();
+            let read = |archived: bool| {
+                let path = format!(
+                    "/crm/v3/objects/{}/batch/read{}",
+                    batch.object,
+                    if archived { "?archived=true" } else { "" }
+                );
+                let body = json!({
+                    "inputs": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
+                    "properties": ["hs_merged_object_ids"],
+                    "propertiesWithHistory": [],
+                });
+                async move { self.post::<BatchResponse>(&path, &body, None).await }
+            };
+            let live = read(false).await?;
+            let mut successor: HashMap<String, String> = HashMap::new();
+            for object in &live.results {
+                let merged = object
+                    .properties
+                    .get("hs_merged_object_ids")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                for old in merged.split(';').map(str::trim) {
+                    if !old.is_empty() && old != object.id {
+                        successor.insert(old.to_owned(), object.id.clone());
+                    }
+                }
+            }
+            let archived = read(true).await?;
+            let in_bin: Vec<&str> = archived.results.iter().map(|o| o.id.as_str()).collect();
+            for (idx, id) in chunk {
+                if let Some(new_id) = successor.get(id) {
+                    outcomes[*idx] = Some(WriteOutcome::Superseded {
+                        successor: Successor {
+                            object: batch.object.clone(),
+                            id: new_id.clone(),
+                            reason: SuccessorReason::Merged,
+                        },
+                    });
+                } else if in_bin.contains(&id.as_str()) {
+                    outcomes[*idx] = Some(WriteOutcome::Deleted {
+                        message: format!(
+                            "{} {id} is deleted (in HubSpot's recycle bin)",
+                            batch.object
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Creates refused because the contact exists become updates of the

@@ -37,6 +37,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/crm/v3/properties/{object}/{name}", get(property))
         .route("/crm/v3/objects/{object}", get(list).post(create_one))
         .route("/crm/v3/objects/{object}/search", post(search))
+        .route("/crm/v3/objects/{object}/merge", post(super::merge::merge))
+        .route(
+            "/crm/v3/objects/contacts/gdpr-delete",
+            post(super::merge::gdpr_delete),
+        )
         .route(
             "/crm/v3/objects/{object}/batch/{op}",
             post(super::batch::batch),
@@ -442,6 +447,20 @@ pub(super) fn update_in(
     super::batch::apply(shared, db, kind, plan).map(|_| ())
 }
 
+/// [`resolve`], following merges: single GET and PATCH, and batch read,
+/// answer a merged-away id with the record it was merged into (R2.7).
+pub(super) fn resolve_following(
+    db: &Db,
+    kind: ObjectType,
+    id: &str,
+    id_property: Option<&str>,
+) -> Option<u64> {
+    match id_property {
+        None | Some("hs_object_id") => id.parse().ok().and_then(|i| db.follow(kind, i)),
+        Some(_) => resolve(db, kind, id, id_property),
+    }
+}
+
 pub(super) fn resolve(
     db: &Db,
     kind: ObjectType,
@@ -577,7 +596,7 @@ async fn get_one(
                 return r;
             }
         }
-        resolve(&db, kind, &id, params.one("idProperty"))
+        resolve_following(&db, kind, &id, params.one("idProperty"))
     };
     match found.and_then(|i| store.recs.get(&i).map(|r| (i, r))) {
         Some((i, rec)) => Json(render(kind, i, rec, properties.as_deref())).into_response(),
@@ -601,7 +620,7 @@ async fn update_one(
     };
     let properties = super::as_map(input.get("properties"));
     let mut db = shared.write();
-    let Some(found) = resolve(&db, kind, &id, params.one("idProperty")) else {
+    let Some(found) = resolve_following(&db, kind, &id, params.one("idProperty")) else {
         return not_found(kind);
     };
     match update_in(&shared, &mut db, kind, found, &properties) {

@@ -28,7 +28,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
@@ -151,6 +151,13 @@ fn email_conflict(
     let Some((_, email)) = changes.iter().find(|(i, v)| *i == idx && !v.is_empty()) else {
         return Ok(None);
     };
+    if db.blocklist.contains(&email.trim().to_lowercase()) {
+        return Err(WriteFailure::Invalid(vec![PropError {
+            name: "email".into(),
+            code: "GDPR_BLACKLISTED_EMAIL",
+            message: format!("{email} was permanently deleted under GDPR and cannot be used again"),
+        }]));
+    }
     if let Some(existing) = db.store(kind).by_email(email).filter(|e| Some(*e) != own) {
         return Err(WriteFailure::Conflict(existing));
     }
@@ -251,8 +258,10 @@ pub(super) fn apply(
 pub(super) async fn batch(
     State(shared): State<Arc<Shared>>,
     Path((object, op)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
+    let archived = super::api::Params::new(query).flag("archived");
     let Some(kind) = ObjectType::parse(&object) else {
         return unknown_object(&object);
     };
@@ -271,7 +280,7 @@ pub(super) async fn batch(
     }
     let started = iso_ms(jiff::Timestamp::now().as_millisecond());
     match op.as_str() {
-        "read" => read(&shared, kind, &body, inputs, &started),
+        "read" => read(&shared, kind, &body, inputs, &started, archived),
         "create" | "update" | "upsert" => write(&shared, kind, &op, inputs, &started),
         "archive" => {
             let now = shared.now_ms();
@@ -412,6 +421,7 @@ fn read(
     body: &Value,
     inputs: Vec<Value>,
     started: &str,
+    archived: bool,
 ) -> Response {
     let with_history = body
         .get("propertiesWithHistory")
@@ -442,7 +452,15 @@ fn read(
         let Some(key) = text_of(input.get("id")) else {
             continue;
         };
-        match resolve(&db, kind, &key, id_property) {
+        // `?archived=true` reads only records in the recycle bin.
+        let found = if archived {
+            key.parse::<u64>()
+                .ok()
+                .filter(|i| store.recs.get(i).is_some_and(|r| r.archived_at.is_some()))
+        } else {
+            super::api::resolve_following(&db, kind, &key, id_property)
+        };
+        match found {
             Some(id) => {
                 if seen.insert(id) {
                     if let Some(rec) = store.recs.get(&id) {

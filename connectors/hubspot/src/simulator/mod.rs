@@ -28,6 +28,7 @@ mod account;
 mod api;
 mod batch;
 mod errors;
+mod merge;
 mod owners;
 mod schema;
 mod search;

@@ -373,3 +373,109 @@ async fn owners_list_active_or_only_archived() {
     assert_eq!(archived.len(), 1);
     assert_eq!(archived[0]["archived"], true);
 }
+
+/// R2.7: "The merge creates a **new record with a new id**; both old ids
+/// point at it"; "`GET /crm/v3/objects/contacts/{oldId}` returns **200 with
+/// the merged record, whose `id` differs from the requested id**"; "The
+/// primary record's current values win"; "`hs_merged_object_ids` holds the
+/// old ids"; "**Single** `PATCH …/{oldId}` accepts a merged-away id;
+/// **batch/update does not**"; GDPR delete "returns **204**", the contact
+/// "cannot be restored", and its email is blocklisted.
+#[tokio::test]
+async fn merges_make_a_new_record_and_gdpr_deletes_for_good() {
+    let s = sim(false).await;
+    let ids = insert(
+        &s,
+        json!([
+            {"email": "p@x.example", "firstname": "Primary"},
+            {"email": "o@x.example", "firstname": "Other", "jobtitle": "CTO"}
+        ]),
+    );
+    let (status, merged) = call(
+        &s,
+        "POST",
+        "/crm/v3/objects/contacts/merge",
+        Some(json!({"primaryObjectId": ids[0], "objectIdToMerge": ids[1]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{merged}");
+    let new_id = merged["id"].as_str().unwrap().to_owned();
+    assert!(new_id != ids[0] && new_id != ids[1]);
+    let (status, got) = call(
+        &s,
+        "GET",
+        &format!(
+            "/crm/v3/objects/contacts/{}?properties=firstname,jobtitle,hs_merged_object_ids",
+            ids[1]
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(got["id"], new_id.as_str());
+    assert_eq!(got["properties"]["firstname"], "Primary");
+    assert_eq!(got["properties"]["jobtitle"], "CTO");
+    assert_eq!(
+        got["properties"]["hs_merged_object_ids"],
+        format!("{};{}", ids[0], ids[1])
+    );
+    let (status, patched) = call(
+        &s,
+        "PATCH",
+        &format!("/crm/v3/objects/contacts/{}", ids[0]),
+        Some(json!({"properties": {"lastname": "Kept"}})),
+    )
+    .await;
+    assert_eq!(
+        (status, patched["id"].as_str()),
+        (200, Some(new_id.as_str()))
+    );
+    let (status, body) = call(
+        &s,
+        "POST",
+        "/crm/v3/objects/contacts/batch/update",
+        Some(json!({"inputs": [{"id": ids[0], "properties": {"lastname": "X"}, "objectWriteTraceId": "1"}]})),
+    )
+    .await;
+    assert_eq!(status, 207, "{body}");
+    assert_eq!(body["errors"][0]["category"], "OBJECT_NOT_FOUND");
+    let (status, body) = call(
+        &s,
+        "POST",
+        "/crm/v3/objects/contacts/batch/read",
+        Some(json!({"inputs": [{"id": ids[1]}], "properties": ["email"], "propertiesWithHistory": []})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["results"][0]["id"].as_str()),
+        (200, Some(new_id.as_str()))
+    );
+    assert_eq!(s.control.count("contacts"), 1);
+
+    let (status, _) = call(
+        &s,
+        "POST",
+        "/crm/v3/objects/contacts/gdpr-delete",
+        Some(json!({"objectId": new_id})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(s.control.count("contacts"), 0);
+    let (status, _) = call(
+        &s,
+        "GET",
+        &format!("/crm/v3/objects/contacts/{new_id}?archived=true"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "not in the recycle bin");
+    let (status, body) = call(
+        &s,
+        "POST",
+        "/crm/v3/objects/contacts",
+        Some(json!({"properties": {"email": "P@x.example"}})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["code"], "GDPR_BLACKLISTED_EMAIL");
+}

@@ -240,6 +240,11 @@ static CONTACTS: &[PropDef] = &[
     custom(p("closed_won", "Closed won", Kind::Bool)),
     custom(p("opportunity_amount", "Opportunity amount", Kind::Number)),
     custom(p("last_event_date", "Last event date", Kind::Date)),
+    read_only(p(
+        "hs_merged_object_ids",
+        "Merged Contact IDs",
+        Kind::String,
+    )),
     computed(p("hs_object_id", "Record ID", Kind::Number), Computed::Id),
     computed(
         p("createdate", "Create Date", Kind::DateTime),
