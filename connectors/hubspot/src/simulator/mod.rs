@@ -11,8 +11,12 @@
 //!
 //! What it serves:
 //!
-//! - `POST /oauth/v1/token` (form: `refresh_token`, `client_credentials`,
-//!   `authorization_code` with PKCE) and `GET /oauth/authorize`;
+//! - `POST /oauth/v1/token` and `/oauth/v3/token` (form: `refresh_token`,
+//!   `client_credentials`, `authorization_code` with PKCE) and
+//!   `GET /oauth/authorize`; `GET /account-info/v3/details`;
+//!   `GET /crm/v3/owners`;
+//! - `POST /crm/v3/objects/{contacts|companies}/merge`,
+//!   `POST /crm/v3/objects/contacts/gdpr-delete`;
 //! - `GET /crm/v3/properties/{object}` and `…/{object}/{name}`;
 //! - `GET|POST /crm/v3/objects/{object}`, `GET|PATCH|DELETE …/{id}`
 //!   (`idProperty` accepted), `POST …/search`,
@@ -23,6 +27,30 @@
 //! for `contacts`, `companies`, `deals`, `notes` and `tasks` (or their
 //! `0-1`-style type ids). Every API path needs a bearer token: a static one
 //! from [`SimulatorOptions::tokens`] or one issued by the token endpoint.
+//!
+//! # Round-2 facts (SEMANTICS.md R2.5–R2.8) and where they are reproduced
+//!
+//! | fact | reproduced in | proven by (`r2_tests`) |
+//! |---|---|---|
+//! | R2.5 list endpoint: at most 100 a page, `after` opaque | `api::list` | `tests::…` (existing list cases) |
+//! | R2.5 search is its own bucket, 5 per rolling second, no burst-limit use | `guard` (`SECONDLY` window apart from `BURST`) | `a_bucket_paced_sixth_search_breaks_the_rolling_second` |
+//! | R2.5 burst 100 per rolling 10 s; 429 bodies by `policyName` | `guard`, `errors::rate_limited` | `tests::auth_oauth_and_rate_limits_answer_like_hubspot` |
+//! | §1 daily limit resets at midnight in the account's zone | `guard` (day in `account_zone`), `account::details` | `the_daily_limit_resets_at_the_accounts_midnight` |
+//! | R2.5 exports, imports | not reproduced (leadbridge does not use them) | — |
+//! | R2.6 refusal bodies (RFC fields + status/message, legacy, `invalid_request`, `BAD_HUB`, `BAD_CLIENT_*`) | `api::refusal_shape`, selected by `/__sim/tokens/refuse` | `every_refusal_shape_is_selectable` |
+//! | R2.6 `/oauth/v3/token`, every parameter in the body; v1 kept | `api::token_v3`, `api::token_v1` | `v3_token_endpoint_takes_every_parameter_in_the_body` |
+//! | R2.6 introspect / revoke, date-versioned endpoint | not reproduced | — |
+//! | R2.7 merge: new record, new id, primary wins, `hs_merged_object_ids` | `merge::merge` | `merges_make_a_new_record_and_gdpr_deletes_for_good` |
+//! | R2.7 GET / single PATCH of an old id answer with the new record; batch read under the new id; batch update refuses | `api::resolve_following`, `batch::read`, `batch::write` | same |
+//! | R2.7 414 past 250 identities; secondary email kept as additional | not reproduced | — |
+//! | R2.7 DELETE archives; `?archived=true` lists only archived, with `archivedAt`; search never shows them | `api::archive_one`, `api::list`, `search` | `tests::…`, connector `archived_records_are_listed_…` |
+//! | R2.7 restore within 90 days | not reproduced (archived records stay in the bin) | — |
+//! | R2.7 GDPR delete: 204, permanent, email blocklisted | `merge::gdpr_delete`, `batch::email_conflict` | `merges_make_a_new_record_and_gdpr_deletes_for_good` |
+//! | R2.8 207 only for creates (and updates) with a unique trace id on every input | `batch::traced`, `batch::write` | `traced_create_batches_answer_per_record` |
+//! | R2.8 without trace ids one bad input fails the batch (409 first conflict / two inputs one email; 400 `VALIDATION_ERROR`), nothing written | `batch::write`, `batch::whole_refusal` | `untraced_create_batches_fail_whole` |
+//! | R2.8 duplicate ids → 400 "Duplicate IDs found in batch input" | `batch::duplicate_ids` | `duplicate_ids_and_update_keys_are_refused_whole` |
+//! | R2.8 upsert by email never partial; batch update takes ids only | `batch::write`, `batch::non_unique` | same |
+//! | R2.8 423 Locked, 477 | not reproduced (the fault layer injects 429/5xx only) | — |
 
 mod account;
 mod api;
