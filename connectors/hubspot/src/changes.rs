@@ -59,8 +59,16 @@
 //! # Archived records
 //!
 //! Search never returns archived records. With `include_archived`, the pass
-//! ends by listing `GET /crm/v3/objects/{object}?archived=true` (100 a page)
-//! and returning those archived at or after the window start. HubSpot's list
+//! ends by listing `GET /crm/v3/objects/{object}?archived=true` (100 a page;
+//! the list holds only archived records, each with `archivedAt`) and
+//! returning those archived at or after the window start, flagged
+//! `archived`, with `archivedAt` as their modified time. The cursor rule
+//! holds because archived records never move the checkpoint: it comes from
+//! the search part alone, so the next pass starts no later than this one's
+//! window ended and lists, again, every record archived since its own
+//! window start. A record archived while a pass runs is therefore
+//! delivered by this pass or the next, never lost; one may come in two
+//! passes, which the engine's fingerprints drop like any overlap re-read. HubSpot's list
 //! is ordered by id, not by archive time, so there is no early stop: this
 //! costs `ceil(A / 100)` calls per pass for `A` records in the recycle bin
 //! (HubSpot keeps them 90 days). Passes that must stay cheap on accounts with
@@ -74,6 +82,12 @@ use serde_json::{json, Value};
 
 use crate::time::{from_ms, parse_ms};
 use crate::wire::ApiObject;
+
+/// The property listing the ids merged into a record (R2.7), requested on
+/// every change pass over contacts so `Record::merged_from` is filled.
+pub(crate) fn merged_property(object: &str) -> Option<&'static str> {
+    crate::is_contacts(object).then_some("hs_merged_object_ids")
+}
 
 /// The most records one search page returns.
 pub const PAGE_LIMIT: usize = 200;
@@ -187,8 +201,13 @@ impl PassState {
 
     fn properties(request: &ChangesRequest, prop: &str) -> Vec<String> {
         let mut props: Vec<String> = request.fields.clone();
-        if !props.iter().any(|p| p == prop) {
-            props.push(prop.to_owned());
+        for extra in [Some(prop), merged_property(&request.object)]
+            .into_iter()
+            .flatten()
+        {
+            if !props.iter().any(|p| p == extra) {
+                props.push(extra.to_owned());
+            }
         }
         props
     }
@@ -258,6 +277,17 @@ impl PassState {
             .and_then(parse_ms)
             .or_else(|| updated_at.as_deref().and_then(parse_ms))
             .unwrap_or(0);
+        let merged_from: Vec<String> = merged_property(&request.object)
+            .and_then(|p| properties.get(p))
+            .and_then(Value::as_str)
+            .map(|ids| {
+                ids.split(';')
+                    .map(str::trim)
+                    .filter(|i| !i.is_empty() && *i != id)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         properties.retain(|name, _| request.fields.iter().any(|f| f == name));
         if properties.len() < request.fields.len() {
             for field in &request.fields {
@@ -268,6 +298,7 @@ impl PassState {
         }
         let mut record = Record::new(id, from_ms(modified));
         record.fields = properties;
+        record.merged_from = merged_from;
         (modified, record)
     }
 

@@ -1,5 +1,6 @@
 //! What HubSpot's status codes, error bodies and rate-limit headers mean.
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use jiff::{tz::TimeZone, Timestamp, ToSpan};
@@ -17,9 +18,36 @@ use crate::wire::StandardError;
 /// - 5xx → retry;
 /// - 403 (`MISSING_SCOPES`) and 404 → fatal: a person must fix the app's
 ///   scopes or the object name;
-/// - other 4xx (`VALIDATION_ERROR`, `CONFLICT`) → the request is rejected.
+/// - other 4xx (`VALIDATION_ERROR`, `CONFLICT`) → the request is rejected,
+///   coded by its first detail's code when it has one.
+///
+/// Clones share the account's time zone, set once the connector has read
+/// it ([`HubSpotClassify::set_time_zone`]), so a daily 429 says when the
+/// day really ends.
 #[derive(Debug, Clone, Default)]
-pub struct HubSpotClassify;
+pub struct HubSpotClassify {
+    zone: Arc<RwLock<Option<TimeZone>>>,
+}
+
+impl HubSpotClassify {
+    /// The account's time zone (from `GET /account-info/v3/details`).
+    pub fn set_time_zone(&self, tz: TimeZone) {
+        *self.zone.write().unwrap_or_else(|e| e.into_inner()) = Some(tz);
+    }
+
+    /// The next midnight in the account's zone, UTC until it is known.
+    fn next_midnight(&self) -> Option<Timestamp> {
+        let tz = self
+            .zone
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or(TimeZone::UTC);
+        let now = Timestamp::now().to_zoned(tz.clone());
+        let tomorrow = now.date().checked_add(1.day()).ok()?;
+        tomorrow.to_zoned(tz).ok().map(|z| z.timestamp())
+    }
+}
 
 fn body_error(response: &ApiResponse) -> StandardError {
     serde_json::from_slice(&response.body).unwrap_or_default()
@@ -33,15 +61,6 @@ fn describe(response: &ApiResponse, error: &StandardError) -> String {
         (Some(c), None) => format!("HTTP {status} {c}"),
         (None, None) => format!("HTTP {status}"),
     }
-}
-
-/// The next midnight UTC: HubSpot resets the daily limit at midnight in the
-/// account's time zone, which the API does not tell us; UTC is the best guess
-/// and never earlier than most zones west of it.
-fn next_midnight_utc() -> Option<Timestamp> {
-    let now = Timestamp::now().to_zoned(TimeZone::UTC);
-    let tomorrow = now.date().checked_add(1.day()).ok()?;
-    tomorrow.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp())
 }
 
 impl Classify for HubSpotClassify {
@@ -61,7 +80,7 @@ impl Classify for HubSpotClassify {
                 if policy.eq_ignore_ascii_case("DAILY") || text.contains("daily limit") {
                     Verdict::QuotaExhausted {
                         message,
-                        resets_at: next_midnight_utc(),
+                        resets_at: self.next_midnight(),
                     }
                 } else {
                     let default_wait = if policy.eq_ignore_ascii_case("TEN_SECONDLY_ROLLING") {
@@ -89,9 +108,15 @@ impl Classify for HubSpotClassify {
             {
                 Verdict::Fatal { message }
             }
+            // The most specific code: a detail's (`INVALID_OPTION`,
+            // `PROPERTY_DOESNT_EXIST`) before the category.
             _ => Verdict::Rejected {
                 message,
-                code: error.category.clone(),
+                code: error
+                    .errors
+                    .iter()
+                    .find_map(|d| d.code.clone())
+                    .or_else(|| error.category.clone()),
             },
         }
     }
@@ -127,7 +152,7 @@ mod tests {
 
     #[test]
     fn rate_limits_are_told_apart_by_policy() {
-        let c = HubSpotClassify;
+        let c = HubSpotClassify::default();
         let burst = response(
             429,
             r#"{"status":"error","message":"You have reached your ten_secondly_rolling limit.","policyName":"TEN_SECONDLY_ROLLING"}"#,
@@ -155,7 +180,7 @@ mod tests {
 
     #[test]
     fn other_statuses_map_by_meaning() {
-        let c = HubSpotClassify;
+        let c = HubSpotClassify::default();
         assert!(matches!(c.classify(&response(207, "{}")), Verdict::Ok));
         assert!(matches!(
             c.classify(&response(401, "{}")),
@@ -190,7 +215,7 @@ mod tests {
             HeaderValue::from_static("249990"),
         );
         let stats = RequestStats::default();
-        HubSpotClassify.observe(&r, &stats);
+        HubSpotClassify::default().observe(&r, &stats);
         assert_eq!(stats.snapshot(0, None).vendor_usage, Some((10, 250000)));
     }
 }

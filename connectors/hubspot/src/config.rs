@@ -43,7 +43,8 @@ pub const DEFAULT_SEARCH_RATE_LIMIT: RateLimit = RateLimit {
 impl HubSpotConfig {
     /// A config with HubSpot's defaults: 100 calls per 10 s, search 5 per
     /// second, a 2-minute overlap, and the token endpoint at
-    /// `{base_url}/oauth/v1/token` unless `auth` names another.
+    /// `{base_url}/oauth/v3/token` unless `auth` names another (v1 is
+    /// deprecated and goes away on 2027-02-16: SEMANTICS.md R2.6).
     pub fn new(base_url: impl Into<String>, auth: AuthConfig) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
         Self {
@@ -58,12 +59,14 @@ impl HubSpotConfig {
         }
     }
 
-    /// The token endpoint defaults for this config: HubSpot's access tokens
-    /// live 30 minutes (and the response always says so in `expires_in`).
+    /// The token endpoint defaults for this config: `/oauth/v3/token`
+    /// (every parameter in the form body), and access tokens that live 30
+    /// minutes (the response always says so in `expires_in`).
     pub fn token_defaults(&self) -> TokenDefaults {
         TokenDefaults {
-            token_url: format!("{}/oauth/v1/token", self.base_url),
+            token_url: format!("{}/oauth/v3/token", self.base_url),
             default_lifetime: Duration::from_secs(1800),
+            connector_kind: "hubspot".into(),
         }
     }
 }

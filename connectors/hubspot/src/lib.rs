@@ -14,7 +14,7 @@
 //!   a split-and-retry fallback when HubSpot refuses a whole batch for one bad
 //!   input;
 //! - **activities**: notes and tasks created with an inline association to
-//!   the contact;
+//!   the contact, many at once through `batch/create` (100 a call);
 //! - **describe**: `GET /crm/v3/properties/{object}`.
 //!
 //! All HTTP goes through [`leadbridge_core::http::ApiClient`], with
@@ -31,6 +31,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod activities;
 pub mod changes;
 mod classify;
 mod config;
@@ -40,6 +41,7 @@ mod page;
 pub mod time;
 pub mod webhook;
 mod wire;
+mod write;
 
 #[cfg(feature = "simulator")]
 pub mod simulator;

@@ -173,6 +173,10 @@ pub(crate) struct PropertyDef {
     #[serde(default)]
     pub options: Vec<PropertyOption>,
     #[serde(default)]
+    pub field_type: String,
+    #[serde(default)]
+    pub external_options: bool,
+    #[serde(default)]
     pub has_unique_value: bool,
     #[serde(default)]
     pub calculated: bool,
@@ -192,4 +196,28 @@ pub(crate) struct PropertyOption {
 pub(crate) struct ModificationMetadata {
     #[serde(default)]
     pub read_only_value: bool,
+}
+
+/// `GET /crm/v3/owners`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct OwnersPage {
+    #[serde(default)]
+    pub results: Vec<Owner>,
+    #[serde(default)]
+    pub paging: Option<Paging>,
+}
+
+/// One owner: a user who can own records.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Owner {
+    pub id: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub archived: bool,
 }

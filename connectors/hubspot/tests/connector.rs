@@ -244,3 +244,94 @@ async fn a_full_pass_reports_its_calls() {
     assert!(usage.total_calls() <= 7, "{usage:?}");
     assert_eq!(usage.total_calls(), s.control.requests().total());
 }
+
+/// The connector reads the account's time zone once, at first use, and
+/// its daily budget then resets at midnight there: a daily cap's reset time
+/// is a midnight in US/Eastern (the simulated account's zone), not UTC.
+#[tokio::test]
+async fn the_daily_budget_resets_at_the_accounts_midnight() {
+    let s = setup(SetupOptions {
+        daily_cap: Some(1),
+        ..SetupOptions::default()
+    })
+    .await;
+    let req = request(&["email"], false);
+    s.connector.changes(&req, None).await.unwrap();
+    let err = s.connector.changes(&req, None).await.unwrap_err();
+    let leadbridge_core::ConnectorError::QuotaExhausted {
+        resets_at: Some(at),
+        ..
+    } = err
+    else {
+        panic!("expected the cap: {err:?}")
+    };
+    let local = at.to_zoned(jiff::tz::TimeZone::get("US/Eastern").unwrap());
+    assert_eq!((local.hour(), local.minute(), local.second()), (0, 0, 0));
+    let counts = s.control.requests().counts();
+    assert_eq!(
+        counts.get("GET /account-info/v3/details"),
+        Some(&1),
+        "{counts:?}"
+    );
+}
+
+/// Against a simulator enforcing HubSpot's limits, 25 searches in a row
+/// (25 change passes) meet no 429: the client paces to the rolling second
+/// the vendor meters, not to a token bucket of the same rate.
+#[tokio::test]
+async fn paced_searches_meet_no_rate_limit() {
+    let s = setup(SetupOptions {
+        rate_limits: true,
+        ..SetupOptions::default()
+    })
+    .await;
+    s.control
+        .seed(&SeedSpec {
+            object: "contacts".into(),
+            count: 10,
+            seed: 3,
+            first_index: 0,
+        })
+        .unwrap();
+    let req = request(&["email"], false);
+    for _ in 0..25 {
+        assert_eq!(
+            s.connector.changes(&req, None).await.unwrap().records.len(),
+            10
+        );
+    }
+    let counts = s.control.requests().counts();
+    assert_eq!(
+        counts.get("POST /crm/v3/objects/contacts/search"),
+        Some(&25)
+    );
+    assert!(
+        s.control.requests().rate_limited_counts().is_empty(),
+        "{:?}",
+        s.control.requests().rate_limited_counts()
+    );
+}
+
+/// `describe` says what each property holds in the engine's terms, and
+/// `users` lists the owners, active and deactivated.
+#[tokio::test]
+async fn describe_types_fields_and_users_lists_owners() {
+    let s = setup(SetupOptions::default()).await;
+    let schema = s.connector.describe("contacts").await.unwrap();
+    let vt = |name: &str| schema.field(name).unwrap().value_type;
+    use leadbridge_core::ValueType;
+    assert_eq!(vt("lifecyclestage"), ValueType::Enumeration);
+    assert_eq!(vt("hubspot_owner_id"), ValueType::Reference);
+    assert_eq!(vt("opportunity_amount"), ValueType::Number);
+    assert_eq!(vt("closed_won"), ValueType::Bool);
+    assert_eq!(vt("last_event_date"), ValueType::Date);
+    assert_eq!(vt("createdate"), ValueType::DateTime);
+    assert_eq!(vt("city"), ValueType::Text);
+    assert!(schema.field("hs_object_id").unwrap().unique);
+    let users = s.connector.users().await.unwrap().unwrap();
+    assert_eq!(users.len(), 4);
+    assert_eq!(users.iter().filter(|u| u.active).count(), 3);
+    let ava = users.iter().find(|u| u.id == "41629779").unwrap();
+    assert_eq!(ava.name, "Ava Stone");
+    assert_eq!(ava.email.as_deref(), Some("ava.stone@sim.example"));
+}

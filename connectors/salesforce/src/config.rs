@@ -75,6 +75,7 @@ impl SalesforceConfig {
         TokenDefaults {
             token_url: self.token_url(),
             default_lifetime: DEFAULT_TOKEN_LIFETIME,
+            connector_kind: "salesforce".into(),
         }
     }
 

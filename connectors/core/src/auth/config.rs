@@ -60,6 +60,9 @@ pub struct TokenDefaults {
     pub token_url: String,
     /// Token lifetime when the vendor's response has no `expires_in`.
     pub default_lifetime: Duration,
+    /// The connector's kind (`hubspot`), named in the message that tells a
+    /// person how to re-authenticate after a revoked grant.
+    pub connector_kind: String,
 }
 
 impl AuthConfig {
@@ -85,6 +88,7 @@ impl AuthConfig {
                     scopes,
                     default_lifetime: defaults.default_lifetime,
                     refresh_margin: Duration::from_secs(60),
+                    connector_kind: defaults.connector_kind.clone(),
                 },
                 sink.clone(),
             )

@@ -1,5 +1,5 @@
 //! Where access tokens come from: a static token (HubSpot private app,
-//! Salesforce session id), or OAuth2 through the `oauth2` crate with the
+//! Salesforce session id), or an OAuth2 token endpoint with the
 //! refresh-token or client-credentials grant. Secrets stay in `secrecy`
 //! types from the config reader to the `Authorization` header.
 
@@ -7,7 +7,9 @@ mod config;
 mod oauth;
 
 pub use config::{AuthConfig, TokenDefaults};
-pub use oauth::{OAuth2Grant, OAuth2Settings, OAuth2Token, RefreshTokenSink};
+pub use oauth::{
+    read_token_response, OAuth2Grant, OAuth2Settings, OAuth2Token, RefreshTokenSink, TokenGrant,
+};
 
 use async_trait::async_trait;
 use secrecy::SecretString;
@@ -24,6 +26,14 @@ pub trait TokenSource: Send + Sync {
     /// Returns false when it cannot (a static token), so the caller reports
     /// the refusal instead of retrying.
     async fn refresh_after_unauthorized(&self, rejected: &SecretString) -> ConnectorResult<bool>;
+
+    /// The non-secret fields of the latest token response (Salesforce's
+    /// `instance_url`, HubSpot's `hub_id`), so a connector can follow what
+    /// the vendor said with its token; `None` for sources without a token
+    /// endpoint, or before the first token.
+    fn response_fields(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        None
+    }
 }
 
 /// A token that never changes: a HubSpot private-app token or a fixed session id.

@@ -168,10 +168,41 @@ impl ApiClient {
     /// failures (including a `decode` that answers
     /// [`ConnectorError::Retryable`]) within the retry policy.
     ///
-    /// `endpoint` labels the call in the request counts; `extra` is an
-    /// endpoint-class limiter (HubSpot's search limit) waited on as well.
+    /// `endpoint` labels the call in the request counts; `extra` is the
+    /// limiter of the call's own endpoint family (HubSpot's search, metered
+    /// apart from the general limit), waited on instead of the general one.
+    /// A 429 lowers the pace of the limiter the call went through.
     pub async fn execute<T>(
         &self,
+        endpoint: &str,
+        extra: Option<&Limiter>,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        decode: impl Fn(ApiResponse) -> ConnectorResult<T>,
+    ) -> ConnectorResult<T> {
+        self.run(true, endpoint, extra, build, decode).await
+    }
+
+    /// [`ApiClient::execute`] for a connector's one-time set-up call (the
+    /// account's settings, read once per process), which is counted but not
+    /// taken from the configured daily cap: a cap of N leaves N calls for
+    /// work, and the set-up call is what tells when the day resets.
+    pub async fn execute_unmetered<T>(
+        &self,
+        endpoint: &str,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        decode: impl Fn(ApiResponse) -> ConnectorResult<T>,
+    ) -> ConnectorResult<T> {
+        self.run(false, endpoint, None, build, decode).await
+    }
+
+    /// Moves the daily budget's reset to midnight in `tz`.
+    pub fn set_budget_time_zone(&self, tz: TimeZone) {
+        self.inner.budget.set_time_zone(tz);
+    }
+
+    async fn run<T>(
+        &self,
+        metered: bool,
         endpoint: &str,
         extra: Option<&Limiter>,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
@@ -183,11 +214,13 @@ impl ApiClient {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            inner.budget.take()?;
-            inner.limiter.wait().await;
-            if let Some(extra) = extra {
-                extra.wait().await;
+            if metered {
+                inner.budget.take()?;
             }
+            // A call of its own endpoint family (HubSpot's search) is
+            // metered by that family's window alone, not the general one.
+            let limiter = extra.unwrap_or(&inner.limiter);
+            limiter.wait().await;
             let token = match inner.auth.access_token().await {
                 Ok(token) => token,
                 Err(ConnectorError::Retryable {
@@ -214,6 +247,11 @@ impl ApiClient {
                     retry_after: None,
                 },
                 Ok(response) => {
+                    if response.status == StatusCode::TOO_MANY_REQUESTS {
+                        // Paced to the published limit and refused anyway:
+                        // others share the budget; slow down.
+                        limiter.penalize();
+                    }
                     inner.classify.observe(&response, &inner.stats);
                     match inner.classify.classify(&response) {
                         Verdict::Ok => match decode(response) {

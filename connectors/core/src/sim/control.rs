@@ -138,6 +138,8 @@ fn bad(msg: String) -> Response {
 /// - `POST /__sim/faults` [`FaultSpec`]; `DELETE /__sim/faults`
 /// - `POST /__sim/index-lag` `{ms}`; `POST /__sim/daily-limit` `{max}`;
 ///   `POST /__sim/rate-limits` `{enabled}`; `POST /__sim/tokens/expire`
+/// - `POST /__sim/tokens/refuse` `{shape}` (`null` clears): the token
+///   endpoint refuses refreshes in that vendor body shape
 /// - `GET /__sim/requests` → `{endpoint: count}`; `DELETE /__sim/requests`
 pub fn control_router(ctl: Ctl) -> Router {
     Router::new()
@@ -153,6 +155,7 @@ pub fn control_router(ctl: Ctl) -> Router {
         .route("/__sim/daily-limit", post(daily_limit))
         .route("/__sim/rate-limits", post(rate_limits))
         .route("/__sim/tokens/expire", post(expire_tokens))
+        .route("/__sim/tokens/refuse", post(refuse_tokens))
         .route("/__sim/requests", get(requests).delete(reset_requests))
         .with_state(ctl)
 }
@@ -253,6 +256,16 @@ async fn rate_limits(State(ctl): State<Ctl>, Json(body): Json<EnabledBody>) -> R
 
 async fn expire_tokens(State(ctl): State<Ctl>) -> Response {
     ctl.tokens().expire_all();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+struct RefuseBody {
+    shape: Option<String>,
+}
+
+async fn refuse_tokens(State(ctl): State<Ctl>, Json(body): Json<RefuseBody>) -> Response {
+    ctl.tokens().set_refusal(body.shape);
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter {
     inner: Arc<Mutex<BTreeMap<String, u64>>>,
+    limited: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl RequestCounter {
@@ -39,5 +40,29 @@ impl RequestCounter {
     /// Starts counting again from zero.
     pub fn reset(&self) {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.limited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Counts one request the vendor's own rate limit refused (a 429 the
+    /// simulator's limits sent, not an injected fault), so tests can prove
+    /// a client paced itself.
+    pub fn rate_limited(&self, endpoint: &str) {
+        *self
+            .limited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(endpoint.to_owned())
+            .or_default() += 1;
+    }
+
+    /// Requests refused by the rate limits, by endpoint.
+    pub fn rate_limited_counts(&self) -> BTreeMap<String, u64> {
+        self.limited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }

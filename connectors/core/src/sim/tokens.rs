@@ -90,6 +90,7 @@ struct PendingCode {
 }
 
 struct State {
+    refusal: Option<String>,
     access: HashMap<String, Timestamp>,
     refresh: HashSet<String>,
     codes: HashMap<String, PendingCode>,
@@ -120,6 +121,7 @@ impl TokenIssuer {
             settings,
             clock,
             state: Arc::new(Mutex::new(State {
+                refusal: None,
                 access: HashMap::new(),
                 refresh,
                 codes: HashMap::new(),
@@ -279,6 +281,19 @@ impl TokenIssuer {
         for exp in self.lock().access.values_mut() {
             *exp = now;
         }
+    }
+
+    /// Makes the token endpoint refuse every refresh in the vendor's body
+    /// shape named `shape` (each simulator names the shapes it knows), until
+    /// cleared with `None`: how tests reach the refusals a vendor sends for
+    /// revoked apps, deleted accounts or misconfigured clients.
+    pub fn set_refusal(&self, shape: Option<String>) {
+        self.lock().refusal = shape;
+    }
+
+    /// The refusal shape set by [`TokenIssuer::set_refusal`], if any.
+    pub fn refusal(&self) -> Option<String> {
+        self.lock().refusal.clone()
     }
 
     /// Refresh tokens issued since start (rotations and code exchanges).

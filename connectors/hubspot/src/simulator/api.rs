@@ -4,7 +4,7 @@
 // boxing the response would only add an allocation on the error path.
 #![allow(clippy::result_large_err)]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -28,13 +28,24 @@ type St = State<Arc<Shared>>;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/oauth/v1/token", post(token))
+        .route("/oauth/v1/token", post(token_v1))
+        .route("/oauth/v3/token", post(token_v3))
         .route("/oauth/authorize", get(authorize))
+        .route("/account-info/v3/details", get(super::account::details))
+        .route("/crm/v3/owners", get(super::owners::list))
         .route("/crm/v3/properties/{object}", get(properties))
         .route("/crm/v3/properties/{object}/{name}", get(property))
         .route("/crm/v3/objects/{object}", get(list).post(create_one))
         .route("/crm/v3/objects/{object}/search", post(search))
-        .route("/crm/v3/objects/{object}/batch/{op}", post(batch))
+        .route("/crm/v3/objects/{object}/merge", post(super::merge::merge))
+        .route(
+            "/crm/v3/objects/contacts/gdpr-delete",
+            post(super::merge::gdpr_delete),
+        )
+        .route(
+            "/crm/v3/objects/{object}/batch/{op}",
+            post(super::batch::batch),
+        )
         .route(
             "/crm/v3/objects/{object}/{id}",
             get(get_one).patch(update_one).delete(archive_one),
@@ -85,7 +96,7 @@ mod base64_free {
     }
 }
 
-fn unknown_object(object: &str) -> Response {
+pub(super) fn unknown_object(object: &str) -> Response {
     error(
         StatusCode::BAD_REQUEST,
         "VALIDATION_ERROR",
@@ -93,7 +104,7 @@ fn unknown_object(object: &str) -> Response {
     )
 }
 
-fn not_found(kind: ObjectType) -> Response {
+pub(super) fn not_found(kind: ObjectType) -> Response {
     error(
         StatusCode::NOT_FOUND,
         "OBJECT_NOT_FOUND",
@@ -101,11 +112,11 @@ fn not_found(kind: ObjectType) -> Response {
     )
 }
 
-fn bad_request(message: impl Into<String>) -> Response {
+pub(super) fn bad_request(message: impl Into<String>) -> Response {
     error(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
 }
 
-fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+pub(super) fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
     let slice: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
@@ -122,10 +133,10 @@ fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
 
 /// Query parameters, with repeated and comma-separated lists both accepted
 /// (`properties=a,b` or `properties=a&properties=b`).
-struct Params(Vec<(String, String)>);
+pub(super) struct Params(Vec<(String, String)>);
 
 impl Params {
-    fn new(raw: Option<String>) -> Self {
+    pub(super) fn new(raw: Option<String>) -> Self {
         Self(
             url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -133,14 +144,14 @@ impl Params {
         )
     }
 
-    fn one(&self, name: &str) -> Option<&str> {
+    pub(super) fn one(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
-    fn list(&self, name: &str) -> Option<Vec<String>> {
+    pub(super) fn list(&self, name: &str) -> Option<Vec<String>> {
         let values: Vec<String> = self
             .0
             .iter()
@@ -153,7 +164,7 @@ impl Params {
         (!values.is_empty()).then_some(values)
     }
 
-    fn flag(&self, name: &str) -> bool {
+    pub(super) fn flag(&self, name: &str) -> bool {
         self.one(name)
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
@@ -211,7 +222,7 @@ pub(crate) fn render(kind: ObjectType, id: u64, rec: &Rec, properties: Option<&[
     out
 }
 
-fn batch_response(
+pub(super) fn batch_response(
     status: StatusCode,
     results: Vec<Value>,
     errors: Vec<Value>,
@@ -237,7 +248,7 @@ fn batch_response(
 }
 
 /// One entry of a batch's `errors`.
-fn batch_error(
+pub(super) fn batch_error(
     category: &str,
     message: String,
     context: Map<String, Value>,
@@ -253,7 +264,7 @@ fn batch_error(
     })
 }
 
-fn trace_context(trace: Option<&str>) -> Map<String, Value> {
+pub(super) fn trace_context(trace: Option<&str>) -> Map<String, Value> {
     let mut c = Map::new();
     if let Some(t) = trace {
         c.insert("objectWriteTraceId".into(), json!([t]));
@@ -261,7 +272,7 @@ fn trace_context(trace: Option<&str>) -> Map<String, Value> {
     c
 }
 
-fn write_error_entry(
+pub(super) fn write_error_entry(
     kind: ObjectType,
     err: &WriteFailure,
     trace: Option<&str>,
@@ -302,7 +313,7 @@ fn write_error_entry(
     }
 }
 
-fn title(kind: ObjectType) -> &'static str {
+pub(super) fn title(kind: ObjectType) -> &'static str {
     match kind {
         ObjectType::Contacts => "Contact",
         ObjectType::Companies => "Company",
@@ -314,7 +325,7 @@ fn title(kind: ObjectType) -> &'static str {
 
 /// Why one write failed.
 #[derive(Debug)]
-enum WriteFailure {
+pub(super) enum WriteFailure {
     Invalid(Vec<PropError>),
     Conflict(u64),
     NotFound,
@@ -331,7 +342,7 @@ impl From<WriteError> for WriteFailure {
     }
 }
 
-fn single_error(kind: ObjectType, err: WriteFailure) -> Response {
+pub(super) fn single_error(kind: ObjectType, err: WriteFailure) -> Response {
     match err {
         WriteFailure::Invalid(errors) => validation(&errors),
         WriteFailure::Conflict(existing) => error(
@@ -345,9 +356,9 @@ fn single_error(kind: ObjectType, err: WriteFailure) -> Response {
 }
 
 /// Validated inline associations: `(to object, to id, type id, reverse type id)`.
-type Links = Vec<(ObjectType, u64, u16, u16)>;
+pub(super) type Links = Vec<(ObjectType, u64, u16, u16)>;
 
-fn check_associations(
+pub(super) fn check_associations(
     db: &Db,
     kind: ObjectType,
     associations: Option<&Value>,
@@ -406,68 +417,56 @@ fn check_associations(
 }
 
 /// Creates a record (properties, inline associations); the caller holds the write lock.
-fn create_in(
+pub(super) fn create_in(
     shared: &Shared,
     db: &mut Db,
     kind: ObjectType,
     properties: &Map<String, Value>,
     associations: Option<&Value>,
 ) -> Result<u64, WriteFailure> {
-    let mut changes = db
-        .store(kind)
-        .validate(properties, false)
-        .map_err(WriteFailure::Invalid)?;
-    let missing: Vec<PropError> = kind
-        .required_on_create()
-        .iter()
-        .filter(|name| {
-            let idx = kind.prop(name);
-            !changes
-                .iter()
-                .any(|(i, v)| Some(*i) == idx && !v.is_empty())
-        })
-        .map(|name| PropError {
-            name: (*name).to_owned(),
-            code: "REQUIRED_FIELD",
-            message: format!("{name} is required"),
-        })
-        .collect();
-    if !missing.is_empty() {
-        return Err(WriteFailure::Invalid(missing));
-    }
-    changes.retain(|(_, v)| !v.is_empty());
-    let links = check_associations(db, kind, associations)?;
-    let now = shared.now_ms();
-    let visible = shared.visible_ms(now);
-    let id = db.allocate_id();
-    db.store_mut(kind).create(id, &changes, now, visible)?;
-    for (to_kind, to_id, fwd, rev) in links {
-        db.associate((kind, id), (to_kind, to_id), fwd, rev);
-    }
-    Ok(id)
+    let plan = super::batch::plan_create(
+        db,
+        kind,
+        properties,
+        associations,
+        &mut Default::default(),
+        db.next_id,
+    )?;
+    super::batch::apply(shared, db, kind, plan).map(|(id, _)| id)
 }
 
-fn update_in(
+/// Updates live record `id`; the caller holds the write lock.
+pub(super) fn update_in(
     shared: &Shared,
     db: &mut Db,
     kind: ObjectType,
     id: u64,
     properties: &Map<String, Value>,
 ) -> Result<(), WriteFailure> {
-    if db.store(kind).live(id).is_none() {
-        return Err(WriteFailure::NotFound);
-    }
-    let changes = db
-        .store(kind)
-        .validate(properties, false)
-        .map_err(WriteFailure::Invalid)?;
-    let now = shared.now_ms();
-    let visible = shared.visible_ms(now);
-    db.store_mut(kind).update(id, &changes, now, visible)?;
-    Ok(())
+    let plan = super::batch::plan_update(db, kind, id, properties, &mut Default::default())?;
+    super::batch::apply(shared, db, kind, plan).map(|_| ())
 }
 
-fn resolve(db: &Db, kind: ObjectType, id: &str, id_property: Option<&str>) -> Option<u64> {
+/// [`resolve`], following merges: single GET and PATCH, and batch read,
+/// answer a merged-away id with the record it was merged into (R2.7).
+pub(super) fn resolve_following(
+    db: &Db,
+    kind: ObjectType,
+    id: &str,
+    id_property: Option<&str>,
+) -> Option<u64> {
+    match id_property {
+        None | Some("hs_object_id") => id.parse().ok().and_then(|i| db.follow(kind, i)),
+        Some(_) => resolve(db, kind, id, id_property),
+    }
+}
+
+pub(super) fn resolve(
+    db: &Db,
+    kind: ObjectType,
+    id: &str,
+    id_property: Option<&str>,
+) -> Option<u64> {
     match id_property {
         None | Some("hs_object_id") => id
             .parse()
@@ -477,7 +476,7 @@ fn resolve(db: &Db, kind: ObjectType, id: &str, id_property: Option<&str>) -> Op
     }
 }
 
-fn check_unique_prop(kind: ObjectType, prop: &str) -> Result<(), Response> {
+pub(super) fn check_unique_prop(kind: ObjectType, prop: &str) -> Result<(), Response> {
     let ok = match kind.prop(prop) {
         Some(idx) => kind.props()[idx].unique || (kind == ObjectType::Contacts && prop == "email"),
         None => false,
@@ -597,7 +596,7 @@ async fn get_one(
                 return r;
             }
         }
-        resolve(&db, kind, &id, params.one("idProperty"))
+        resolve_following(&db, kind, &id, params.one("idProperty"))
     };
     match found.and_then(|i| store.recs.get(&i).map(|r| (i, r))) {
         Some((i, rec)) => Json(render(kind, i, rec, properties.as_deref())).into_response(),
@@ -621,7 +620,7 @@ async fn update_one(
     };
     let properties = super::as_map(input.get("properties"));
     let mut db = shared.write();
-    let Some(found) = resolve(&db, kind, &id, params.one("idProperty")) else {
+    let Some(found) = resolve_following(&db, kind, &id, params.one("idProperty")) else {
         return not_found(kind);
     };
     match update_in(&shared, &mut db, kind, found, &properties) {
@@ -677,261 +676,6 @@ async fn search(State(shared): St, Path(object): Path<String>, body: Bytes) -> R
         out["paging"] = json!({"next": {"after": after, "link": format!("?after={after}")}});
     }
     Json(out).into_response()
-}
-
-fn inputs(body: &Value) -> Result<Vec<Value>, Response> {
-    let inputs = body
-        .get("inputs")
-        .and_then(Value::as_array)
-        .cloned()
-        .ok_or_else(|| bad_request("inputs is required"))?;
-    if inputs.len() > 100 {
-        return Err(bad_request(format!(
-            "Batch input size of {} exceeds the maximum of 100",
-            inputs.len()
-        )));
-    }
-    Ok(inputs)
-}
-
-fn text_of(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-async fn batch(
-    State(shared): St,
-    Path((object, op)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let Some(kind) = ObjectType::parse(&object) else {
-        return unknown_object(&object);
-    };
-    let body: Value = match parse_body(&body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let inputs = match inputs(&body) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    let started = iso_ms(jiff::Timestamp::now().as_millisecond());
-    match op.as_str() {
-        "read" => batch_read(&shared, kind, &body, inputs, &started),
-        "create" => batch_create(&shared, kind, inputs, &started),
-        "update" => batch_update(&shared, kind, inputs, &started),
-        "upsert" => batch_upsert(&shared, kind, inputs, &started),
-        "archive" => {
-            let now = shared.now_ms();
-            let mut db = shared.write();
-            for input in inputs {
-                if let Some(id) = text_of(input.get("id")).and_then(|s| s.parse::<u64>().ok()) {
-                    let _ = db.store_mut(kind).archive(id, now);
-                }
-            }
-            StatusCode::NO_CONTENT.into_response()
-        }
-        other => error(
-            StatusCode::NOT_FOUND,
-            "OBJECT_NOT_FOUND",
-            format!("No batch operation {other:?}"),
-        ),
-    }
-}
-
-fn batch_read(
-    shared: &Shared,
-    kind: ObjectType,
-    body: &Value,
-    inputs: Vec<Value>,
-    started: &str,
-) -> Response {
-    let with_history = body
-        .get("propertiesWithHistory")
-        .and_then(Value::as_array)
-        .is_some_and(|h| !h.is_empty());
-    if with_history && inputs.len() > 50 {
-        return bad_request("The maximum number of inputs supported in a batch request for property histories is 50");
-    }
-    let id_property = body.get("idProperty").and_then(Value::as_str);
-    if let Some(prop) = id_property {
-        if let Err(r) = check_unique_prop(kind, prop) {
-            return r;
-        }
-    }
-    let properties: Option<Vec<String>> =
-        body.get("properties").and_then(Value::as_array).map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        });
-    let properties = properties.filter(|p| !p.is_empty());
-    let db = shared.read();
-    let store = db.store(kind);
-    let mut results = Vec::new();
-    let mut missing = Vec::new();
-    let mut seen = HashSet::new();
-    for input in inputs {
-        let Some(key) = text_of(input.get("id")) else {
-            continue;
-        };
-        match resolve(&db, kind, &key, id_property) {
-            Some(id) => {
-                if seen.insert(id) {
-                    if let Some(rec) = store.recs.get(&id) {
-                        results.push(render(kind, id, rec, properties.as_deref()));
-                    }
-                }
-            }
-            None => missing.push(key),
-        }
-    }
-    let errors = if missing.is_empty() {
-        Vec::new()
-    } else {
-        let mut context = Map::new();
-        context.insert("ids".into(), json!(missing));
-        vec![batch_error(
-            "OBJECT_NOT_FOUND",
-            format!(
-                "Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.",
-                kind.singular_upper()
-            ),
-            context,
-            json!([]),
-        )]
-    };
-    batch_response(StatusCode::OK, results, errors, started)
-}
-
-fn with_trace(mut object: Value, trace: Option<&str>) -> Value {
-    if let (Some(t), Some(o)) = (trace, object.as_object_mut()) {
-        o.insert("objectWriteTraceId".into(), Value::String(t.to_owned()));
-    }
-    object
-}
-
-fn batch_create(shared: &Shared, kind: ObjectType, inputs: Vec<Value>, started: &str) -> Response {
-    let mut db = shared.write();
-    let mut results = Vec::new();
-    let mut errors = Vec::new();
-    for input in inputs {
-        let trace = text_of(input.get("objectWriteTraceId"));
-        let properties = super::as_map(input.get("properties"));
-        match create_in(
-            shared,
-            &mut db,
-            kind,
-            &properties,
-            input.get("associations"),
-        ) {
-            Ok(id) => {
-                if let Some(rec) = db.store(kind).recs.get(&id) {
-                    let props: Vec<String> = properties.keys().cloned().collect();
-                    results.push(with_trace(
-                        render(kind, id, rec, Some(&props)),
-                        trace.as_deref(),
-                    ));
-                }
-            }
-            Err(e) => errors.push(write_error_entry(kind, &e, trace.as_deref(), None)),
-        }
-    }
-    batch_response(StatusCode::CREATED, results, errors, started)
-}
-
-fn batch_update(shared: &Shared, kind: ObjectType, inputs: Vec<Value>, started: &str) -> Response {
-    let mut db = shared.write();
-    let mut results = Vec::new();
-    let mut errors = Vec::new();
-    for input in inputs {
-        let trace = text_of(input.get("objectWriteTraceId"));
-        let key = text_of(input.get("id")).unwrap_or_default();
-        let id_property = input.get("idProperty").and_then(Value::as_str);
-        let properties = super::as_map(input.get("properties"));
-        let outcome = match resolve(&db, kind, &key, id_property) {
-            None => Err(WriteFailure::NotFound),
-            Some(id) => update_in(shared, &mut db, kind, id, &properties).map(|()| id),
-        };
-        match outcome {
-            Ok(id) => {
-                if let Some(rec) = db.store(kind).recs.get(&id) {
-                    let props: Vec<String> = properties.keys().cloned().collect();
-                    results.push(with_trace(
-                        render(kind, id, rec, Some(&props)),
-                        trace.as_deref(),
-                    ));
-                }
-            }
-            Err(e) => errors.push(write_error_entry(kind, &e, trace.as_deref(), Some(&key))),
-        }
-    }
-    batch_response(StatusCode::OK, results, errors, started)
-}
-
-fn batch_upsert(shared: &Shared, kind: ObjectType, inputs: Vec<Value>, started: &str) -> Response {
-    // HubSpot refuses a whole upsert batch that names one record twice.
-    let mut seen = HashSet::new();
-    let mut duplicates = Vec::new();
-    for input in &inputs {
-        let key = text_of(input.get("id")).unwrap_or_default().to_lowercase();
-        if !seen.insert(key.clone()) {
-            duplicates.push(key);
-        }
-    }
-    if !duplicates.is_empty() {
-        return bad_request(format!(
-            "Duplicate IDs found in batch input: {duplicates:?}"
-        ));
-    }
-    let mut db = shared.write();
-    let mut results = Vec::new();
-    let mut errors = Vec::new();
-    for input in inputs {
-        let trace = text_of(input.get("objectWriteTraceId"));
-        let key = text_of(input.get("id")).unwrap_or_default();
-        let id_property = input.get("idProperty").and_then(Value::as_str);
-        let mut properties = super::as_map(input.get("properties"));
-        if let Some(prop) = id_property {
-            if check_unique_prop(kind, prop).is_err() {
-                let mut context = trace_context(trace.as_deref());
-                context.insert("idProperty".into(), json!([prop]));
-                errors.push(batch_error(
-                    "VALIDATION_ERROR",
-                    format!("{prop} is not a unique property of {}", kind.name()),
-                    context,
-                    json!([]),
-                ));
-                continue;
-            }
-        }
-        let outcome = match resolve(&db, kind, &key, id_property) {
-            Some(id) => update_in(shared, &mut db, kind, id, &properties).map(|()| (id, false)),
-            None => match id_property {
-                Some(prop) if prop != "hs_object_id" => {
-                    properties.insert(prop.to_owned(), Value::String(key.clone()));
-                    create_in(shared, &mut db, kind, &properties, None).map(|id| (id, true))
-                }
-                _ => Err(WriteFailure::NotFound),
-            },
-        };
-        match outcome {
-            Ok((id, new)) => {
-                if let Some(rec) = db.store(kind).recs.get(&id) {
-                    let props: Vec<String> = properties.keys().cloned().collect();
-                    let mut object =
-                        with_trace(render(kind, id, rec, Some(&props)), trace.as_deref());
-                    object["new"] = Value::Bool(new);
-                    results.push(object);
-                }
-            }
-            Err(e) => errors.push(write_error_entry(kind, &e, trace.as_deref(), Some(&key))),
-        }
-    }
-    batch_response(StatusCode::OK, results, errors, started)
 }
 
 fn property_json(kind: ObjectType, idx: usize) -> Value {
@@ -1108,24 +852,77 @@ async fn associate_labelled(
     associate(&shared, &object, &id, &to, &to_id, type_id)
 }
 
+/// HubSpot's token-endpoint refusal: HTTP 400 with RFC 6749's `error` /
+/// `error_description` beside HubSpot's legacy `status` / `message` (the
+/// shape since Jan 2026, SEMANTICS.md R2.6).
 fn oauth_error(status: &str, error_code: &str, message: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
         Json(json!({
-            "status": status,
-            "message": message,
-            "correlationId": super::errors::correlation_id(),
             "error": error_code,
             "error_description": message,
+            "status": status,
+            "message": message,
         })),
     )
         .into_response()
 }
 
-/// `POST /oauth/v1/token`: form-encoded (parameters in the query accepted
-/// too, as the v1 spec lists them), client credentials in the body or as
-/// HTTP Basic. Errors carry both HubSpot's `status` and RFC 6749's `error`.
-async fn token(
+/// The refusal bodies HubSpot has sent for a refresh, selected through the
+/// control surface (`POST /__sim/tokens/refuse {"shape": …}`), each as
+/// SEMANTICS.md R2.6 records it:
+///
+/// - `invalid_grant`: the current body (RFC fields beside legacy ones);
+/// - `legacy`: only `status: BAD_REFRESH_TOKEN` and `message`, as before
+///   Jan 2026 (also a `correlationId`, as some traces show);
+/// - `invalid_request`: `error: invalid_request` beside `BAD_REFRESH_TOKEN`
+///   (a live capture, unverified);
+/// - `bad_hub`: the portal was deleted or disconnected;
+/// - `bad_client_id` / `bad_client_secret`: the app is misconfigured.
+fn refusal_shape(shape: &str) -> Response {
+    let body = match shape {
+        "legacy" => json!({
+            "status": "BAD_REFRESH_TOKEN",
+            "message": "missing or invalid refresh token",
+            "correlationId": super::errors::correlation_id(),
+        }),
+        "invalid_request" => json!({
+            "error": "invalid_request",
+            "status": "BAD_REFRESH_TOKEN",
+            "message": "missing or unknown refresh token",
+        }),
+        "bad_hub" => json!({
+            "status": "BAD_HUB",
+            "message": "missing or unknown hub id",
+            "error": "access_denied",
+        }),
+        "bad_client_id" => json!({
+            "error": "invalid_client",
+            "error_description": "missing or unknown client id",
+            "status": "BAD_CLIENT_ID",
+            "message": "missing or unknown client id",
+        }),
+        "bad_client_secret" => json!({
+            "error": "invalid_client",
+            "error_description": "missing or invalid client secret",
+            "status": "BAD_CLIENT_SECRET",
+            "message": "missing or invalid client secret",
+        }),
+        _ => {
+            return oauth_error(
+                "BAD_REFRESH_TOKEN",
+                "invalid_grant",
+                "refresh token is invalid, expired or revoked",
+            )
+        }
+    };
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+/// `POST /oauth/v1/token` (deprecated, removed 2027-02-16): form-encoded,
+/// parameters in the query accepted too as the v1 spec lists them, client
+/// credentials in the body or as HTTP Basic.
+async fn token_v1(
     State(shared): St,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
@@ -1141,9 +938,29 @@ async fn token(
         form.entry("client_id".into()).or_insert(id);
         form.entry("client_secret".into()).or_insert(secret);
     }
+    token(&shared, form)
+}
+
+/// `POST /oauth/v3/token`: every parameter in the form body and nowhere
+/// else (no query parameters, no HTTP Basic): SEMANTICS.md R2.6.
+async fn token_v3(State(shared): St, body: Bytes) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    token(&shared, form)
+}
+
+/// The grants both token endpoints share. Refusals carry both HubSpot's
+/// `status` and RFC 6749's `error`.
+fn token(shared: &Shared, form: HashMap<String, String>) -> Response {
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let (client_id, client_secret) = (field("client_id"), field("client_secret"));
     let grant = field("grant_type");
+    if grant == "refresh_token" {
+        if let Some(shape) = shared.tokens.refusal() {
+            return refusal_shape(&shape);
+        }
+    }
     let result = match grant {
         "refresh_token" => shared
             .tokens
@@ -1181,7 +998,7 @@ async fn token(
                 "access_token": issued.access_token,
                 "expires_in": issued.expires_in.as_secs(),
                 "token_use": token_use,
-                "hub_id": 62515,
+                "hub_id": super::PORTAL_ID,
                 "user_id": 123456,
                 "scopes": ["oauth", "crm.objects.contacts.read", "crm.objects.contacts.write"],
             });
@@ -1190,17 +1007,14 @@ async fn token(
             }
             Json(body).into_response()
         }
-        Err(e) => {
-            let (status, message) = match (e.code(), grant) {
-                ("invalid_client", _) => {
-                    ("BAD_CLIENT_ID", "missing or unknown client id or secret")
-                }
-                (_, "refresh_token") => ("BAD_REFRESH_TOKEN", "missing or unknown refresh token"),
-                (_, "authorization_code") => ("BAD_AUTH_CODE", "missing or unknown auth code"),
-                _ => ("BAD_GRANT", "the grant was refused"),
-            };
-            oauth_error(status, e.code(), message)
-        }
+        Err(e) => match (e.code(), grant) {
+            ("invalid_client", _) => refusal_shape("bad_client_id"),
+            (_, "refresh_token") => refusal_shape("invalid_grant"),
+            (code, "authorization_code") => {
+                oauth_error("BAD_AUTH_CODE", code, "missing or unknown auth code")
+            }
+            (code, _) => oauth_error("BAD_GRANT", code, "the grant was refused"),
+        },
     }
 }
 

@@ -11,8 +11,12 @@
 //!
 //! What it serves:
 //!
-//! - `POST /oauth/v1/token` (form: `refresh_token`, `client_credentials`,
-//!   `authorization_code` with PKCE) and `GET /oauth/authorize`;
+//! - `POST /oauth/v1/token` and `/oauth/v3/token` (form: `refresh_token`,
+//!   `client_credentials`, `authorization_code` with PKCE) and
+//!   `GET /oauth/authorize`; `GET /account-info/v3/details`;
+//!   `GET /crm/v3/owners`;
+//! - `POST /crm/v3/objects/{contacts|companies}/merge`,
+//!   `POST /crm/v3/objects/contacts/gdpr-delete`;
 //! - `GET /crm/v3/properties/{object}` and `…/{object}/{name}`;
 //! - `GET|POST /crm/v3/objects/{object}`, `GET|PATCH|DELETE …/{id}`
 //!   (`idProperty` accepted), `POST …/search`,
@@ -23,9 +27,37 @@
 //! for `contacts`, `companies`, `deals`, `notes` and `tasks` (or their
 //! `0-1`-style type ids). Every API path needs a bearer token: a static one
 //! from [`SimulatorOptions::tokens`] or one issued by the token endpoint.
+//!
+//! # Round-2 facts (SEMANTICS.md R2.5–R2.8) and where they are reproduced
+//!
+//! | fact | reproduced in | proven by (`r2_tests`) |
+//! |---|---|---|
+//! | R2.5 list endpoint: at most 100 a page, `after` opaque | `api::list` | `tests::…` (existing list cases) |
+//! | R2.5 search is its own bucket, 5 per rolling second, no burst-limit use | `guard` (`SECONDLY` window apart from `BURST`) | `a_bucket_paced_sixth_search_breaks_the_rolling_second` |
+//! | R2.5 burst 100 per rolling 10 s; 429 bodies by `policyName` | `guard`, `errors::rate_limited` | `tests::auth_oauth_and_rate_limits_answer_like_hubspot` |
+//! | §1 daily limit resets at midnight in the account's zone | `guard` (day in `account_zone`), `account::details` | `the_daily_limit_resets_at_the_accounts_midnight` |
+//! | R2.5 exports, imports | not reproduced (leadbridge does not use them) | — |
+//! | R2.6 refusal bodies (RFC fields + status/message, legacy, `invalid_request`, `BAD_HUB`, `BAD_CLIENT_*`) | `api::refusal_shape`, selected by `/__sim/tokens/refuse` | `every_refusal_shape_is_selectable` |
+//! | R2.6 `/oauth/v3/token`, every parameter in the body; v1 kept | `api::token_v3`, `api::token_v1` | `v3_token_endpoint_takes_every_parameter_in_the_body` |
+//! | R2.6 introspect / revoke, date-versioned endpoint | not reproduced | — |
+//! | R2.7 merge: new record, new id, primary wins, `hs_merged_object_ids` | `merge::merge` | `merges_make_a_new_record_and_gdpr_deletes_for_good` |
+//! | R2.7 GET / single PATCH of an old id answer with the new record; batch read under the new id; batch update refuses | `api::resolve_following`, `batch::read`, `batch::write` | same |
+//! | R2.7 414 past 250 identities; secondary email kept as additional | not reproduced | — |
+//! | R2.7 DELETE archives; `?archived=true` lists only archived, with `archivedAt`; search never shows them | `api::archive_one`, `api::list`, `search` | `tests::…`, connector `archived_records_are_listed_…` |
+//! | R2.7 restore within 90 days | not reproduced (archived records stay in the bin) | — |
+//! | R2.7 GDPR delete: 204, permanent, email blocklisted | `merge::gdpr_delete`, `batch::email_conflict` | `merges_make_a_new_record_and_gdpr_deletes_for_good` |
+//! | R2.8 207 only for creates (and updates) with a unique trace id on every input | `batch::traced`, `batch::write` | `traced_create_batches_answer_per_record` |
+//! | R2.8 without trace ids one bad input fails the batch (409 first conflict / two inputs one email; 400 `VALIDATION_ERROR`), nothing written | `batch::write`, `batch::whole_refusal` | `untraced_create_batches_fail_whole` |
+//! | R2.8 duplicate ids → 400 "Duplicate IDs found in batch input" | `batch::duplicate_ids` | `duplicate_ids_and_update_keys_are_refused_whole` |
+//! | R2.8 upsert by email never partial; batch update takes ids only | `batch::write`, `batch::non_unique` | same |
+//! | R2.8 423 Locked, 477 | not reproduced (the fault layer injects 429/5xx only) | — |
 
+mod account;
 mod api;
+mod batch;
 mod errors;
+mod merge;
+mod owners;
 mod schema;
 mod search;
 mod store;
@@ -56,6 +88,9 @@ use crate::time::from_ms;
 /// The fault layer's state (the core kit does not re-export its alias).
 type FaultState = (Faults, Arc<dyn VendorErrors>);
 
+/// The simulated account's portal (hub) id.
+pub(crate) const PORTAL_ID: u64 = 62515;
+
 /// The burst limit: 100 calls per rolling 10 seconds.
 const BURST: (usize, Duration) = (100, Duration::from_secs(10));
 /// The search limit: 5 calls per second.
@@ -80,6 +115,9 @@ pub(crate) struct Shared {
     daily_limit: Mutex<Option<u64>>,
     rates: Mutex<RateState>,
     base_url: OnceLock<String>,
+    /// The account's time zone (IANA name as HubSpot spells it, and the
+    /// zone): its midnight resets the daily limit.
+    time_zone: Mutex<(String, TimeZone)>,
 }
 
 impl Shared {
@@ -98,6 +136,14 @@ impl Shared {
     /// When a change made now becomes visible to search.
     fn visible_ms(&self, now: i64) -> i64 {
         now.saturating_add(self.index_lag_ms.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn account_zone(&self) -> TimeZone {
+        self.time_zone
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone()
     }
 
     pub(crate) fn base_url(&self) -> String {
@@ -132,6 +178,7 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
             used_today: 0,
         }),
         base_url: OnceLock::new(),
+        time_zone: Mutex::new(account::zone(account::DEFAULT_TIME_ZONE)),
     });
     let sim = HubSpotSim {
         shared: shared.clone(),
@@ -149,6 +196,7 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
     let fault_state: FaultState = (shared.faults.clone(), Arc::new(errors::HubSpotErrors));
     let router = api::router(shared.clone())
         .layer(middleware::from_fn_with_state(shared.clone(), guard))
+        .merge(account::control_router(shared.clone()))
         .merge(control_router(control.clone()))
         .layer(middleware::from_fn_with_state(fault_state, fault_layer))
         .layer(middleware::from_fn_with_state(shared.clone(), count));
@@ -198,7 +246,7 @@ async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
 /// and HubSpot's rate-limit headers on the answer.
 async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    if !path.starts_with("/crm/") {
+    if !path.starts_with("/crm/") && !path.starts_with("/account-info/") {
         return next.run(request).await;
     }
     let token = request
@@ -236,13 +284,18 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
     let mut headers: Vec<(&'static str, String)> = Vec::new();
     {
         let mut rates = shared.rates.lock().unwrap_or_else(|e| e.into_inner());
-        let today = shared.clock.now().to_zoned(TimeZone::UTC).date();
+        // R2.5/§1: "Daily limits reset at midnight in the account's time zone."
+        let tz = shared.account_zone();
+        let today = shared.clock.now().to_zoned(tz).date();
         if rates.day != Some(today) {
             rates.day = Some(today);
             rates.used_today = 0;
         }
         if let Some(max) = daily {
             if rates.used_today >= max {
+                shared
+                    .requests
+                    .rate_limited(&endpoint_label(request.method().as_str(), &path));
                 let mut r = errors::rate_limited(
                     "DAILY",
                     "You have reached your daily limit.",
@@ -271,6 +324,9 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
                     .front()
                     .map(|t| span.saturating_sub(now.duration_since(*t)))
                     .unwrap_or(span);
+                shared
+                    .requests
+                    .rate_limited(&endpoint_label(request.method().as_str(), &path));
                 return if is_search {
                     errors::rate_limited("SECONDLY", "You have reached your secondly limit.", wait)
                 } else {
@@ -556,5 +612,7 @@ pub(crate) fn as_map(value: Option<&Value>) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
+#[cfg(test)]
+mod r2_tests;
 #[cfg(test)]
 mod tests;

@@ -201,6 +201,15 @@ static CONTACTS: &[PropDef] = &[
     text(p("phone", "Phone Number", Kind::String)),
     p("website", "Website URL", Kind::String),
     p("country", "Country/Region", Kind::String),
+    p("city", "City", Kind::String),
+    p("state", "State/Region", Kind::String),
+    p("zip", "Postal Code", Kind::String),
+    p("address", "Street Address", Kind::String),
+    text(p("mobilephone", "Mobile Phone Number", Kind::String)),
+    p("fax", "Fax Number", Kind::String),
+    p("industry", "Industry", Kind::String),
+    p("annualrevenue", "Annual Revenue", Kind::String),
+    p("salutation", "Salutation", Kind::String),
     options(
         p("numemployees", "Number of Employees", Kind::Enumeration),
         EMPLOYEE_RANGES,
@@ -231,6 +240,11 @@ static CONTACTS: &[PropDef] = &[
     custom(p("closed_won", "Closed won", Kind::Bool)),
     custom(p("opportunity_amount", "Opportunity amount", Kind::Number)),
     custom(p("last_event_date", "Last event date", Kind::Date)),
+    read_only(p(
+        "hs_merged_object_ids",
+        "Merged Contact IDs",
+        Kind::String,
+    )),
     computed(p("hs_object_id", "Record ID", Kind::Number), Computed::Id),
     computed(
         p("createdate", "Create Date", Kind::DateTime),
@@ -365,6 +379,17 @@ impl ObjectType {
             Self::Deals => "deals",
             Self::Notes => "notes",
             Self::Tasks => "tasks",
+        }
+    }
+
+    /// HubSpot's object type id (`0-1` for contacts), as its messages name it.
+    pub(crate) fn type_id(self) -> &'static str {
+        match self {
+            Self::Contacts => "0-1",
+            Self::Companies => "0-2",
+            Self::Deals => "0-3",
+            Self::Notes => "0-46",
+            Self::Tasks => "0-27",
         }
     }
 

@@ -464,6 +464,26 @@ impl ObjectStore {
         Ok(())
     }
 
+    /// Removes a record for good (a GDPR delete, or the losers of a merge).
+    pub fn remove(&mut self, id: u64) -> Option<Rec> {
+        let email = self.email_idx.and_then(|idx| {
+            self.recs
+                .get(&id)
+                .and_then(|r| r.get(idx))
+                .map(str::to_owned)
+        });
+        let rec = self.recs.remove(&id)?;
+        self.generation += 1;
+        self.by_modified.remove(&(rec.modified, id));
+        self.archived.remove(&id);
+        if let Some(email) = email {
+            if self.emails.get(&email_hash(&email)) == Some(&id) {
+                self.emails.remove(&email_hash(&email));
+            }
+        }
+        Some(rec)
+    }
+
     /// Moves a live record to the recycle bin.
     pub fn archive(&mut self, id: u64, now: i64) -> Result<(), WriteError> {
         let email = self
@@ -497,9 +517,19 @@ pub(crate) struct Db {
     pub next_id: u64,
     /// Associations from `(object, id)` to `(object, id, type id)`.
     pub associations: Associations,
+    /// Merged-away ids and the record that now stands for them (R2.7).
+    pub merged: HashMap<(ObjectType, u64), u64>,
+    /// Emails a GDPR delete blocklisted (lower case).
+    pub blocklist: std::collections::HashSet<String>,
 }
 
 impl Db {
+    /// The live record `id` stands for: itself, or the record it was merged into.
+    pub fn follow(&self, kind: ObjectType, id: u64) -> Option<u64> {
+        let id = self.merged.get(&(kind, id)).copied().unwrap_or(id);
+        self.store(kind).live(id).map(|_| id)
+    }
+
     pub fn new() -> Self {
         Self {
             objects: ObjectType::ALL
@@ -508,6 +538,8 @@ impl Db {
                 .collect(),
             next_id: 1001,
             associations: HashMap::new(),
+            merged: HashMap::new(),
+            blocklist: Default::default(),
         }
     }
 

@@ -5,9 +5,9 @@ use serde_json::{json, Value};
 
 use super::*;
 
-const TOKEN: &str = "pat-sim-unit";
+pub(super) const TOKEN: &str = "pat-sim-unit";
 
-async fn sim(rate_limits: bool) -> RunningSimulator {
+pub(super) async fn sim(rate_limits: bool) -> RunningSimulator {
     start(SimulatorOptions {
         tokens: TokenSettings {
             static_tokens: vec![TOKEN.into()],
@@ -21,7 +21,12 @@ async fn sim(rate_limits: bool) -> RunningSimulator {
     .unwrap()
 }
 
-async fn call(s: &RunningSimulator, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(super) async fn call(
+    s: &RunningSimulator,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let client = reqwest::Client::new();
     let url = format!("{}{path}", s.url());
     let mut req = match method {
@@ -40,7 +45,7 @@ async fn call(s: &RunningSimulator, method: &str, path: &str, body: Option<Value
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-fn insert(s: &RunningSimulator, records: Value) -> Vec<String> {
+pub(super) fn insert(s: &RunningSimulator, records: Value) -> Vec<String> {
     let records = records
         .as_array()
         .unwrap()
