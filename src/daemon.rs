@@ -18,6 +18,7 @@
 //! - shutdown: pipelines stop at a page boundary after committing the batch
 //!   in flight, bounded by `shutdown_grace` ([`Stopped`]).
 
+pub mod live_check;
 mod notify;
 mod reload;
 mod status_line;
@@ -28,7 +29,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leadbridge_core::auth::{AuthConfig, RefreshTokenSink};
-use leadbridge_core::ConnectorError;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{error, info, warn};
 
@@ -55,22 +55,11 @@ pub enum DaemonError {
     /// The connectors or pipelines could not be built.
     #[error(transparent)]
     Build(#[from] BuildError),
-    /// A connector failed its start-up check (credentials refused, object
-    /// unknown, tool unreachable).
-    #[error("connector {connector} failed its start-up check (describing `{object}`): {source}")]
-    Authenticate {
-        /// The connector's config name.
-        connector: String,
-        /// The object it was asked to describe.
-        object: String,
-        /// Why it failed (no secret in it).
-        #[source]
-        source: ConnectorError,
-    },
-    /// The mapping does not fit the tools' own metadata (a field that does
-    /// not exist, a read-only field leadbridge would write).
-    #[error("the field mapping does not fit the tools:\n  {}", .0.join("\n  "))]
-    Mapping(Vec<String>),
+    /// The config does not fit the tools (credentials refused, a field
+    /// that does not exist or cannot be written, an owner who is not a
+    /// user…): every problem with the file:line:col of the setting.
+    #[error("the config does not fit the tools:\n{0}")]
+    LiveCheck(crate::config::ConfigErrors),
 }
 
 /// Something the running daemon is asked to do from outside its schedule.
@@ -199,8 +188,14 @@ impl Daemon {
     /// read that needs valid credentials and costs one API call). The
     /// first failure is returned, so bad credentials fail the start with
     /// the connector's name instead of halting pipelines later.
-    pub async fn authenticate(&self) -> Result<(), DaemonError> {
-        authenticate(&self.built, None).await
+    pub async fn authenticate(&self) -> Result<live_check::Findings, DaemonError> {
+        verified(&self.config, &self.built).await
+    }
+
+    /// The live check of the config against the tools, without refusing
+    /// anything: what `leadbridge check --online` prints.
+    pub async fn check_online(&self) -> live_check::Findings {
+        live_check::check(&self.config, &self.built.connectors).await
     }
 
     /// One cycle of every pipeline, in config order; each pipeline's result.
@@ -440,7 +435,10 @@ impl Daemon {
             connectors,
             pipelines,
         };
-        authenticate(&built, Some(&changed)).await?;
+        if !changed.is_empty() {
+            info!(connectors = ?changed, "connectors changed: checking the config against the tools");
+        }
+        verified(&new, &built).await?;
         self.config = new;
         self.built = built;
         Ok(supervisor.apply(self.desired()))
@@ -458,50 +456,23 @@ impl Daemon {
     }
 }
 
-/// One `describe` per (connector, object) the pipelines use; only the
-/// connectors in `only`, when given.
-async fn authenticate(built: &Built, only: Option<&BTreeSet<String>>) -> Result<(), DaemonError> {
-    let mut schemas = std::collections::BTreeMap::new();
-    for s in &built.pipelines {
-        for endpoint in [&s.pipeline.marketing, &s.pipeline.crm] {
-            let name = &endpoint.connector_name;
-            if only.is_some_and(|o| !o.contains(name)) {
-                continue;
-            }
-            let key = (name.clone(), endpoint.object.clone());
-            if schemas.contains_key(&key) {
-                continue;
-            }
-            let schema = endpoint
-                .connector
-                .describe(&endpoint.object)
-                .await
-                .map_err(|source| DaemonError::Authenticate {
-                    connector: name.clone(),
-                    object: endpoint.object.clone(),
-                    source,
-                })?;
-            info!(connector = %name, object = %endpoint.object, "connector authenticated");
-            schemas.insert(key, schema);
-        }
+/// The live check, its warnings logged; its errors refuse the start (or
+/// the reload).
+async fn verified(config: &Config, built: &Built) -> Result<live_check::Findings, DaemonError> {
+    let findings = live_check::check(config, &built.connectors).await;
+    for w in &findings.warnings {
+        warn!(warning = %w, "config warning");
     }
-    // Every mapping checked against the metadata just read, before any write.
-    let mut problems = Vec::new();
-    for s in &built.pipelines {
-        let p = &s.pipeline;
-        let marketing = schemas.get(&(
-            p.marketing.connector_name.clone(),
-            p.marketing.object.clone(),
-        ));
-        let crm = schemas.get(&(p.crm.connector_name.clone(), p.crm.object.clone()));
-        if let (Some(marketing), Some(crm)) = (marketing, crm) {
-            problems.extend(crate::engine::schema_check::check(p, marketing, crm));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
+    if findings.is_ok() {
+        info!(
+            objects = findings.schemas.len(),
+            "every connector answered; the config fits the tools"
+        );
+        Ok(findings)
     } else {
-        Err(DaemonError::Mapping(problems))
+        Err(DaemonError::LiveCheck(crate::config::ConfigErrors {
+            errors: findings.errors,
+        }))
     }
 }
 

@@ -128,7 +128,7 @@ async fn no_secret_reaches_logs_errors_status_or_state() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("failed its start-up check"), "{stderr}");
+    assert!(stderr.contains("refused the credentials"), "{stderr}");
     assert_clean("a start-up error", &out.stderr);
     assert_clean("a start-up error", &out.stdout);
     std::fs::write(world.path().join("secrets/hubspot.token"), HS_CANARY).unwrap();

@@ -213,7 +213,7 @@ async fn refused_credentials_fail_the_start_before_ready() {
     let log = daemon.log();
     assert_eq!(status.code(), Some(1), "{log}");
     assert!(
-        log.contains("connector hubspot failed its start-up check"),
+        log.contains("connector `hubspot`: hubspot refused the credentials"),
         "{log}"
     );
     assert!(!log.contains("not-the-token"), "{log}");

@@ -1,14 +1,24 @@
-//! `leadbridge check --config FILE`: validates a config offline, as ops do
-//! before a deploy and as systemd does in `ExecStartPre=`/`ExecReload=`.
-//! Prints every problem, one per line (`file:line:col: error: …`), and exits
-//! non-zero; prints a one-line summary and exits 0 when the file is valid.
+//! `leadbridge check --config FILE [--online]`: validates a config, as ops
+//! do before a deploy and as systemd does in `ExecStartPre=`/`ExecReload=`.
+//!
+//! Offline (the default, for CI and `ExecStartPre=`), it reads the file and
+//! resolves its secret references; it never contacts a tool, and says so in
+//! its last line. `--online` also holds the config against the tools
+//! themselves, with the same live check every start runs
+//! (`crate::daemon::live_check`): fields that do not exist or cannot be
+//! written, types that cannot hold each other's values, owners who are not
+//! users, credentials refused. Every problem is printed one per line
+//! (`file:line:col: error: …`) with the exit code of a config problem.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
+use super::common::{print_findings, runtime};
+use super::exit;
 use crate::config::Config;
+use crate::daemon::Daemon;
 
 /// Arguments of `leadbridge check`.
 #[derive(Debug, Args)]
@@ -16,31 +26,17 @@ pub struct CheckArgs {
     /// The config file to check.
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: PathBuf,
+    /// Also connect to every tool with the configured credentials and check
+    /// the config against their metadata and users.
+    #[arg(long)]
+    pub online: bool,
 }
 
 /// Checks the file; secrets are resolved from this process's environment,
 /// so run it with the daemon's environment (as systemd's `ExecStartPre=` does).
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    match Config::load(&args.config) {
-        Ok(config) => {
-            let pipelines: Vec<&str> = config.pipelines.iter().map(|p| p.name.as_str()).collect();
-            let connectors: Vec<String> = config
-                .connectors
-                .values()
-                .map(|c| format!("{} ({})", c.name, c.kind()))
-                .collect();
-            println!(
-                "{}: ok: {} pipeline{} ({}), {} connector{} ({})",
-                args.config.display(),
-                pipelines.len(),
-                if pipelines.len() == 1 { "" } else { "s" },
-                pipelines.join(", "),
-                connectors.len(),
-                if connectors.len() == 1 { "" } else { "s" },
-                connectors.join(", "),
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+    let config = match Config::load(&args.config) {
+        Ok(config) => config,
         Err(errors) => {
             for e in errors.iter() {
                 eprintln!("{e}");
@@ -51,7 +47,53 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 errors.len(),
                 if errors.len() == 1 { "" } else { "s" }
             );
-            Ok(ExitCode::FAILURE)
+            return Ok(exit::code(exit::CONFIG));
         }
+    };
+    let pipelines: Vec<&str> = config.pipelines.iter().map(|p| p.name.as_str()).collect();
+    let connectors: Vec<String> = config
+        .connectors
+        .values()
+        .map(|c| format!("{} ({})", c.name, c.kind()))
+        .collect();
+    let summary = format!(
+        "{}: ok: {} pipeline{} ({}), {} connector{} ({})",
+        args.config.display(),
+        pipelines.len(),
+        if pipelines.len() == 1 { "" } else { "s" },
+        pipelines.join(", "),
+        connectors.len(),
+        if connectors.len() == 1 { "" } else { "s" },
+        connectors.join(", "),
+    );
+    if !args.online {
+        println!("{summary}");
+        println!(
+            "the tools were not contacted: `leadbridge check --online` also checks fields, types, owners and credentials against them"
+        );
+        return Ok(exit::code(exit::OK));
     }
+    let path = args.config.clone();
+    let daemon = match Daemon::open(config) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit::code(exit::FAILED));
+        }
+    };
+    let findings = runtime()?.block_on(daemon.check_online());
+    if !print_findings(&findings, &path) {
+        return Ok(exit::code(if findings.unreachable {
+            exit::FAILED
+        } else {
+            exit::CONFIG
+        }));
+    }
+    println!("{summary}");
+    println!(
+        "checked online: {} object{} and the users of every CRM, as the start does",
+        findings.schemas.len(),
+        if findings.schemas.len() == 1 { "" } else { "s" }
+    );
+    Ok(exit::code(exit::OK))
 }

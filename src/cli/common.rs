@@ -21,8 +21,28 @@ pub fn load_config(path: &Path) -> Result<Config, ExitCode> {
             path.display(),
             errors.len()
         );
-        ExitCode::from(2)
+        super::exit::code(super::exit::CONFIG)
     })
+}
+
+/// Prints the live check's findings (warnings first, then errors) to
+/// stderr; returns whether the config fits the tools.
+pub fn print_findings(findings: &crate::daemon::live_check::Findings, path: &Path) -> bool {
+    for w in &findings.warnings {
+        eprintln!("{}", w.as_warning());
+    }
+    for e in &findings.errors {
+        eprintln!("{e}");
+    }
+    if !findings.is_ok() {
+        eprintln!(
+            "{}: {} problem{} against the tools; nothing was written",
+            path.display(),
+            findings.errors.len(),
+            if findings.errors.len() == 1 { "" } else { "s" }
+        );
+    }
+    findings.is_ok()
 }
 
 /// Starts logging: human-readable on a terminal, JSON lines otherwise (the

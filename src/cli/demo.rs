@@ -414,6 +414,15 @@ async fn story(args: DemoArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
     let mut daemon = Daemon::open(config)?;
     daemon.clock = Arc::new(clock.daemon.clone());
     clock.set(&start);
+    // The same live check as every start: the config against the tools.
+    let findings = daemon.check_online().await;
+    if !super::common::print_findings(&findings, &config_path) {
+        anyhow::bail!("the demo config does not fit the simulated tools");
+    }
+    say(format!(
+        "  checked against the tools: {} objects and the CRM's users fit the config",
+        findings.schemas.len()
+    ));
 
     say(format!(
         "▸ {}: marketing hands over what the SLA says",

@@ -5,6 +5,7 @@ mod check;
 mod common;
 mod demo;
 mod dlq;
+pub mod exit;
 mod explain;
 mod report;
 mod resync;
@@ -19,7 +20,7 @@ use clap::{Parser, Subcommand};
 
 /// leadbridge: marketing → sales handoff, follow-up SLA and feedback, as a daemon.
 #[derive(Debug, Parser)]
-#[command(name = "leadbridge", version, about)]
+#[command(name = "leadbridge", version, about, after_help = exit::HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -29,7 +30,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate a config file offline: every problem with file:line:col.
+    /// Validate a config file: every problem with file:line:col (offline;
+    /// --online also holds it against the tools themselves).
     Check(check::CheckArgs),
     /// The whole thing on local simulators, narrated: no account needed.
     Demo(demo::DemoArgs),

@@ -35,11 +35,22 @@ pub fn run(args: ResyncArgs) -> anyhow::Result<ExitCode> {
             args.config.display()
         );
     };
-    let store = crate::state::open(&config.daemon.state_dir)?.store;
     let mut commit = Commit::new(p.name.clone());
     commit.reset_cursor(Side::Marketing, p.marketing.object.clone());
     commit.reset_cursor(Side::Crm, p.crm.side.object.clone());
-    runtime()?.block_on(store.commit(&commit))?;
+    let path = args.config.clone();
+    let daemon = crate::daemon::Daemon::open(config.clone())?;
+    let rt = runtime()?;
+    // A resync re-reads everything: first make sure the config fits the tools.
+    let findings = rt.block_on(daemon.check_online());
+    if !super::common::print_findings(&findings, &path) {
+        return Ok(super::exit::code(if findings.unreachable {
+            super::exit::FAILED
+        } else {
+            super::exit::CONFIG
+        }));
+    }
+    rt.block_on(daemon.store.commit(&commit))?;
     println!(
         "{}: cursors reset; the next cycle re-reads both tools from the beginning",
         p.name

@@ -18,27 +18,25 @@ use clap::Args;
 use tokio::sync::mpsc;
 use tracing::{error, info};
 
-use super::common::{init_logging, load_config, runtime};
+use super::common::{init_logging, load_config, print_findings, runtime};
+use super::exit;
 use super::simulate::stop_requested;
 use crate::daemon::{Daemon, Input, Notifier, Stopped};
 
 /// Flags of `leadbridge run`.
 #[derive(Debug, Args)]
+#[command(after_help = exit::HELP)]
 pub struct RunArgs {
     /// The config file.
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: PathBuf,
-    /// Run one cycle of every pipeline, then exit (0 when all succeeded).
+    /// Run one cycle of every pipeline, then exit (see the exit codes below).
     #[arg(long)]
     pub once: bool,
     /// Read and decide, but write nothing anywhere; print what would change.
     #[arg(long)]
     pub dry_run: bool,
 }
-
-/// Exit code when start-up fails after the config was valid (state locked,
-/// credentials refused): systemd's `Restart=on-failure` retries it.
-const START_FAILED: u8 = 1;
 
 /// Runs the daemon until SIGTERM/SIGINT, or one cycle with `--once`.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -56,31 +54,36 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Err(e) => {
                 error!(error = %e, "cannot start");
                 notifier.status(&format!("cannot start: {e}"));
-                return ExitCode::from(START_FAILED);
+                return exit::code(exit::FAILED);
             }
         };
+        // The same live check before any mode writes anything.
+        notifier.status("checking the config against the tools");
+        let findings = daemon.check_online().await;
+        if !print_findings(&findings, &args.config) {
+            error!(problems = findings.errors.len(), "cannot start: the config does not fit the tools");
+            notifier.status("cannot start: the config does not fit the tools");
+            return exit::code(if findings.unreachable { exit::FAILED } else { exit::CONFIG });
+        }
+        for w in &findings.warnings {
+            tracing::warn!(warning = %w.as_warning(), "config warning");
+        }
         if args.once || args.dry_run {
             return once(&daemon, args.dry_run).await;
-        }
-        notifier.status("authenticating connectors");
-        if let Err(e) = daemon.authenticate().await {
-            error!(error = %e, "cannot start");
-            notifier.status(&format!("cannot start: {e}"));
-            return ExitCode::from(START_FAILED);
         }
         let (inputs, inputs_rx) = mpsc::unbounded_channel();
         let reloads = match forward_reloads(inputs.clone()) {
             Ok(task) => task,
             Err(e) => {
                 error!(error = %e, "cannot listen for SIGHUP");
-                return ExitCode::from(START_FAILED);
+                return exit::code(exit::FAILED);
             }
         };
         let stopped = match daemon.serve(inputs, inputs_rx, stop_requested(), &notifier).await {
             Ok(stopped) => stopped,
             Err(e) => {
                 error!(error = %e, "cannot bind the admin server");
-                return ExitCode::from(START_FAILED);
+                return exit::code(exit::FAILED);
             }
         };
         reloads.abort();
@@ -119,12 +122,16 @@ fn forward_reloads(
     }))
 }
 
+/// One cycle of every pipeline; the exit code says whether any failed
+/// (3) or dead-lettered records (4).
 async fn once(daemon: &Daemon, dry_run: bool) -> ExitCode {
     let mut failed = false;
+    let mut dead_lettered = 0;
     for (name, result) in daemon.run_once(dry_run).await {
         match result {
             Ok(report) => {
                 let c = report.counts;
+                dead_lettered += c.dead_lettered;
                 println!(
                     "{name}: read {} marketing / {} crm, handed off {}, wrote {} crm / {} marketing, {} echoes, {} dead-lettered{}",
                     c.read_marketing,
@@ -147,8 +154,11 @@ async fn once(daemon: &Daemon, dry_run: bool) -> ExitCode {
         }
     }
     if failed {
-        ExitCode::FAILURE
+        exit::code(exit::CYCLE_FAILED)
+    } else if dead_lettered > 0 {
+        eprintln!("{dead_lettered} record(s) went to the dead letter queue: `leadbridge dlq list` shows them and why");
+        exit::code(exit::DEAD_LETTERS)
     } else {
-        ExitCode::SUCCESS
+        exit::code(exit::OK)
     }
 }

@@ -126,6 +126,18 @@ impl ValueMap {
         self.crm_to_marketing.get(crm).map(String::as_str)
     }
 
+    /// Every CRM value the map names.
+    pub fn crm_values(&self) -> impl Iterator<Item = &str> {
+        self.crm_to_marketing.keys().map(String::as_str)
+    }
+
+    /// Every (CRM value, marketing value) pair.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.crm_to_marketing
+            .iter()
+            .map(|(c, m)| (c.as_str(), m.as_str()))
+    }
+
     /// The CRM value of a canonical (marketing) value.
     pub fn marketing_to_crm(&self, marketing: &str) -> Option<&str> {
         self.marketing_to_crm.get(marketing).map(String::as_str)

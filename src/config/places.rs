@@ -16,6 +16,7 @@
 //! | `pipelines.<p>.handoff.when` | the handoff rule |
 //! | `pipelines.<p>.handoff.assign.owners.<i>` / `.default_owner` / `.rules.<i>.owner` / `.fallback` | an owner id |
 //! | `pipelines.<p>.sla.manager` / `.sla.owners.<i>` | SLA user ids |
+//! | `pipelines.<p>.sla.first_touch` | the `touched_when` rule |
 //! | `pipelines.<p>.sla.tasks` / `.object` / `.subject` / `.parent` / `.owner` | the task fields |
 
 use std::ops::Range;
@@ -71,6 +72,9 @@ pub(crate) fn record(raw: &RawConfig, diag: &Diagnostics<'_>) {
         }
         if let Some(sla) = &p.sla {
             text(format!("{base}.sla.manager"), &sla.manager);
+            if let Some(first) = &sla.first_touch {
+                text(format!("{base}.sla.first_touch"), &first.touched_when);
+            }
             for (i, o) in sla.owners.iter().flat_map(|o| o.get_ref()).enumerate() {
                 at(format!("{base}.sla.owners.{i}"), o.span());
             }

@@ -15,5 +15,4 @@ pub mod pipeline;
 pub mod plan;
 pub mod runner;
 pub mod schedule;
-pub mod schema_check;
 pub mod stop;

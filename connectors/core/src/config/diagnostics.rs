@@ -39,6 +39,32 @@ impl fmt::Display for ConfigError {
     }
 }
 
+impl ConfigError {
+    /// The same problem, shown as a warning (`file:line:col: warning: …`):
+    /// worth a look, refuses nothing.
+    pub fn as_warning(&self) -> impl fmt::Display + '_ {
+        struct Warning<'a>(&'a ConfigError);
+        impl fmt::Display for Warning<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let e = self.0;
+                write!(
+                    f,
+                    "{}:{}:{}: warning: {}",
+                    e.file.display(),
+                    e.line,
+                    e.column,
+                    e.message
+                )?;
+                if let Some(expected) = &e.expected {
+                    write!(f, " (expected {expected})")?;
+                }
+                Ok(())
+            }
+        }
+        Warning(self)
+    }
+}
+
 /// Every problem found in one config file, in file order. A config is either
 /// wholly valid or refused with all of these, so ops fix them in one pass.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -136,14 +162,25 @@ impl Places {
         self.at.get(path).copied()
     }
 
-    /// An error at `path`, or at the file's top when it was not recorded.
+    /// An error at `path`; when that exact setting was not recorded (a
+    /// default, a nested part), at the closest enclosing one that was, else
+    /// at the file's top.
     pub fn error(
         &self,
         path: &str,
         message: impl Into<String>,
         expected: Option<String>,
     ) -> ConfigError {
-        let (line, column) = self.get(path).unwrap_or((1, 1));
+        let mut at = path;
+        let (line, column) = loop {
+            if let Some(found) = self.get(at) {
+                break found;
+            }
+            match at.rfind('.') {
+                Some(dot) => at = &at[..dot],
+                None => break (1, 1),
+            }
+        };
         ConfigError {
             file: self.file.clone(),
             line,
