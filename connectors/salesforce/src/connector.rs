@@ -10,8 +10,8 @@ use leadbridge_core::auth::RefreshTokenSink;
 use leadbridge_core::http::{ApiClient, ApiResponse, Classify, UsageSnapshot, Verdict};
 use leadbridge_core::{
     Activity, ActivityKind, ChangePage, ChangesRequest, Connector, ConnectorError, ConnectorResult,
-    Cursor, FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch, WriteOutcome,
-    WriteRecord,
+    Cursor, FieldSchema, Limits, ObjectSchema, PageToken, Record, ToolUser, ValueType, WriteBatch,
+    WriteOutcome, WriteRecord,
 };
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::StatusCode;
@@ -741,7 +741,26 @@ struct RawField {
     #[serde(default)]
     unique: bool,
     #[serde(default)]
+    length: u32,
+    #[serde(default)]
     picklist_values: Vec<RawPicklistValue>,
+}
+
+/// Describe's `type` in the engine's terms.
+fn value_type(kind: &str) -> ValueType {
+    match kind {
+        "picklist" => ValueType::Enumeration,
+        "multipicklist" => ValueType::MultiEnumeration,
+        "double" | "currency" | "percent" | "int" | "long" => ValueType::Number,
+        "boolean" => ValueType::Bool,
+        "date" => ValueType::Date,
+        "datetime" => ValueType::DateTime,
+        "reference" | "id" => ValueType::Reference,
+        "string" | "textarea" | "email" | "phone" | "url" | "combobox" | "encryptedstring" => {
+            ValueType::Text
+        }
+        _ => ValueType::Other,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -778,9 +797,14 @@ impl RawDescribe {
                         .map(|p| p.value)
                         .collect(),
                     unique: f.external_id || f.unique,
+                    value_type: value_type(&f.kind),
+                    // Text-like types say how many characters they hold;
+                    // numbers' `length` is 0 (their size is `precision`).
+                    length: (f.length > 0 && value_type(&f.kind) != ValueType::Number)
+                        .then_some(f.length),
+                    external_id: f.external_id,
                     kind: f.kind,
                     name: f.name,
-                    ..FieldSchema::default()
                 }
             })
             .collect();
@@ -1196,6 +1220,38 @@ impl Connector for SalesforceConnector {
             ))),
             WriteOutcome::Deleted { message } => Err(ConnectorError::rejected(message)),
         }
+    }
+
+    /// The org's users, active or not, from one query
+    /// (`SELECT Id, Name, Email, IsActive FROM User`), followed through
+    /// `nextRecordsUrl` past 2,000 users.
+    async fn users(&self) -> ConnectorResult<Option<Vec<ToolUser>>> {
+        let mut response = self
+            .query(
+                "SELECT Id, Name, Email, IsActive FROM User ORDER BY Id",
+                false,
+            )
+            .await?;
+        let mut users = Vec::new();
+        loop {
+            for r in &response.records {
+                let text = |f: &str| get_ci(r, f).and_then(Value::as_str).map(str::to_owned);
+                let Some(id) = text("Id") else { continue };
+                users.push(ToolUser {
+                    name: text("Name").unwrap_or_else(|| id.clone()),
+                    email: text("Email"),
+                    active: get_ci(r, "IsActive")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                    id,
+                });
+            }
+            match (response.done, response.next_records_url.take()) {
+                (false, Some(next)) => response = self.query_more(&next).await?,
+                _ => break,
+            }
+        }
+        Ok(Some(users))
     }
 
     fn usage(&self) -> UsageSnapshot {

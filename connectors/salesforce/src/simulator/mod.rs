@@ -33,7 +33,9 @@
 
 mod api;
 mod oauth;
+pub mod org;
 pub mod query;
+pub mod record_faults;
 pub mod schema;
 pub mod store;
 
@@ -95,6 +97,7 @@ pub(crate) struct Sim {
     rate_limits: AtomicBool,
     in_flight: AtomicUsize,
     index_lag_ms: AtomicU64,
+    record_faults: record_faults::RecordFaults,
 }
 
 impl Sim {
@@ -109,6 +112,26 @@ impl Sim {
 
     fn now_ms(&self) -> i64 {
         self.clock.now().as_millisecond()
+    }
+
+    /// The stamp a record written now gets: whole seconds, as a real org
+    /// stamps `SystemModstamp`, `LastModifiedDate` and `CreatedDate`
+    /// (`2013-05-20T20:49:32.000+0000`), so many records share one.
+    fn stamp_ms(&self) -> i64 {
+        let ms = self.now_ms();
+        ms - ms.rem_euclid(1000)
+    }
+
+    /// A save through the API now, with the request's duplicate header.
+    pub(crate) fn api_save(&self, duplicates: store::duplicates::Header) -> store::Save {
+        let mut save = store::Save::api(self.stamp_ms(), self.visible_at(self.now_ms()));
+        save.duplicates = duplicates;
+        save
+    }
+
+    /// A save by the org itself now (control surface, Lead Convert, merge).
+    pub(crate) fn system_save(&self) -> store::Save {
+        store::Save::system(self.stamp_ms(), self.visible_at(self.now_ms()))
     }
 
     /// When a change written now becomes visible to change queries.
@@ -193,8 +216,10 @@ impl Sim {
         record
     }
 
-    fn object(name: &str) -> Result<&'static schema::ObjectDef, String> {
-        schema::object(name).ok_or_else(|| format!("unknown sObject type {name}"))
+    fn object(&self, name: &str) -> Result<&'static schema::ObjectDef, String> {
+        self.read()
+            .def(name)
+            .ok_or_else(|| format!("unknown sObject type {name}"))
     }
 
     /// The fields of seeded person number `index` for an object.
@@ -276,15 +301,14 @@ impl SimControl for Sim {
     }
 
     fn seed(&self, spec: &SeedSpec) -> Result<Vec<String>, String> {
-        let def = Self::object(&spec.object)?;
+        let def = self.object(&spec.object)?;
         if !matches!(def.name, "Lead" | "Contact" | "Account") {
             return Err(format!(
                 "seeding {} is not supported (Lead, Contact, Account)",
                 def.name
             ));
         }
-        let now = self.now_ms();
-        let visible = self.visible_at(now);
+        let save = self.system_save();
         let mut db = self.write();
         let users = db.users();
         let mut ids = Vec::with_capacity(spec.count as usize);
@@ -293,7 +317,7 @@ impl SimControl for Sim {
         for i in 0..spec.count {
             let fields = self.person_fields(def.name, spec.seed, spec.first_index + i, &users);
             let plan = db
-                .plan_create(def.name, &fields, now, visible, &mut pending)
+                .plan_create(def.name, &fields, &save, &mut pending)
                 .map_err(|e| e.message)?;
             ids.push(plan.rec.id.to_string());
             plans.push(plan);
@@ -308,15 +332,15 @@ impl SimControl for Sim {
     }
 
     fn insert(&self, object: &str, records: Vec<Fields>) -> Result<Vec<String>, String> {
-        let def = Self::object(object)?;
-        let now = self.now_ms();
-        let visible = self.visible_at(now);
+        let def = self.object(object)?;
+        // As the org itself: read-only fields may be set, no duplicate rule runs.
+        let save = self.system_save();
         let mut db = self.write();
         let mut pending = HashMap::new();
         let mut plans = Vec::new();
         for fields in &records {
             plans.push(
-                db.plan_create(def.name, fields, now, visible, &mut pending)
+                db.plan_create(def.name, fields, &save, &mut pending)
                     .map_err(|e| format!("{}: {}", e.code, e.message))?,
             );
         }
@@ -326,42 +350,40 @@ impl SimControl for Sim {
     }
 
     fn update(&self, object: &str, id: &str, fields: Fields) -> Result<(), String> {
-        let def = Self::object(object)?;
-        let now = self.now_ms();
-        let visible = self.visible_at(now);
+        let def = self.object(object)?;
+        let save = self.system_save();
         let mut db = self.write();
         // As the org itself: read-only fields (IsConverted…) may be set too.
         let plan = db
-            .plan_control_update(def.name, id, &fields, now, visible)
+            .plan_update(def.name, id, &fields, &save, &mut HashMap::new())
             .map_err(|e| format!("{}: {}", e.code, e.message))?;
         db.commit(vec![plan]);
         Ok(())
     }
 
     fn delete(&self, object: &str, id: &str) -> Result<(), String> {
-        let def = Self::object(object)?;
-        let now = self.now_ms();
-        let visible = self.visible_at(now);
+        let def = self.object(object)?;
+        let save = self.system_save();
         self.write()
-            .delete(def.name, id, now, visible)
+            .delete(def.name, id, &save)
             .map_err(|e| format!("{}: {}", e.code, e.message))
     }
 
     fn get(&self, object: &str, id: &str) -> Option<Record> {
-        let def = schema::object(object)?;
         let db = self.read();
+        let def = db.def(object)?;
         let rec = db.table(def.name)?.find_id(id)?;
         Some(Self::to_record(def, rec))
     }
 
     fn find(&self, object: &str, field: &str, value: &str) -> Vec<Record> {
-        let Some(def) = schema::object(object) else {
+        let db = self.read();
+        let Some(def) = db.def(object) else {
             return Vec::new();
         };
         let Some(idx) = def.field(field) else {
             return Vec::new();
         };
-        let db = self.read();
         db.table(def.name)
             .map(|t| {
                 t.find_by(idx, value)
@@ -373,8 +395,9 @@ impl SimControl for Sim {
     }
 
     fn count(&self, object: &str) -> usize {
-        schema::object(object)
-            .and_then(|def| self.read().table(def.name).map(|t| t.live))
+        let db = self.read();
+        db.def(object)
+            .and_then(|def| db.table(def.name).map(|t| t.live))
             .unwrap_or(0)
     }
 
@@ -463,6 +486,14 @@ async fn concurrency(State(sim): State<Arc<Sim>>, request: Request, next: Next) 
 /// lives under [`CONTROL_PREFIX`]; `RunningSimulator::control` is the same
 /// surface in process.
 pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulator> {
+    Ok(start_with_org(options).await?.0)
+}
+
+/// [`start`], with the Salesforce-only controls ([`org::Org`]: Lead
+/// Convert, merge, duplicate rules, per-record faults, custom fields…).
+pub async fn start_with_org(
+    options: SimulatorOptions,
+) -> std::io::Result<(RunningSimulator, org::Org)> {
     let clock = SimClock::default();
     let now = clock.now().as_millisecond();
     let sim = Arc::new(Sim {
@@ -479,6 +510,7 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
         rate_limits: AtomicBool::new(options.rate_limits),
         in_flight: AtomicUsize::new(0),
         index_lag_ms: AtomicU64::new(0),
+        record_faults: record_faults::RecordFaults::default(),
     });
     if options.seed_records > 0 {
         sim.seed(&SeedSpec {
@@ -494,6 +526,7 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
     let router = Router::new()
         .merge(oauth::router())
         .merge(api::router())
+        .merge(org::router())
         .with_state(sim.clone())
         .merge(control_router(control.clone()))
         .layer(from_fn_with_state(sim.clone(), concurrency))
@@ -504,5 +537,5 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
         .layer(from_fn_with_state(sim.clone(), count_requests));
     let server = SimServer::start(router, options.listen).await?;
     *sim.base_url.write().unwrap_or_else(|e| e.into_inner()) = server.url();
-    Ok(RunningSimulator { server, control })
+    Ok((RunningSimulator { server, control }, org::Org::new(sim)))
 }
