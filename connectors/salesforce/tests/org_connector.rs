@@ -5,8 +5,15 @@
 
 mod common;
 
-use common::{connector, sim};
-use leadbridge_core::{Connector, ValueType};
+use std::time::Duration;
+
+use common::{connector, fields, insert, lead, sim};
+use leadbridge_core::{
+    Activity, ActivityKind, ChangesRequest, Connector, Record, Successor, SuccessorReason,
+    ValueType, WriteBatch, WriteOutcome, WriteRecord,
+};
+use leadbridge_salesforce::simulator::store::lifecycle::LeadConvert;
+use serde_json::json;
 
 /// `describe` normalises Salesforce's types for the engine (picklist →
 /// Enumeration, currency → Number, url → Text, reference → Reference…)
@@ -64,4 +71,136 @@ async fn describe_normalises_types_and_users_come_from_one_query() {
     );
     assert!(ada.active);
     assert!(users.iter().any(|u| u.name == "Ina Inactive" && !u.active));
+}
+
+fn converted(contact: &str) -> Option<Successor> {
+    Some(Successor {
+        object: "Contact".into(),
+        id: contact.into(),
+        reason: SuccessorReason::Converted,
+    })
+}
+
+fn changes_request(object: &str, fields: &[&str], include_archived: bool) -> ChangesRequest {
+    ChangesRequest {
+        object: object.into(),
+        since: None,
+        overlap: Duration::ZERO,
+        fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+        include_archived,
+    }
+}
+
+/// Every record of a change pass.
+async fn pass(c: &dyn Connector, request: &ChangesRequest) -> Vec<Record> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c.changes(request, token.as_ref()).await.unwrap();
+        out.extend(page.records);
+        match page.next {
+            Some(next) => token = Some(next),
+            None => return out,
+        }
+    }
+}
+
+/// Converted leads (R2.1: "When `IsConverted=true`, or after a
+/// `CANNOT_UPDATE_CONVERTED_LEAD`, re-point its mapping to
+/// `ConvertedContactId` … Create new Tasks with `WhoId = ConvertedContactId`
+/// and `WhatId` = the Opportunity or Account. Treat the error as permanent
+/// for the Lead id."): a change pass and a look-up name the contact as the
+/// lead's successor; writes to the converted lead, by id or by upsert key,
+/// answer `Superseded` by the contact and change nothing; a task for the
+/// converted lead lands on the contact, about the opportunity.
+#[tokio::test]
+async fn converted_leads_point_to_their_contact_and_tasks_follow() {
+    let (sim, org) = sim().await;
+    let c = connector(&sim);
+    let mut f = lead("Ann", "Lee", "Acme", "ann@acme.example");
+    f.insert("Leadbridge_Id__c".into(), json!("lb-1"));
+    let lead_id = insert(&sim, "Lead", f);
+    let mut f = lead("Cy", "Do", "Beta", "cy@beta.example");
+    f.insert("Leadbridge_Id__c".into(), json!("lb-2"));
+    let live = insert(&sim, "Lead", f);
+    let done = org
+        .convert_lead(&LeadConvert {
+            lead_id: lead_id.clone(),
+            ..LeadConvert::default()
+        })
+        .unwrap();
+
+    let records = pass(&c, &changes_request("Lead", &["Email"], false)).await;
+    let by_id = |id: &str| records.iter().find(|r| r.id == id).unwrap().clone();
+    assert_eq!(by_id(&lead_id).successor, converted(&done.contact_id));
+    assert_eq!(by_id(&live).successor, None);
+    assert!(
+        !by_id(&lead_id).fields.contains_key("IsConverted"),
+        "only asked-for fields"
+    );
+    let found = c
+        .lookup(
+            "Lead",
+            "Email",
+            &["ann@acme.example".into()],
+            &["Email".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(found[0].successor, converted(&done.contact_id));
+
+    let title = fields(&[("Title", json!("CTO"))]);
+    let batch = WriteBatch {
+        object: "Lead".into(),
+        key_field: Some("Leadbridge_Id__c".into()),
+        records: vec![
+            WriteRecord {
+                id: Some(lead_id.clone()),
+                key: None,
+                fields: title.clone(),
+            },
+            WriteRecord {
+                id: None,
+                key: Some("LB-1".into()),
+                fields: title.clone(),
+            },
+            WriteRecord {
+                id: Some(live.clone()),
+                key: None,
+                fields: title.clone(),
+            },
+        ],
+    };
+    let out = c.write(&batch).await.unwrap();
+    let superseded = WriteOutcome::Superseded {
+        successor: converted(&done.contact_id).unwrap(),
+    };
+    assert_eq!(
+        out,
+        vec![
+            superseded.clone(),
+            superseded,
+            WriteOutcome::Updated { id: live.clone() }
+        ]
+    );
+    assert_eq!(
+        sim.control.get("Lead", &lead_id).unwrap().text("Title"),
+        None
+    );
+
+    let task = c
+        .create_activity(&Activity {
+            kind: ActivityKind::Task,
+            parent_object: "Lead".into(),
+            parent_id: lead_id.clone(),
+            subject: "Call back".into(),
+            body: "Asked for a demo".into(),
+            owner: None,
+            due: None,
+        })
+        .await
+        .unwrap();
+    let t = sim.control.get("Task", &task).unwrap();
+    assert_eq!(t.text("WhoId").as_deref(), Some(done.contact_id.as_str()));
+    assert_eq!(t.text("WhatId"), done.opportunity_id);
 }

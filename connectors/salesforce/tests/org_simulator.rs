@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{insert, lead, sim, Api};
+use common::{fields, insert, lead, sim, Api};
+use leadbridge_salesforce::simulator::store::lifecycle::LeadConvert;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -191,4 +192,280 @@ async fn describe_answers_standard_and_added_custom_fields() {
         )
         .await;
     assert_eq!(rows.len(), 1);
+}
+
+/// Freezes the simulator's clock at a whole second and returns it.
+fn freeze(sim: &leadbridge_core::sim::RunningSimulator, at: &str) -> jiff::Timestamp {
+    let t: jiff::Timestamp = at.parse().unwrap();
+    sim.control.clock().freeze_at(t);
+    t
+}
+
+fn advance(sim: &leadbridge_core::sim::RunningSimulator, secs: u64) {
+    sim.control
+        .clock()
+        .advance(std::time::Duration::from_secs(secs));
+}
+
+/// R2.1, conversion side effects: "All open and closed activities move to
+/// the new Contact/Account (and Opportunity). Their `WhoId`/`WhatId`
+/// change, and their `LastModifiedDate` is bumped." "The Lead itself is
+/// updated: `Status` becomes a `LeadStatus` with `IsConverted=true`."
+/// "`ConvertedDate` (type `date`, no time part)." "The CDC change event for
+/// the Lead carries `Status`, `IsConverted`, `ConvertedDate` and the three
+/// `Converted*Id` fields, but not `LastModifiedDate`." "SOQL on `Lead`
+/// still returns converted leads."
+#[tokio::test]
+async fn lead_convert_makes_account_contact_opportunity_and_moves_tasks() {
+    let (sim, org) = sim().await;
+    let api = Api::new(&sim);
+    freeze(&sim, "2026-03-02T09:00:00.500Z");
+    let mut f = lead("Ann", "Lee", "Acme", "ann@acme.example");
+    f.insert("Phone".into(), json!("+1 555 0100"));
+    f.insert("City".into(), json!("Lyon"));
+    let lead_id = insert(&sim, "Lead", f);
+    let open = insert(
+        &sim,
+        "Task",
+        fields(&[("WhoId", json!(lead_id)), ("Subject", json!("Call"))]),
+    );
+    let done = insert(
+        &sim,
+        "Task",
+        fields(&[
+            ("WhoId", json!(lead_id)),
+            ("Subject", json!("Email")),
+            ("Status", json!("Completed")),
+        ]),
+    );
+    advance(&sim, 5);
+    let (_, before) = api.get(&format!("/sobjects/Lead/{lead_id}")).await;
+    assert_eq!(
+        before["SystemModstamp"], "2026-03-02T09:00:00.000+0000",
+        "whole seconds"
+    );
+
+    let converted = org
+        .convert_lead(&LeadConvert {
+            lead_id: lead_id.clone(),
+            ..LeadConvert::default()
+        })
+        .unwrap();
+    let opportunity = converted
+        .opportunity_id
+        .clone()
+        .expect("an opportunity by default");
+    let (_, l) = api.get(&format!("/sobjects/Lead/{lead_id}")).await;
+    assert_eq!(l["IsConverted"], true);
+    assert_eq!(l["Status"], "Closed - Converted");
+    assert_eq!(l["ConvertedDate"], "2026-03-02");
+    assert_eq!(l["ConvertedContactId"], json!(converted.contact_id));
+    assert_eq!(l["ConvertedAccountId"], json!(converted.account_id));
+    assert_eq!(l["ConvertedOpportunityId"], json!(opportunity));
+    assert_eq!(
+        l["SystemModstamp"], "2026-03-02T09:00:05.000+0000",
+        "the stamp moves"
+    );
+    assert_eq!(
+        l["LastModifiedDate"], before["LastModifiedDate"],
+        "LastModifiedDate does not"
+    );
+    let (_, c) = api
+        .get(&format!("/sobjects/Contact/{}", converted.contact_id))
+        .await;
+    assert_eq!(
+        (
+            c["FirstName"].as_str(),
+            c["Email"].as_str(),
+            c["MailingCity"].as_str()
+        ),
+        (Some("Ann"), Some("ann@acme.example"), Some("Lyon"))
+    );
+    assert_eq!(c["AccountId"], json!(converted.account_id));
+    let (_, a) = api
+        .get(&format!("/sobjects/Account/{}", converted.account_id))
+        .await;
+    assert_eq!(
+        (a["Name"].as_str(), a["Phone"].as_str()),
+        (Some("Acme"), Some("+1 555 0100"))
+    );
+    let (_, o) = api
+        .get(&format!("/sobjects/Opportunity/{opportunity}"))
+        .await;
+    assert_eq!(
+        (o["Name"].as_str(), o["StageName"].as_str()),
+        (Some("Acme-"), Some("Prospecting"))
+    );
+    for task in [&open, &done] {
+        let (_, t) = api.get(&format!("/sobjects/Task/{task}")).await;
+        assert_eq!(t["WhoId"], json!(converted.contact_id), "{task}");
+        assert_eq!(t["WhatId"], json!(opportunity));
+        assert_eq!(t["AccountId"], json!(converted.account_id));
+        assert_eq!(t["LastModifiedDate"], "2026-03-02T09:00:05.000+0000");
+        assert_eq!(t["SystemModstamp"], "2026-03-02T09:00:05.000+0000");
+    }
+    let rows = api
+        .query("SELECT Id FROM Lead WHERE IsConverted = false", false)
+        .await;
+    assert!(rows.is_empty());
+    assert_eq!(
+        api.query("SELECT Id, IsConverted FROM Lead", false)
+            .await
+            .len(),
+        1
+    );
+    assert!(
+        org.convert_lead(&LeadConvert {
+            lead_id: lead_id.clone(),
+            ..LeadConvert::default()
+        })
+        .is_err(),
+        "once"
+    );
+
+    // Without an opportunity, onto an existing account.
+    let second = insert(&sim, "Lead", lead("Bo", "Ng", "Acme", "bo@acme.example"));
+    let c2 = org
+        .convert_lead(&LeadConvert {
+            lead_id: second.clone(),
+            account_id: Some(converted.account_id.clone()),
+            do_not_create_opportunity: true,
+            ..LeadConvert::default()
+        })
+        .unwrap();
+    assert_eq!(
+        (c2.account_id.as_str(), c2.opportunity_id.as_deref()),
+        (converted.account_id.as_str(), None)
+    );
+    let (_, l2) = api.get(&format!("/sobjects/Lead/{second}")).await;
+    assert_eq!(l2["ConvertedOpportunityId"], Value::Null);
+}
+
+/// R2.1, refusals: "The response is HTTP 400
+/// `[{"message":"cannot reference converted lead","errorCode":"CANNOT_UPDATE_CONVERTED_LEAD","fields":[]}]`.
+/// Inside collections and SOAP the same error appears as `statusCode`."
+/// "Tasks/Events with `WhoId` = a converted lead: creating or logging
+/// activity against a converted lead fails with
+/// `CANNOT_UPDATE_CONVERTED_LEAD`" (modelled as the same 400 array).
+/// "Writing any `Converted*` field on update fails with
+/// `INVALID_FIELD_FOR_INSERT_UPDATE`." "Users with the 'View and Edit
+/// Converted Leads' permission can edit converted leads … A simulator
+/// should make this a per-user switch."
+#[tokio::test]
+async fn converted_leads_refuse_updates_and_tasks_unless_the_user_may_edit_them() {
+    let (sim, org) = sim().await;
+    let api = Api::new(&sim);
+    let mut f = lead("Ann", "Lee", "Acme", "ann@acme.example");
+    f.insert("Leadbridge_Id__c".into(), json!("lb-1"));
+    let lead_id = insert(&sim, "Lead", f);
+    let live = insert(&sim, "Lead", lead("Cy", "Do", "Beta", "cy@beta.example"));
+    let (status, body) = api
+        .patch(
+            &format!("/sobjects/Lead/{live}"),
+            &json!({"ConvertedOpportunityId": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body[0]["errorCode"], "INVALID_FIELD_FOR_INSERT_UPDATE");
+    assert!(
+        body[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Unable to update fields: ConvertedOpportunityId."),
+        "{body}"
+    );
+    org.convert_lead(&LeadConvert {
+        lead_id: lead_id.clone(),
+        ..LeadConvert::default()
+    })
+    .unwrap();
+
+    let refused = json!([{
+        "message": "cannot reference converted lead",
+        "errorCode": "CANNOT_UPDATE_CONVERTED_LEAD",
+        "fields": [],
+    }]);
+    let (status, body) = api
+        .patch(
+            &format!("/sobjects/Lead/{lead_id}"),
+            &json!({"Title": "CTO"}),
+        )
+        .await;
+    assert_eq!((status, &body), (StatusCode::BAD_REQUEST, &refused));
+    let (status, body) = api
+        .patch(
+            "/sobjects/Lead/Leadbridge_Id__c/lb-1",
+            &json!({"Title": "CTO"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body),
+        (StatusCode::BAD_REQUEST, &refused),
+        "an upsert that updates"
+    );
+    let (status, body) = api
+        .send(api.http.patch(api.url("/composite/sobjects")).json(&json!({
+            "records": [
+                {"attributes": {"type": "Lead"}, "id": lead_id, "Title": "CTO"},
+                {"attributes": {"type": "Lead"}, "id": live, "Title": "CFO"},
+            ]
+        })))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body[0],
+        json!({"success": false, "errors": [{"statusCode": "CANNOT_UPDATE_CONVERTED_LEAD", "message": "cannot reference converted lead", "fields": []}]})
+    );
+    assert_eq!(body[1]["success"], true);
+    let (status, body) = api
+        .post(
+            "/sobjects/Task",
+            &json!({"WhoId": lead_id, "Subject": "Call"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body),
+        (StatusCode::BAD_REQUEST, &refused),
+        "no task on a converted lead"
+    );
+    assert_eq!(
+        sim.control.get("Lead", &lead_id).unwrap().text("Title"),
+        None
+    );
+
+    // The permission lets the API user's updates through (tasks still not).
+    org.set_view_and_edit_converted_leads(&org.api_user(), true);
+    let (status, _) = api
+        .patch(
+            &format!("/sobjects/Lead/{lead_id}"),
+            &json!({"Title": "CTO"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        sim.control
+            .get("Lead", &lead_id)
+            .unwrap()
+            .text("Title")
+            .as_deref(),
+        Some("CTO")
+    );
+    let (status, _) = api
+        .post(
+            "/sobjects/Task",
+            &json!({"WhoId": lead_id, "Subject": "Call"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The permission is per user: another user's grant changes nothing.
+    org.set_view_and_edit_converted_leads(&org.api_user(), false);
+    let other = sim.control.find("User", "Alias", "sseller")[0].id.clone();
+    org.set_view_and_edit_converted_leads(&other, true);
+    let (status, _) = api
+        .patch(
+            &format!("/sobjects/Lead/{lead_id}"),
+            &json!({"Title": "CEO"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
