@@ -23,6 +23,7 @@ use crate::config::SalesforceConfig;
 use crate::soql;
 
 mod activities;
+mod duplicates;
 mod replaced;
 mod write;
 
@@ -277,6 +278,8 @@ enum SubAnswer {
         message: String,
         code: Option<String>,
         errors: Vec<SfError>,
+        /// The body as sent (a duplicate rule's `duplicateResut` lives there).
+        body: Value,
     },
 }
 
@@ -388,6 +391,7 @@ fn read_composite(
                     message,
                     code,
                     errors,
+                    body: entry.body.clone(),
                 }));
             }
             Verdict::Retry {

@@ -12,7 +12,9 @@ use leadbridge_core::{
     Activity, ActivityKind, ChangesRequest, Connector, Record, Successor, SuccessorReason,
     ValueType, WriteBatch, WriteOutcome, WriteRecord,
 };
+use leadbridge_salesforce::simulator::store::duplicates::{Action, Matching, Rule};
 use leadbridge_salesforce::simulator::store::lifecycle::LeadConvert;
+use leadbridge_salesforce::SalesforceConnector;
 use serde_json::json;
 
 /// `describe` normalises Salesforce's types for the engine (picklist →
@@ -203,4 +205,132 @@ async fn converted_leads_point_to_their_contact_and_tasks_follow() {
     let t = sim.control.get("Task", &task).unwrap();
     assert_eq!(t.text("WhoId").as_deref(), Some(done.contact_id.as_str()));
     assert_eq!(t.text("WhatId"), done.opportunity_id);
+}
+
+fn create_by(key_field: &str, records: Vec<(&str, leadbridge_core::Fields)>) -> WriteBatch {
+    WriteBatch {
+        object: "Lead".into(),
+        key_field: Some(key_field.into()),
+        records: records
+            .into_iter()
+            .map(|(key, fields)| WriteRecord {
+                id: None,
+                key: Some(key.into()),
+                fields,
+            })
+            .collect(),
+    }
+}
+
+/// Duplicate rules (R2.2: "Allow + Alert: the API returns the error and
+/// the record is not saved"; collections answer `DUPLICATES_DETECTED`
+/// "with no match ids"; "A simulator should emit `duplicateResut` and
+/// clients should read both"): a create an alert rule refuses becomes an
+/// update of the record it matched (found by sending that record alone),
+/// by plain key and by upsert key alike; a Block rule stays rejected,
+/// naming the rule; with `duplicate_rule_allow_save` the alert-matched
+/// record is created instead.
+#[tokio::test]
+async fn alert_duplicates_update_the_match_and_blocks_are_rejected_by_name() {
+    let (sim, org) = sim().await;
+    let c = connector(&sim);
+    let mut f = lead("Ann", "Lee", "Acme", "ann@acme.example");
+    f.insert("Leadbridge_Id__c".into(), json!("lb-ann"));
+    let ann = insert(&sim, "Lead", f);
+    insert(&sim, "Lead", lead("Bo", "Ng", "Beta", "bo@beta.example"));
+    org.set_duplicate_rules(vec![
+        Rule::on_lead("Lead_Email_Alert", Matching::Email, Action::AllowAlert),
+        Rule::on_lead("Lead_Name_Block", Matching::CompanyAndName, Action::Block),
+    ]);
+    let titled = |first: &str, last: &str, company: &str, title: &str| {
+        let mut f = fields(&[
+            ("FirstName", json!(first)),
+            ("LastName", json!(last)),
+            ("Company", json!(company)),
+        ]);
+        f.insert("Title".into(), json!(title));
+        f
+    };
+    sim.control.requests().reset();
+    let out = c
+        .write(&create_by(
+            "Email",
+            vec![
+                ("ann@acme.example", titled("Ann", "Lee", "Acme Ltd", "CTO")),
+                ("new@gamma.example", titled("Di", "Oz", "Gamma", "CEO")),
+                ("bo2@beta.example", titled("Bo", "Ng", "Beta", "CFO")),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(out[0], WriteOutcome::Updated { id: ann.clone() });
+    assert!(
+        matches!(&out[1], WriteOutcome::Created { .. }),
+        "{:?}",
+        out[1]
+    );
+    let WriteOutcome::Rejected { message, code, .. } = &out[2] else {
+        panic!("{:?}", out[2])
+    };
+    assert_eq!(code.as_deref(), Some("DUPLICATES_DETECTED"));
+    assert!(message.contains("Lead_Name_Block"), "{message}");
+    let a = sim.control.get("Lead", &ann).unwrap();
+    assert_eq!(
+        (a.text("Title").as_deref(), a.text("Company").as_deref()),
+        (Some("CTO"), Some("Acme Ltd"))
+    );
+    assert_eq!(sim.control.count("Lead"), 3, "one created, no duplicate");
+    assert_eq!(
+        sim.control.requests().counts().get("POST /composite"),
+        Some(&3),
+        "the batch, the refused records alone, the matches' update: {:?}",
+        sim.control.requests().counts()
+    );
+
+    // By upsert key: the match is updated, its own External ID kept.
+    let out = c
+        .write(&create_by(
+            "Leadbridge_Id__c",
+            vec![("lb-new", {
+                let mut f = titled("Ann", "Lee", "Acme", "VP");
+                f.insert("Email".into(), json!("ann@acme.example"));
+                f
+            })],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(out[0], WriteOutcome::Updated { id: ann.clone() });
+    let a = sim.control.get("Lead", &ann).unwrap();
+    assert_eq!(
+        (
+            a.text("Title").as_deref(),
+            a.text("Leadbridge_Id__c").as_deref()
+        ),
+        (Some("VP"), Some("lb-ann"))
+    );
+
+    // allowSave=true from the config: the alert lets the create through.
+    let mut config = common::config(&sim);
+    config.duplicate_rule_allow_save = true;
+    let c = SalesforceConnector::new(config, None).unwrap();
+    let out = c
+        .write(&create_by(
+            "Email",
+            vec![
+                (
+                    "ann@acme.example",
+                    titled("Ann", "Lee", "Acme Twin", "Twin"),
+                ),
+                ("bo3@beta.example", titled("Bo", "Ng", "Beta", "Twin")),
+            ],
+        ))
+        .await
+        .unwrap();
+    let WriteOutcome::Created { id } = &out[0] else {
+        panic!("{:?}", out[0])
+    };
+    assert_ne!(id, &ann);
+    assert!(
+        matches!(&out[1], WriteOutcome::Rejected { message, .. } if message.contains("Lead_Name_Block"))
+    );
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{fields, insert, lead, sim, Api};
+use leadbridge_salesforce::simulator::store::duplicates::{Action, Matching, Rule};
 use leadbridge_salesforce::simulator::store::lifecycle::LeadConvert;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -468,4 +469,202 @@ async fn converted_leads_refuse_updates_and_tasks_unless_the_user_may_edit_them(
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+fn rules() -> Vec<Rule> {
+    vec![
+        Rule::on_lead("Lead_Email_Alert", Matching::Email, Action::AllowAlert),
+        Rule::on_lead("Lead_Name_Block", Matching::CompanyAndName, Action::Block),
+    ]
+}
+
+/// R2.2, single saves: "Block rule: error, record not saved. Allow +
+/// Alert: the API returns the error and the record is not saved. Resend the
+/// request with `allowSave=true` to save it. Allow without Alert (Report
+/// only): the record is saved and no error is returned." "Single-record
+/// error (POST or PATCH `/sobjects/...`): HTTP 400 with a JSON array …
+/// spell the key `duplicateResut` … The matching record is identified by
+/// `matchResults[].matchRecords[].record.Id`." "`includeRecordDetails`:
+/// return the matched records' fields instead of only their `Id`." The
+/// header exists from "API 52.0+"; "every field defaults to false"; "it
+/// applies to create, update and upsert".
+#[tokio::test]
+async fn duplicate_rules_refuse_single_saves_as_salesforce_does() {
+    let (sim, org) = sim().await;
+    let api = Api::new(&sim);
+    let ann = insert(&sim, "Lead", lead("Ann", "Lee", "Acme", "ann@acme.example"));
+    let bo = insert(&sim, "Lead", lead("Bo", "Ng", "Beta", "bo@beta.example"));
+    org.set_duplicate_rules(rules());
+    let again = json!({"LastName": "Lee2", "Company": "Other", "Email": "ANN@acme.example"});
+    let (status, body) = api.post("/sobjects/Lead", &again).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body[0]["errorCode"], "DUPLICATES_DETECTED");
+    assert_eq!(body[0]["message"], "Use one of these records?");
+    let result = &body[0]["duplicateResut"];
+    assert_eq!(result["allowSave"], true);
+    assert_eq!(result["duplicateRule"], "Lead_Email_Alert");
+    assert_eq!(result["duplicateRuleEntityType"], "Lead");
+    let record = &result["matchResults"][0]["matchRecords"][0]["record"];
+    assert_eq!(record["Id"], json!(ann));
+    assert_eq!(record["attributes"]["type"], "Lead");
+    assert_eq!(
+        record.as_object().unwrap().len(),
+        2,
+        "only attributes and Id: {record}"
+    );
+    assert_eq!(sim.control.count("Lead"), 2, "not saved");
+
+    let header = |v: &str| ("Sforce-Duplicate-Rule-Header", v.to_owned());
+    let (name, value) = header("includeRecordDetails=true");
+    let (_, body) = api
+        .send(
+            api.http
+                .post(api.url("/sobjects/Lead"))
+                .header(name, value)
+                .json(&again),
+        )
+        .await;
+    let record = &body[0]["duplicateResut"]["matchResults"][0]["matchRecords"][0]["record"];
+    assert_eq!(record["Email"], "ann@acme.example", "details: {record}");
+    // Before API 52.0 the header does not exist: allowSave is not heard.
+    let old = Api {
+        version: "51.0",
+        ..Api::new(&sim)
+    };
+    let (name, value) = header("allowSave=true");
+    let (status, _) = old
+        .send(
+            old.http
+                .post(old.url("/sobjects/Lead"))
+                .header(name, value.clone())
+                .json(&again),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, created) = api
+        .send(
+            api.http
+                .post(api.url("/sobjects/Lead"))
+                .header(name, value.clone())
+                .json(&again),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "allowSave saves past an alert: {created}"
+    );
+
+    // A Block rule refuses whatever the header says; updates are checked too.
+    let clash = json!({"FirstName": "bo", "LastName": "NG", "Company": "beta", "Email": "other@beta.example"});
+    let (status, body) = api
+        .send(
+            api.http
+                .post(api.url("/sobjects/Lead"))
+                .header(name, value.clone())
+                .json(&clash),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body[0]["duplicateResut"]["allowSave"], false);
+    assert_eq!(
+        body[0]["duplicateResut"]["duplicateRule"],
+        "Lead_Name_Block"
+    );
+    assert_eq!(
+        body[0]["duplicateResut"]["matchResults"][0]["matchRecords"][0]["record"]["Id"],
+        json!(bo)
+    );
+    let (status, body) = api
+        .patch(
+            &format!("/sobjects/Lead/{bo}"),
+            &json!({"Email": "ann@acme.example"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body[0]["errorCode"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("DUPLICATES_DETECTED"))
+    );
+    let (status, body) = api
+        .patch(
+            "/sobjects/Lead/Leadbridge_Id__c/new-1",
+            &json!({"LastName": "X", "Company": "Y", "Email": "bo@beta.example"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body[0]["errorCode"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("DUPLICATES_DETECTED")),
+        "upsert"
+    );
+
+    // Report only: saved, nothing said.
+    org.set_duplicate_rules(vec![Rule::on_lead(
+        "Lead_Email_Report",
+        Matching::Email,
+        Action::Report,
+    )]);
+    let (status, _) = api.post("/sobjects/Lead", &again).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+/// R2.2, collections: "the HTTP status is 200 and each failing item is
+/// `{"success":false,"errors":[{"statusCode":"DUPLICATES_DETECTED","message":"Use one of these records?","fields":[]}]}`
+/// … the docs example shows none [no match ids]." "With `allOrNone=true`,
+/// the other items get `ALL_OR_NONE_OPERATION_ROLLED_BACK`." The header
+/// also reaches a Composite subrequest through its `httpHeaders`.
+#[tokio::test]
+async fn duplicate_rules_in_collections_answer_without_match_ids() {
+    let (sim, org) = sim().await;
+    let api = Api::new(&sim);
+    insert(&sim, "Lead", lead("Ann", "Lee", "Acme", "ann@acme.example"));
+    org.set_duplicate_rules(rules());
+    let records = json!([
+        {"attributes": {"type": "Lead"}, "LastName": "Dup", "Company": "C", "Email": "ann@acme.example"},
+        {"attributes": {"type": "Lead"}, "LastName": "New", "Company": "C", "Email": "new@c.example"},
+    ]);
+    let (status, body) = api
+        .post(
+            "/composite/sobjects",
+            &json!({"allOrNone": false, "records": records}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body[0],
+        json!({"success": false, "errors": [{"statusCode": "DUPLICATES_DETECTED", "message": "Use one of these records?", "fields": []}]})
+    );
+    assert_eq!(body[1]["success"], true);
+    assert_eq!(sim.control.count("Lead"), 2);
+    let mut records = records.clone();
+    records[1]["Email"] = json!("newer@c.example");
+    let (_, body) = api
+        .post(
+            "/composite/sobjects",
+            &json!({"allOrNone": true, "records": records}),
+        )
+        .await;
+    assert_eq!(body[0]["errors"][0]["statusCode"], "DUPLICATES_DETECTED");
+    assert_eq!(
+        body[1]["errors"][0]["statusCode"],
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    );
+    assert_eq!(sim.control.count("Lead"), 2, "rolled back");
+
+    let (_, body) = api
+        .post(
+            "/composite",
+            &json!({"compositeRequest": [{
+                "method": "POST",
+                "url": "/services/data/v62.0/composite/sobjects",
+                "referenceId": "dups",
+                "httpHeaders": {"Sforce-Duplicate-Rule-Header": "allowSave=true"},
+                "body": {"records": [records[0].clone()]},
+            }]}),
+        )
+        .await;
+    assert_eq!(
+        body["compositeResponse"][0]["body"][0]["success"], true,
+        "{body}"
+    );
+    assert_eq!(sim.control.count("Lead"), 3);
 }

@@ -104,9 +104,14 @@ impl SalesforceConnector {
                 });
             }
         }
-        for (i, outcome) in self.send_collections(batch, &items, COLLECTION_MAX).await? {
+        let headers = self.write_headers();
+        for (i, outcome) in self
+            .send_collections(batch, &items, COLLECTION_MAX, &headers)
+            .await?
+        {
             outcomes[i] = Some(outcome);
         }
+        self.follow_duplicates(batch, &items, &mut outcomes).await?;
         self.follow_replaced(batch, &mut outcomes).await?;
         outcomes
             .into_iter()
@@ -115,13 +120,15 @@ impl SalesforceConnector {
     }
 
     /// Sends the records `items` names (input index, route) as
-    /// collections of at most `chunk` records, upserts then updates then
-    /// creates, five collections to a Composite call; the outcome of each.
+    /// collections of at most `chunk` records with `headers`, upserts then
+    /// updates then creates, five collections to a Composite call; the
+    /// outcome of each.
     pub(super) async fn send_collections(
         &self,
         batch: &WriteBatch,
         items: &[(usize, Route)],
         chunk: usize,
+        headers: &[(&'static str, String)],
     ) -> ConnectorResult<Vec<(usize, WriteOutcome)>> {
         let key_field = batch.key_field.as_deref();
         let data = self.config.data_path();
@@ -156,7 +163,7 @@ impl SalesforceConnector {
                     method,
                     url: url.clone(),
                     body: Some(json!({ "allOrNone": false, "records": records })),
-                    headers: self.write_headers(),
+                    headers: headers.to_vec(),
                 });
                 carried.push((part.to_vec(), route));
             }
@@ -267,6 +274,7 @@ pub(super) fn collection_outcomes(
             message,
             code,
             errors,
+            ..
         } => {
             let outcome = if errors.is_empty() {
                 WriteOutcome::Rejected {
