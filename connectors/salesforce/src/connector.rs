@@ -25,6 +25,7 @@ use crate::soql;
 mod activities;
 mod duplicates;
 mod replaced;
+mod transient;
 mod write;
 
 /// The most records one query batch returns (Salesforce's default and maximum).

@@ -12,6 +12,7 @@ use leadbridge_core::{
     Activity, ActivityKind, ChangesRequest, Connector, Record, Successor, SuccessorReason,
     ValueType, WriteBatch, WriteOutcome, WriteRecord,
 };
+use leadbridge_salesforce::simulator::record_faults::{RecordFault, RecordFaultSpec};
 use leadbridge_salesforce::simulator::store::duplicates::{Action, Matching, Rule};
 use leadbridge_salesforce::simulator::store::lifecycle::LeadConvert;
 use leadbridge_salesforce::SalesforceConnector;
@@ -333,4 +334,118 @@ async fn alert_duplicates_update_the_match_and_blocks_are_rejected_by_name() {
     assert!(
         matches!(&out[1], WriteOutcome::Rejected { message, .. } if message.contains("Lead_Name_Block"))
     );
+}
+
+fn fault(fault: RecordFault, count: Option<u64>, rate: Option<f64>) -> RecordFaultSpec {
+    RecordFaultSpec {
+        fault,
+        object: Some("Lead".into()),
+        count,
+        rate,
+    }
+}
+
+fn composite_calls(sim: &leadbridge_core::sim::RunningSimulator) -> u64 {
+    sim.control
+        .requests()
+        .counts()
+        .get("POST /composite")
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Transient per-record errors (R2.3: "Retry these (transient)" —
+/// `UNABLE_TO_LOCK_ROW`, wrapped in `CANNOT_EXECUTE_FLOW_TRIGGER` or
+/// `CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, the Apex CPU time limit
+/// "Retry with a smaller batch"; "Permanent (do not retry)" for the rest):
+/// injected lock, flow, trigger and CPU-limit faults on a 600-record
+/// upsert converge with every record written and none rejected; a
+/// permanent trigger error is rejected at once; a lock that never clears
+/// is rejected with its message after the retry policy's attempts.
+#[tokio::test]
+async fn transient_record_errors_converge_and_permanent_ones_do_not_retry() {
+    let (sim, org) = sim().await;
+    let c = connector(&sim);
+    org.add_record_fault(fault(
+        RecordFault::TriggerCpuLimit { over_records: 100 },
+        Some(1),
+        None,
+    ));
+    org.add_record_fault(fault(RecordFault::UnableToLockRow, Some(150), Some(0.5)));
+    org.add_record_fault(fault(RecordFault::FlowLockRow, Some(30), None));
+    org.add_record_fault(fault(RecordFault::TriggerLockRow, Some(30), None));
+    let records: Vec<(String, leadbridge_core::Fields)> = (0..600)
+        .map(|i| {
+            (
+                format!("lb-{i}"),
+                lead("T", &format!("N{i}"), "C", &format!("t{i}@c.example")),
+            )
+        })
+        .collect();
+    let batch = create_by(
+        "Leadbridge_Id__c",
+        records
+            .iter()
+            .map(|(k, f)| (k.as_str(), f.clone()))
+            .collect(),
+    );
+    let out = c.write(&batch).await.unwrap();
+    let rejected: Vec<_> = out
+        .iter()
+        .filter(|o| !matches!(o, WriteOutcome::Created { .. }))
+        .collect();
+    assert!(
+        rejected.is_empty(),
+        "{} not created: {:?}",
+        rejected.len(),
+        rejected.first()
+    );
+    assert_eq!(sim.control.count("Lead"), 600);
+    let calls = composite_calls(&sim);
+    assert!(
+        (2..=6).contains(&calls),
+        "retried in smaller collections: {calls} calls"
+    );
+
+    // Permanent: rejected at once, no second call.
+    org.add_record_fault(fault(
+        RecordFault::TriggerError {
+            message: "System.NullPointerException: Attempt to de-reference a null object".into(),
+        },
+        Some(1),
+        None,
+    ));
+    sim.control.requests().reset();
+    let out = c
+        .write(&create_by(
+            "Leadbridge_Id__c",
+            vec![("lb-p", lead("P", "Q", "C", "p@c.example"))],
+        ))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&out[0], WriteOutcome::Rejected { code: Some(c), .. } if c == "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"),
+        "{out:?}"
+    );
+    assert_eq!(composite_calls(&sim), 1);
+
+    // A lock that never clears: bounded, then rejected with the last message.
+    org.add_record_fault(fault(RecordFault::UnableToLockRow, None, None));
+    sim.control.requests().reset();
+    let out = c
+        .write(&create_by(
+            "Leadbridge_Id__c",
+            vec![("lb-q", lead("P", "Q", "C", "q@c.example"))],
+        ))
+        .await
+        .unwrap();
+    let WriteOutcome::Rejected { code, message, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(code.as_deref(), Some("UNABLE_TO_LOCK_ROW"));
+    assert!(
+        message.contains("unable to obtain exclusive access"),
+        "{message}"
+    );
+    assert_eq!(composite_calls(&sim), 5, "the retry policy's five attempts");
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{fields, insert, lead, sim, Api};
+use leadbridge_salesforce::simulator::record_faults::{RecordFault, RecordFaultSpec};
 use leadbridge_salesforce::simulator::store::duplicates::{Action, Matching, Rule};
 use leadbridge_salesforce::simulator::store::lifecycle::LeadConvert;
 use reqwest::StatusCode;
@@ -667,4 +668,141 @@ async fn duplicate_rules_in_collections_answer_without_match_ids() {
         "{body}"
     );
     assert_eq!(sim.control.count("Lead"), 3);
+}
+
+/// R2.3, transient errors: "`UNABLE_TO_LOCK_ROW` ('unable to obtain
+/// exclusive access to this record' or '... or N records')"; "It also
+/// arrives wrapped, for example as `CANNOT_EXECUTE_FLOW_TRIGGER` with '...
+/// UNABLE_TO_LOCK_ROW ...' in the message"; "`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`
+/// … e.g. `Task_Trigger: System.LimitException: Apex CPU time limit
+/// exceeded` … Retry with a smaller batch; a 200-record save shares one
+/// transaction's limits." Injected per record (by count or rate) through
+/// the control surface; a refused record is not saved.
+#[tokio::test]
+async fn injected_record_faults_refuse_records_as_a_busy_org_does() {
+    let (sim, org) = sim().await;
+    let api = Api::new(&sim);
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            insert(
+                &sim,
+                "Lead",
+                lead("L", &format!("N{i}"), "C", &format!("l{i}@c.example")),
+            )
+        })
+        .collect();
+    // Over HTTP, as any client would set it.
+    let r = api
+        .http
+        .post(format!("{}/__sim/salesforce/record-faults", api.base))
+        .json(&json!({"kind": "unable_to_lock_row", "object": "Lead", "count": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let updates: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"attributes": {"type": "Lead"}, "id": id, "Title": "T"}))
+        .collect();
+    let (_, body) = api
+        .send(
+            api.http
+                .patch(api.url("/composite/sobjects"))
+                .json(&json!({"records": updates})),
+        )
+        .await;
+    assert_eq!(body[0]["errors"][0]["statusCode"], "UNABLE_TO_LOCK_ROW");
+    assert!(body[0]["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("unable to obtain exclusive access to this record"));
+    assert_eq!(body[1]["errors"][0]["statusCode"], "UNABLE_TO_LOCK_ROW");
+    assert_eq!(body[2]["success"], true, "the count ran out");
+    assert_eq!(
+        sim.control.get("Lead", &ids[0]).unwrap().text("Title"),
+        None,
+        "not saved"
+    );
+
+    // The CPU limit fails a whole save over its size; smaller ones pass.
+    org.add_record_fault(RecordFaultSpec {
+        fault: RecordFault::TriggerCpuLimit { over_records: 2 },
+        object: None,
+        count: None,
+        rate: None,
+    });
+    let creates = |n: usize| {
+        let records: Vec<Value> = (0..n)
+            .map(|i| json!({"attributes": {"type": "Lead"}, "LastName": format!("X{i}"), "Company": "C"}))
+            .collect();
+        json!({"records": records})
+    };
+    let (_, body) = api.post("/composite/sobjects", &creates(3)).await;
+    for r in body.as_array().unwrap() {
+        assert_eq!(
+            r["errors"][0]["statusCode"],
+            "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"
+        );
+        assert_eq!(
+            r["errors"][0]["message"],
+            "Lead_Trigger: System.LimitException: Apex CPU time limit exceeded"
+        );
+    }
+    let (_, body) = api.post("/composite/sobjects", &creates(2)).await;
+    assert!(
+        body.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["success"] == true),
+        "{body}"
+    );
+    org.clear_record_faults();
+
+    // A flow's lock on a single save: 400 with the cause in the message.
+    org.add_record_fault(RecordFaultSpec {
+        fault: RecordFault::FlowLockRow,
+        object: Some("Lead".into()),
+        count: Some(1),
+        rate: None,
+    });
+    let (status, body) = api
+        .patch(
+            &format!("/sobjects/Lead/{}", ids[1]),
+            &json!({"Title": "T"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body[0]["errorCode"], "CANNOT_EXECUTE_FLOW_TRIGGER");
+    assert!(body[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("UNABLE_TO_LOCK_ROW"));
+    org.add_record_fault(RecordFaultSpec {
+        fault: RecordFault::TriggerLockRow,
+        object: None,
+        count: None,
+        rate: Some(0.5),
+    });
+    let (_, body) = api.post("/composite/sobjects", &creates(200)).await;
+    let failed = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["success"] == false)
+        .count();
+    assert!((50..150).contains(&failed), "about half: {failed}");
+    let wrapped = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["success"] == false)
+        .unwrap();
+    assert_eq!(
+        wrapped["errors"][0]["statusCode"],
+        "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"
+    );
+    assert!(wrapped["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("UNABLE_TO_LOCK_ROW"));
 }

@@ -111,6 +111,8 @@ impl SalesforceConnector {
         {
             outcomes[i] = Some(outcome);
         }
+        self.retry_transient(batch, &items, &mut outcomes, &headers)
+            .await?;
         self.follow_duplicates(batch, &items, &mut outcomes).await?;
         self.follow_replaced(batch, &mut outcomes).await?;
         outcomes
