@@ -12,6 +12,7 @@ use leadbridge_core::{
     Activity, ActivityKind, ChangesRequest, Connector, Record, Successor, SuccessorReason,
     ValueType, WriteBatch, WriteOutcome, WriteRecord,
 };
+use leadbridge_salesforce::simulator::org::MergeRequest;
 use leadbridge_salesforce::simulator::record_faults::{RecordFault, RecordFaultSpec};
 use leadbridge_salesforce::simulator::store::duplicates::{Action, Matching, Rule};
 use leadbridge_salesforce::simulator::store::lifecycle::LeadConvert;
@@ -448,4 +449,92 @@ async fn transient_record_errors_converge_and_permanent_ones_do_not_retry() {
         "{message}"
     );
     assert_eq!(composite_calls(&sim), 5, "the retry policy's five attempts");
+}
+
+/// Deletes and merges (R2.3: "`GET /queryAll?q=` … return rows with
+/// `IsDeleted=true`, both deleted and merged"; "The losing records are
+/// deleted with `MasterRecordId` = winner id"; "A sync tool should map a
+/// missing id to its `MasterRecordId` before treating it as a true
+/// delete"): a change pass with deleted records flags them archived and
+/// names a merge's winner as the loser's successor; a write to a deleted
+/// record answers `Deleted`, to a merged-away one `Superseded` by the
+/// winner.
+#[tokio::test]
+async fn deleted_and_merged_records_are_told_apart() {
+    let (sim, org) = sim().await;
+    let c = connector(&sim);
+    let a = insert(&sim, "Lead", lead("A", "One", "C", "a@c.example"));
+    let b = insert(&sim, "Lead", lead("B", "Two", "C", "b@c.example"));
+    let gone = insert(&sim, "Lead", lead("C", "Three", "C", "c@c.example"));
+    let opp = insert(
+        &sim,
+        "Opportunity",
+        fields(&[
+            ("Name", json!("O")),
+            ("StageName", json!("Prospecting")),
+            ("CloseDate", json!("2026-04-01")),
+        ]),
+    );
+    sim.control.delete("Lead", &a).unwrap();
+    sim.control.delete("Opportunity", &opp).unwrap();
+    org.merge(&MergeRequest {
+        object: "Lead".into(),
+        master_id: b.clone(),
+        merge_ids: vec![gone.clone()],
+        ..MergeRequest::default()
+    })
+    .unwrap();
+
+    let records = pass(&c, &changes_request("Lead", &["Email"], true)).await;
+    let get = |id: &str| records.iter().find(|r| r.id == id).unwrap().clone();
+    assert!(get(&a).archived && get(&a).successor.is_none());
+    let loser = get(&gone);
+    assert!(loser.archived);
+    assert_eq!(
+        loser.successor,
+        Some(Successor {
+            object: "Lead".into(),
+            id: b.clone(),
+            reason: SuccessorReason::Merged
+        })
+    );
+    assert!(!get(&b).archived && get(&b).successor.is_none());
+    let live = pass(&c, &changes_request("Lead", &["Email"], false)).await;
+    assert_eq!(
+        live.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [b.as_str()]
+    );
+
+    let title = fields(&[("Title", json!("T"))]);
+    let by_id = |object: &str, ids: &[&str]| WriteBatch {
+        object: object.into(),
+        key_field: None,
+        records: ids
+            .iter()
+            .map(|id| WriteRecord {
+                id: Some((*id).into()),
+                key: None,
+                fields: title.clone(),
+            })
+            .collect(),
+    };
+    let out = c.write(&by_id("Lead", &[&a, &gone, &b])).await.unwrap();
+    assert!(
+        matches!(&out[0], WriteOutcome::Deleted { message } if message.contains("entity is deleted")),
+        "{:?}",
+        out[0]
+    );
+    assert_eq!(
+        out[1],
+        WriteOutcome::Superseded {
+            successor: Successor {
+                object: "Lead".into(),
+                id: b.clone(),
+                reason: SuccessorReason::Merged
+            }
+        }
+    );
+    assert_eq!(out[2], WriteOutcome::Updated { id: b.clone() });
+    let out = c.write(&by_id("Opportunity", &[&opp])).await.unwrap();
+    assert!(matches!(&out[0], WriteOutcome::Deleted { .. }), "{out:?}");
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{fields, insert, lead, sim, Api};
+use leadbridge_salesforce::simulator::org::MergeRequest;
 use leadbridge_salesforce::simulator::record_faults::{RecordFault, RecordFaultSpec};
 use leadbridge_salesforce::simulator::store::duplicates::{Action, Matching, Rule};
 use leadbridge_salesforce::simulator::store::lifecycle::LeadConvert;
@@ -805,4 +806,177 @@ async fn injected_record_faults_refuse_records_as_a_busy_org_does() {
         .as_str()
         .unwrap()
         .contains("UNABLE_TO_LOCK_ROW"));
+}
+
+/// R2.3, deleted records and merges: "`DELETE /sobjects/{type}/{id}` moves
+/// the record to the Recycle Bin (`IsDeleted=true`). A second DELETE, or a
+/// PATCH, on that id returns `[{"message":"entity is deleted","errorCode":"ENTITY_IS_DELETED","fields":[]}]`
+/// … HTTP 404." "`GET /queryAll?q=` … return rows with `IsDeleted=true`,
+/// both deleted and merged. Plain `/query` never does." "[merge()]
+/// combines up to 3 records of one type … The losing records are deleted
+/// with `MasterRecordId` = winner id and `IsDeleted=true` … The losers also
+/// appear in getDeleted. Child records are re-parented to the winner … The
+/// winner gets one update, so its SystemModstamp moves." getDeleted: "It
+/// covers at most the last 15 days"; "`start` must precede `end` (by more
+/// than one minute in current docs), otherwise `INVALID_REPLICATION_DATE`."
+#[tokio::test]
+async fn deletes_merges_and_get_deleted_behave_as_salesforce() {
+    let (sim, org) = sim().await;
+    let api = Api::new(&sim);
+    freeze(&sim, "2026-03-10T08:00:00Z");
+    let a = insert(&sim, "Lead", lead("A", "One", "C", "a@c.example"));
+    let b = insert(&sim, "Lead", lead("B", "Two", "C", "b@c.example"));
+    let c = insert(&sim, "Lead", lead("C", "Three", "C", "c@c.example"));
+    let task = insert(
+        &sim,
+        "Task",
+        fields(&[("WhoId", json!(c)), ("Subject", json!("Call"))]),
+    );
+    advance(&sim, 60);
+
+    let (status, _) = api.delete(&format!("/sobjects/Lead/{a}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let deleted =
+        json!([{"message": "entity is deleted", "errorCode": "ENTITY_IS_DELETED", "fields": []}]);
+    let (status, body) = api.delete(&format!("/sobjects/Lead/{a}")).await;
+    assert_eq!((status, &body), (StatusCode::NOT_FOUND, &deleted));
+    let (status, body) = api
+        .patch(&format!("/sobjects/Lead/{a}"), &json!({"Title": "T"}))
+        .await;
+    assert_eq!((status, &body), (StatusCode::NOT_FOUND, &deleted));
+
+    // Merge over HTTP: B wins, C loses.
+    advance(&sim, 60);
+    let r = api
+        .http
+        .post(format!("{}/__sim/salesforce/merge", api.base))
+        .json(&json!({"object": "Lead", "master_id": b, "merge_ids": [c], "fields": {"Title": "From C"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let merged: Value = r.json().await.unwrap();
+    assert_eq!(merged["merged_record_ids"], json!([c]));
+    assert_eq!(merged["updated_related_ids"], json!([task]));
+    let (_, winner) = api.get(&format!("/sobjects/Lead/{b}")).await;
+    assert_eq!(
+        winner["SystemModstamp"], "2026-03-10T08:02:00.000+0000",
+        "the winner's stamp moves"
+    );
+    assert_eq!(winner["Title"], "From C");
+    let (_, t) = api.get(&format!("/sobjects/Task/{task}")).await;
+    assert_eq!(t["WhoId"], json!(b), "children follow the winner");
+    let (status, body) = api
+        .patch(&format!("/sobjects/Lead/{c}"), &json!({"Title": "T"}))
+        .await;
+    assert_eq!((status, &body), (StatusCode::NOT_FOUND, &deleted));
+
+    let live: Vec<Value> = api.query("SELECT Id FROM Lead", false).await;
+    assert_eq!(live.len(), 1);
+    let all = api
+        .query(
+            "SELECT Id, IsDeleted, MasterRecordId FROM Lead ORDER BY SystemModstamp",
+            true,
+        )
+        .await;
+    assert_eq!(all.len(), 3);
+    let merged_away = api
+        .query(
+            "SELECT Id, IsDeleted, MasterRecordId FROM Lead WHERE IsDeleted = true AND MasterRecordId != null AND SystemModstamp > 2026-03-10T08:01:30Z",
+            true,
+        )
+        .await;
+    assert_eq!(merged_away.len(), 1);
+    assert_eq!(
+        (
+            merged_away[0]["Id"].as_str(),
+            merged_away[0]["MasterRecordId"].as_str()
+        ),
+        (Some(c.as_str()), Some(b.as_str()))
+    );
+    let d = all.iter().find(|r| r["Id"] == json!(a)).unwrap();
+    assert_eq!(
+        (d["IsDeleted"].as_bool(), &d["MasterRecordId"]),
+        (Some(true), &Value::Null)
+    );
+
+    advance(&sim, 600);
+    let window =
+        |start: &str, end: &str| format!("/sobjects/Lead/deleted/?start={start}&end={end}");
+    let (status, got) = api
+        .get(&window("2026-03-10T07:00:00Z", "2026-03-10T09:00:00Z"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<&str> = got["deletedRecords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [a.as_str(), c.as_str()]);
+    assert_eq!(
+        got["deletedRecords"][0]["deletedDate"],
+        "2026-03-10T08:01:00.000+0000"
+    );
+    assert_eq!(got["earliestDateAvailable"], "2026-02-23T00:00:00.000+0000");
+    assert_eq!(got["latestDateCovered"], "2026-03-10T08:12:00.000+0000");
+    for (start, end) in [
+        ("2026-03-10T08:00:00Z", "2026-03-10T08:00:30Z"),
+        ("2026-03-10T09:00:00Z", "2026-03-10T08:00:00Z"),
+        ("2026-02-20T00:00:00Z", "2026-03-10T08:00:00Z"),
+    ] {
+        let (status, body) = api.get(&window(start, end)).await;
+        assert_eq!(
+            (status, body[0]["errorCode"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("INVALID_REPLICATION_DATE")),
+            "{start} {end}"
+        );
+    }
+
+    // Undelete: live again; merges take three records at most, of mergeable objects.
+    org.undelete("Lead", &a).unwrap();
+    assert_eq!(api.query("SELECT Id FROM Lead", false).await.len(), 2);
+    assert!(org.undelete("Lead", &a).is_err(), "not in the recycle bin");
+    let more: Vec<String> = (0..3)
+        .map(|i| {
+            insert(
+                &sim,
+                "Lead",
+                lead("M", &format!("{i}"), "C", &format!("m{i}@c.example")),
+            )
+        })
+        .collect();
+    let too_many = org.merge(&MergeRequest {
+        object: "Lead".into(),
+        master_id: a.clone(),
+        merge_ids: more.clone(),
+        ..MergeRequest::default()
+    });
+    assert!(too_many.is_err());
+    let opp = insert(
+        &sim,
+        "Opportunity",
+        fields(&[
+            ("Name", json!("O")),
+            ("StageName", json!("Prospecting")),
+            ("CloseDate", json!("2026-04-01")),
+        ]),
+    );
+    let opp2 = insert(
+        &sim,
+        "Opportunity",
+        fields(&[
+            ("Name", json!("P")),
+            ("StageName", json!("Prospecting")),
+            ("CloseDate", json!("2026-04-01")),
+        ]),
+    );
+    assert!(org
+        .merge(&MergeRequest {
+            object: "Opportunity".into(),
+            master_id: opp,
+            merge_ids: vec![opp2],
+            ..MergeRequest::default()
+        })
+        .is_err());
 }

@@ -567,6 +567,21 @@ fn query_more(sim: &Sim, ctx: &Ctx, locator: &str) -> Response {
     }
 }
 
+/// The most ids getDeleted answers before `EXCEEDED_ID_LIMIT` (R2.3).
+const DELETED_ID_LIMIT: usize = 600_000;
+/// How far back getDeleted reaches: "no more than 15 days previous to the
+/// day the call is executed" (R2.3).
+const DELETED_WINDOW_DAYS: i64 = 15;
+
+/// `GET /sobjects/{type}/updated/` and `/deleted/` (`?start=&end=`,
+/// ISO-8601). For both, `start` must precede `end` by more than one minute
+/// (`INVALID_REPLICATION_DATE` otherwise, as the SOAP rules say). getDeleted
+/// (R2.3) lists `{id, deletedDate}` of records in the recycle bin, merged
+/// losers included, deleted in the window; it reaches back 15 days from the
+/// start of the current UTC day (`earliestDateAvailable`; an older `start`
+/// is `INVALID_REPLICATION_DATE`), and more than 600,000 ids is
+/// `EXCEEDED_ID_LIMIT`. `latestDateCovered` is `end` (or now, when `end`
+/// is later) cut to the minute.
 fn updated_or_deleted(sim: &Sim, ctx: &Ctx, def: &ObjectDef, deleted: bool) -> Response {
     let parse = |name: &str| ctx.param(name).and_then(crate::soql::parse_timestamp);
     let (Some(start), Some(end)) = (parse("start"), parse("end")) else {
@@ -576,14 +591,27 @@ fn updated_or_deleted(sim: &Sim, ctx: &Ctx, def: &ObjectDef, deleted: bool) -> R
             "start and end are required, as dateTime values",
         );
     };
-    if end < start {
+    let (s, e) = (start.as_millisecond(), end.as_millisecond());
+    if e - s <= 60_000 {
         return error(
             StatusCode::BAD_REQUEST,
             "INVALID_REPLICATION_DATE",
             "startDate must chronologically precede endDate by more than one minute",
         );
     }
-    let (s, e) = (start.as_millisecond(), end.as_millisecond());
+    let now = sim.now_ms();
+    let today = now - now.rem_euclid(86_400_000);
+    let earliest = today - DELETED_WINDOW_DAYS * 86_400_000;
+    if deleted && s < earliest {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REPLICATION_DATE",
+            &format!(
+                "startDate cannot be before {}: deleted records are kept for 15 days",
+                store::ts_text(earliest)
+            ),
+        );
+    }
     let db = sim.read();
     let Some(table) = db.table(def.name) else {
         return not_found();
@@ -593,17 +621,26 @@ fn updated_or_deleted(sim: &Sim, ctx: &Ctx, def: &ObjectDef, deleted: bool) -> R
         .range((s, Box::<str>::from(""))..)
         .take_while(|(stamp, _)| *stamp <= e)
         .filter_map(|(_, id)| table.rows.get(id));
-    let latest = store::ts_text(e - e.rem_euclid(60_000));
+    let covered = e.min(now);
+    let latest = store::ts_text(covered - covered.rem_euclid(60_000));
     if deleted {
         let records: Vec<Value> = in_window
             .filter(|r| r.deleted)
+            .take(DELETED_ID_LIMIT + 1)
             .map(|r| json!({ "id": r.id.as_ref(), "deletedDate": store::ts_text(r.stamp) }))
             .collect();
+        if records.len() > DELETED_ID_LIMIT {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "EXCEEDED_ID_LIMIT",
+                "The number of deleted records exceeds 600,000; choose start and end dates closer together",
+            );
+        }
         json_response(
             StatusCode::OK,
             &json!({
                 "deletedRecords": records,
-                "earliestDateAvailable": store::ts_text(sim.now_ms() - 15 * 86_400_000),
+                "earliestDateAvailable": store::ts_text(earliest),
                 "latestDateCovered": latest,
             }),
         )
