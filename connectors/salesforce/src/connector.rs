@@ -603,6 +603,25 @@ fn final_checkpoint(
     }
 }
 
+/// A checkpoint no later than the last second that was over when the pass
+/// began. Salesforce stamps `SystemModstamp` in whole seconds, so a
+/// second still running when the query ran can gain records afterwards,
+/// and an update of an older record gets a *smaller* id than the cursor's:
+/// the compound rule (`Id > cursor id` at the cursor's second) would skip
+/// it for good. So records of the server's current second (its `Date`
+/// header, itself whole seconds, less one more second for a query that
+/// began in the second before its answer) are delivered but not
+/// committed past: the next pass reads that second again, once it is
+/// over, and at most two seconds of records are read twice. Without a
+/// `Date` the checkpoint stands as it is.
+fn settled(checkpoint: Option<Cursor>, pass_started: Option<jiff::Timestamp>) -> Option<Cursor> {
+    let open = pass_started.and_then(|t| t.checked_sub(jiff::SignedDuration::from_secs(1)).ok());
+    match (checkpoint, open) {
+        (Some(c), Some(open)) if c.modified_at >= open => Some(c.min(Cursor::before(open))),
+        (c, _) => c,
+    }
+}
+
 /// Reads a field by name the way Salesforce matches names: ignoring case.
 fn get_ci<'a>(rec: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     rec.get(name).or_else(|| {
@@ -871,7 +890,10 @@ impl Connector for SalesforceConnector {
     ///
     /// Each page's checkpoint is its last record: the query's order is the
     /// cursor's total order, so everything at or before it has been
-    /// delivered once this page and the earlier ones are applied.
+    /// delivered once this page and the earlier ones are applied. It never
+    /// goes past a second that was still running when the pass began
+    /// ([`settled`]): stamps are whole seconds, and that second can still
+    /// gain records.
     async fn changes(
         &self,
         request: &ChangesRequest,
@@ -907,6 +929,7 @@ impl Connector for SalesforceConnector {
         if response.done {
             checkpoint = final_checkpoint(checkpoint, pass_started, request.overlap);
         }
+        checkpoint = settled(checkpoint, pass_started);
         let next = if response.done {
             None
         } else {

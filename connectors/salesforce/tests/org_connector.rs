@@ -538,3 +538,105 @@ async fn deleted_and_merged_records_are_told_apart() {
     let out = c.write(&by_id("Opportunity", &[&opp])).await.unwrap();
     assert!(matches!(&out[0], WriteOutcome::Deleted { .. }), "{out:?}");
 }
+
+/// Whole-second stamps (§2 "Timestamps"; a real org stamps
+/// `SystemModstamp` in whole seconds): 5,000 records on one second come
+/// once each in one pass; while that second is still running the pass
+/// does not commit past it, so an older record updated later in the same
+/// second (its id sorts before the cursor's) is read by the next pass; once
+/// the second is over, the next pass starts after the tie and reads
+/// nothing again.
+#[tokio::test]
+async fn thousands_of_records_on_one_second_are_read_once_and_none_is_lost() {
+    let (sim, _org) = sim().await;
+    let c = connector(&sim);
+    let clock = sim.control.clock();
+    let old = insert(&sim, "Lead", lead("Old", "Lead", "C", "old@c.example"));
+    clock.advance(Duration::from_secs(30));
+    clock.freeze_at(clock.now());
+    let ids = sim
+        .control
+        .seed(&leadbridge_core::sim::SeedSpec {
+            object: "Lead".into(),
+            count: 5_000,
+            seed: 5,
+            first_index: 0,
+        })
+        .unwrap();
+    let mut request = changes_request("Lead", &["Email"], false);
+    request.overlap = Duration::from_secs(5);
+    request.since = Some(sim.control.get("Lead", &old).unwrap().cursor());
+    let tie = sim.control.get("Lead", &ids[0]).unwrap().modified_at;
+    assert!(ids
+        .iter()
+        .all(|id| sim.control.get("Lead", id).unwrap().modified_at == tie));
+
+    sim.control.requests().reset();
+    let (records, checkpoint) = pass_with_checkpoint(&c, &request).await;
+    let mut seen: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 5_000, "each record once");
+    assert_eq!(records.len(), 5_000);
+    assert!(
+        !seen.contains(&old.as_str()),
+        "the cursor's own record is not read again"
+    );
+    assert_eq!(
+        sim.control.requests().total(),
+        3,
+        "5,000 records in three query batches"
+    );
+    assert!(
+        checkpoint < leadbridge_core::Cursor::before(tie),
+        "the running second is not committed past"
+    );
+
+    // Still within that second: an update of the old record, whose id
+    // sorts before every seeded one.
+    sim.control
+        .update("Lead", &old, fields(&[("Title", json!("CEO"))]))
+        .unwrap();
+    assert_eq!(sim.control.get("Lead", &old).unwrap().modified_at, tie);
+    clock.advance(Duration::from_secs(3));
+    request.since = Some(checkpoint);
+    let (again, checkpoint) = pass_with_checkpoint(&c, &request).await;
+    let updated = again
+        .iter()
+        .find(|r| r.id == old)
+        .expect("the late update in the tie is read");
+    assert_eq!(updated.fields.get("Email"), Some(&json!("old@c.example")));
+    assert_eq!(
+        checkpoint.modified_at, tie,
+        "the second is over: committed through the tie"
+    );
+
+    // Quiet: the next pass reads only the overlap before the tie, not the tie.
+    clock.advance(Duration::from_secs(60));
+    request.since = Some(checkpoint);
+    sim.control.requests().reset();
+    let (quiet, _) = pass_with_checkpoint(&c, &request).await;
+    assert!(quiet.is_empty(), "{} records read again", quiet.len());
+    assert_eq!(sim.control.requests().total(), 1);
+}
+
+/// Every record of a change pass and its last checkpoint.
+async fn pass_with_checkpoint(
+    c: &dyn Connector,
+    request: &ChangesRequest,
+) -> (Vec<Record>, leadbridge_core::Cursor) {
+    let mut out = Vec::new();
+    let mut token = None;
+    let mut checkpoint = None;
+    loop {
+        let page = c.changes(request, token.as_ref()).await.unwrap();
+        out.extend(page.records);
+        if page.checkpoint.is_some() {
+            checkpoint = page.checkpoint;
+        }
+        match page.next {
+            Some(next) => token = Some(next),
+            None => return (out, checkpoint.expect("a checkpoint")),
+        }
+    }
+}

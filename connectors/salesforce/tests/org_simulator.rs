@@ -980,3 +980,32 @@ async fn deletes_merges_and_get_deleted_behave_as_salesforce() {
         })
         .is_err());
 }
+
+/// Timestamps: a real org stamps `SystemModstamp`, `LastModifiedDate` and
+/// `CreatedDate` in whole seconds (`2013-05-20T20:49:32.000+0000`, §2
+/// "Timestamps"), so records written within one second share a stamp,
+/// ordered by id.
+#[tokio::test]
+async fn stamps_are_whole_seconds() {
+    let (sim, _org) = sim().await;
+    let api = Api::new(&sim);
+    freeze(&sim, "2026-03-02T09:00:07.750Z");
+    let (status, created) = api
+        .post("/sobjects/Lead", &json!({"LastName": "S", "Company": "C"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    sim.control
+        .clock()
+        .advance(std::time::Duration::from_millis(200));
+    let id = created["id"].as_str().unwrap();
+    let (_, rec) = api.get(&format!("/sobjects/Lead/{id}")).await;
+    for field in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
+        assert_eq!(rec[field], "2026-03-02T09:00:07.000+0000", "{field}");
+    }
+    let other = insert(&sim, "Lead", lead("T", "U", "C", "t@u.example"));
+    let rows = api
+        .query("SELECT Id, SystemModstamp FROM Lead WHERE SystemModstamp = 2026-03-02T09:00:07Z ORDER BY SystemModstamp, Id", false)
+        .await;
+    let ids: Vec<&str> = rows.iter().map(|r| r["Id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [id, other.as_str()], "one second, ordered by id");
+}
