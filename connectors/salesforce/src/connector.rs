@@ -9,9 +9,9 @@ use jiff::{SignedDuration, Timestamp};
 use leadbridge_core::auth::RefreshTokenSink;
 use leadbridge_core::http::{ApiClient, ApiResponse, Classify, UsageSnapshot, Verdict};
 use leadbridge_core::{
-    Activity, ChangePage, ChangesRequest, Connector, ConnectorError, ConnectorResult, Cursor,
-    FieldSchema, Limits, ObjectSchema, PageToken, Record, Successor, SuccessorReason, ToolUser,
-    ValueType, WriteBatch, WriteOutcome,
+    Activity, ActivityOutcome, ChangePage, ChangesRequest, Connector, ConnectorError,
+    ConnectorResult, Cursor, FieldSchema, Limits, ObjectSchema, PageToken, Record, Successor,
+    SuccessorReason, ToolUser, ValueType, WriteBatch, WriteOutcome,
 };
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::StatusCode;
@@ -1034,6 +1034,17 @@ impl Connector for SalesforceConnector {
     /// See [`SalesforceConnector::create_task`] (`connector/activities.rs`).
     async fn create_activity(&self, activity: &Activity) -> ConnectorResult<String> {
         self.create_task(activity).await
+    }
+
+    /// See [`SalesforceConnector::create_tasks`] (`connector/activities.rs`).
+    async fn create_activities(
+        &self,
+        activities: &[Activity],
+    ) -> ConnectorResult<Vec<ActivityOutcome>> {
+        if activities.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.create_tasks(activities).await
     }
 
     /// The org's users, active or not, from one query

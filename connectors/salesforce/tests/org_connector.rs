@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::{connector, fields, insert, lead, sim};
 use leadbridge_core::{
-    Activity, ActivityKind, ChangesRequest, Connector, Record, Successor, SuccessorReason,
-    ValueType, WriteBatch, WriteOutcome, WriteRecord,
+    Activity, ActivityKind, ActivityOutcome, ChangesRequest, Connector, Record, Successor,
+    SuccessorReason, ValueType, WriteBatch, WriteOutcome, WriteRecord,
 };
 use leadbridge_salesforce::simulator::org::MergeRequest;
 use leadbridge_salesforce::simulator::record_faults::{RecordFault, RecordFaultSpec};
@@ -639,4 +639,122 @@ async fn pass_with_checkpoint(
             None => return (out, checkpoint.expect("a checkpoint")),
         }
     }
+}
+
+fn task_for(object: &str, id: &str, i: usize) -> Activity {
+    Activity {
+        kind: if i % 2 == 0 {
+            ActivityKind::Task
+        } else {
+            ActivityKind::Note
+        },
+        parent_object: object.into(),
+        parent_id: id.into(),
+        subject: format!("Follow up {i}"),
+        body: "from marketing".into(),
+        owner: None,
+        due: Some("2026-03-05T12:00:00Z".parse().unwrap()),
+    }
+}
+
+/// Batched activities (and R2.1's "Create new Tasks with `WhoId =
+/// ConvertedContactId` and `WhatId` = the Opportunity or Account"): 450
+/// tasks go as three sObject Collections in one Composite call, one outcome
+/// each in input order; those on a converted lead are created on its
+/// contact (one query, one more collection); a task Salesforce refuses
+/// is rejected alone; a few tasks are one direct collection call.
+#[tokio::test]
+async fn activities_go_as_collections_and_follow_converted_leads() {
+    let (sim, org) = sim().await;
+    let c = connector(&sim);
+    let leads: Vec<String> = (0..3)
+        .map(|i| {
+            insert(
+                &sim,
+                "Lead",
+                lead("L", &format!("N{i}"), "C", &format!("l{i}@c.example")),
+            )
+        })
+        .collect();
+    let done = org
+        .convert_lead(&LeadConvert {
+            lead_id: leads[2].clone(),
+            ..LeadConvert::default()
+        })
+        .unwrap();
+    let mut activities: Vec<Activity> = (0..450)
+        .map(|i| task_for("Lead", &leads[i % 3], i))
+        .collect();
+    activities[7].owner = Some("005Dn000000NOPEAAA".into());
+    sim.control.requests().reset();
+    let out = c.create_activities(&activities).await.unwrap();
+    assert_eq!(out.len(), 450);
+    let counts = sim.control.requests().counts();
+    assert_eq!(counts.get("POST /composite"), Some(&1), "{counts:?}");
+    assert_eq!(
+        counts.get("GET /query"),
+        Some(&1),
+        "where the converted lead went: {counts:?}"
+    );
+    assert_eq!(
+        counts.get("POST /composite/sobjects"),
+        Some(&1),
+        "the redirected tasks: {counts:?}"
+    );
+    for (i, outcome) in out.iter().enumerate() {
+        if i == 7 {
+            assert!(
+                matches!(outcome, ActivityOutcome::Rejected { .. }),
+                "{outcome:?}"
+            );
+            continue;
+        }
+        let ActivityOutcome::Created { id } = outcome else {
+            panic!("{i}: {outcome:?}")
+        };
+        let task = sim.control.get("Task", id).unwrap();
+        assert_eq!(
+            task.text("Subject"),
+            Some(format!("Follow up {i}")),
+            "input order"
+        );
+        let (who, what) = if i % 3 == 2 {
+            (done.contact_id.clone(), done.opportunity_id.clone())
+        } else {
+            (leads[i % 3].clone(), None)
+        };
+        assert_eq!(
+            (task.text("WhoId"), task.text("WhatId")),
+            (Some(who), what),
+            "{i}"
+        );
+        let status = if i % 2 == 0 {
+            "Not Started"
+        } else {
+            "Completed"
+        };
+        assert_eq!(task.text("Status").as_deref(), Some(status));
+    }
+    assert_eq!(sim.control.count("Task"), 449);
+
+    sim.control.requests().reset();
+    let out = c
+        .create_activities(&[
+            task_for("Contact", &done.contact_id, 0),
+            task_for("Lead", &leads[0], 1),
+        ])
+        .await
+        .unwrap();
+    assert!(
+        out.iter()
+            .all(|o| matches!(o, ActivityOutcome::Created { .. })),
+        "{out:?}"
+    );
+    assert_eq!(
+        sim.control.requests().total(),
+        1,
+        "{:?}",
+        sim.control.requests().counts()
+    );
+    assert!(c.create_activities(&[]).await.unwrap().is_empty());
 }

@@ -4,11 +4,46 @@
 //! contact now, so the task goes there, about the opportunity or account).
 
 use jiff::tz::TimeZone;
-use leadbridge_core::{Activity, ActivityKind, ConnectorError, ConnectorResult, WriteOutcome};
+use leadbridge_core::{
+    Activity, ActivityKind, ActivityOutcome, ConnectorError, ConnectorResult, WriteOutcome,
+};
 use serde_json::{json, Map, Value};
+use tracing::debug;
 
 use super::replaced::{id15, ConvertedTo, CONVERTED};
-use super::{CollectionResult, SalesforceConnector};
+use super::transient::is_transient;
+use super::{
+    CollectionResult, SalesforceConnector, SubAnswer, Subrequest, COLLECTION_MAX,
+    COMPOSITE_MAX_HEAVY,
+};
+
+/// One activity's outcome from its collection result.
+fn activity_outcome(result: CollectionResult) -> ActivityOutcome {
+    match result.outcome(false, true) {
+        WriteOutcome::Created { id } | WriteOutcome::Updated { id } => {
+            ActivityOutcome::Created { id }
+        }
+        WriteOutcome::Rejected { message, code, .. } => ActivityOutcome::Rejected { message, code },
+        WriteOutcome::Superseded { successor } => ActivityOutcome::Rejected {
+            message: format!(
+                "the task's record was replaced by {} {}",
+                successor.object, successor.id
+            ),
+            code: None,
+        },
+        WriteOutcome::Deleted { message } => ActivityOutcome::Rejected {
+            message,
+            code: None,
+        },
+    }
+}
+
+fn rejected_with(outcome: &Option<ActivityOutcome>) -> Option<(Option<&str>, &str)> {
+    match outcome {
+        Some(ActivityOutcome::Rejected { message, code }) => Some((code.as_deref(), message)),
+        _ => None,
+    }
+}
 
 /// Whether the activity hangs off a lead (the only parent conversion moves).
 pub(super) fn on_lead(activity: &Activity) -> bool {
@@ -109,5 +144,183 @@ impl SalesforceConnector {
             }
             other => other,
         }
+    }
+
+    /// Many Tasks as sObject Collections of 200 (`POST
+    /// /composite/sobjects`): one collection is one direct call, several
+    /// go five to a Composite call. Then, as for record writes, tasks
+    /// refused passingly (R2.3) are sent again in smaller collections
+    /// within the retry policy, and tasks refused because their lead was
+    /// converted (R2.1) are sent again on the converted contact, about the
+    /// opportunity or account (one query for all their leads). One outcome
+    /// per activity, in input order.
+    pub(super) async fn create_tasks(
+        &self,
+        activities: &[Activity],
+    ) -> ConnectorResult<Vec<ActivityOutcome>> {
+        let mut bodies: Vec<Map<String, Value>> = activities.iter().map(task_body).collect();
+        let mut outcomes: Vec<Option<ActivityOutcome>> = vec![None; activities.len()];
+        let all: Vec<usize> = (0..activities.len()).collect();
+        self.send_tasks(&bodies, &all, COLLECTION_MAX, &mut outcomes)
+            .await?;
+        self.retry_tasks(&bodies, &mut outcomes).await?;
+        let converted: Vec<usize> = (0..activities.len())
+            .filter(|&i| {
+                on_lead(&activities[i])
+                    && rejected_with(&outcomes[i]).is_some_and(|(c, _)| c == Some(CONVERTED))
+            })
+            .collect();
+        if !converted.is_empty() {
+            let leads: Vec<String> = converted
+                .iter()
+                .map(|&i| activities[i].parent_id.clone())
+                .collect();
+            let to = self.converted_leads("Id", &leads).await?;
+            let redirected: Vec<usize> = converted
+                .into_iter()
+                .filter(|&i| match to.get(id15(&activities[i].parent_id)) {
+                    Some(to) => {
+                        redirect(&mut bodies[i], to);
+                        true
+                    }
+                    None => false,
+                })
+                .collect();
+            self.send_tasks(&bodies, &redirected, COLLECTION_MAX, &mut outcomes)
+                .await?;
+            self.retry_tasks(&bodies, &mut outcomes).await?;
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.ok_or_else(|| ConnectorError::fatal("an activity got no outcome")))
+            .collect()
+    }
+
+    /// Sends again, in smaller collections after the retry policy's
+    /// backoff, the tasks refused passingly.
+    async fn retry_tasks(
+        &self,
+        bodies: &[Map<String, Value>],
+        outcomes: &mut [Option<ActivityOutcome>],
+    ) -> ConnectorResult<()> {
+        let policy = &self.config.http.retry;
+        let mut chunk = COLLECTION_MAX;
+        for attempt in 1..policy.max_attempts.max(1) {
+            let pending: Vec<usize> = (0..outcomes.len())
+                .filter(|&i| rejected_with(&outcomes[i]).is_some_and(|(c, m)| is_transient(c, m)))
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            chunk = (chunk / 4).max(1);
+            let delay = policy.delay(attempt, None);
+            debug!(
+                tasks = pending.len(),
+                chunk,
+                delay_ms = delay.as_millis() as u64,
+                "tasks refused passingly; sending them again"
+            );
+            tokio::time::sleep(delay).await;
+            self.send_tasks(bodies, &pending, chunk, outcomes).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates the tasks `indices` names as collections of `chunk`.
+    async fn send_tasks(
+        &self,
+        bodies: &[Map<String, Value>],
+        indices: &[usize],
+        chunk: usize,
+        outcomes: &mut [Option<ActivityOutcome>],
+    ) -> ConnectorResult<()> {
+        if indices.is_empty() {
+            return Ok(());
+        }
+        let collection = |part: &[usize]| {
+            let records: Vec<Value> = part
+                .iter()
+                .map(|&i| {
+                    let mut record = bodies[i].clone();
+                    record.insert("attributes".into(), json!({ "type": "Task" }));
+                    Value::Object(record)
+                })
+                .collect();
+            json!({ "allOrNone": false, "records": records })
+        };
+        let parts: Vec<&[usize]> = indices.chunks(chunk.max(1)).collect();
+        if let [only] = parts.as_slice() {
+            let url = format!("{}/composite/sobjects", self.config.data_url());
+            let body = collection(only);
+            let answer = self
+                .client
+                .execute(
+                    "create tasks",
+                    None,
+                    |http| http.post(&url).json(&body),
+                    |r| r.json::<Vec<CollectionResult>>(),
+                )
+                .await;
+            let results = match answer {
+                Ok(results) if results.len() == only.len() => {
+                    results.into_iter().map(activity_outcome).collect()
+                }
+                Ok(results) => {
+                    return Err(ConnectorError::fatal(format!(
+                        "sObject Collections answered {} results for {} tasks",
+                        results.len(),
+                        only.len()
+                    )))
+                }
+                // Refused as a whole: each of its tasks, with the reason.
+                Err(ConnectorError::Rejected { message, code }) => {
+                    vec![ActivityOutcome::Rejected { message, code }; only.len()]
+                }
+                Err(e) => return Err(e),
+            };
+            for (&i, outcome) in only.iter().zip(results) {
+                outcomes[i] = Some(outcome);
+            }
+            return Ok(());
+        }
+        let data = self.config.data_path();
+        for group in parts.chunks(COMPOSITE_MAX_HEAVY) {
+            let subrequests: Vec<Subrequest> = group
+                .iter()
+                .map(|part| Subrequest {
+                    method: "POST",
+                    url: format!("{data}/composite/sobjects"),
+                    body: Some(collection(part)),
+                    headers: Vec::new(),
+                })
+                .collect();
+            for (part, answer) in group.iter().zip(self.composite(&subrequests).await?) {
+                let results: Vec<ActivityOutcome> = match answer {
+                    SubAnswer::Done(body) => {
+                        let results: Vec<CollectionResult> =
+                            serde_json::from_value(body).map_err(|e| {
+                                ConnectorError::fatal(format!(
+                                    "sObject Collections answered an unexpected body: {e}"
+                                ))
+                            })?;
+                        if results.len() != part.len() {
+                            return Err(ConnectorError::fatal(format!(
+                                "sObject Collections answered {} results for {} tasks",
+                                results.len(),
+                                part.len()
+                            )));
+                        }
+                        results.into_iter().map(activity_outcome).collect()
+                    }
+                    SubAnswer::Refused { message, code, .. } => {
+                        vec![ActivityOutcome::Rejected { message, code }; part.len()]
+                    }
+                };
+                for (&i, outcome) in part.iter().zip(results) {
+                    outcomes[i] = Some(outcome);
+                }
+            }
+        }
+        Ok(())
     }
 }
