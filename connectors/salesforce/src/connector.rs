@@ -892,7 +892,7 @@ impl Connector for SalesforceConnector {
     /// cursor's total order, so everything at or before it has been
     /// delivered once this page and the earlier ones are applied. It never
     /// goes past a second that was still running when the pass began
-    /// ([`settled`]): stamps are whole seconds, and that second can still
+    /// (`settled`): stamps are whole seconds, and that second can still
     /// gain records.
     async fn changes(
         &self,
@@ -1026,17 +1026,28 @@ impl Connector for SalesforceConnector {
         Ok(out)
     }
 
-    /// See [`SalesforceConnector::write_batch`] (`connector/write.rs`).
+    /// sObject Collections of 200 inside Composite calls (five to a call):
+    /// upserts by an External ID key, updates by id, creates by a plain
+    /// key. Then transient per-record failures are sent again in smaller
+    /// collections, alert-only duplicates become updates of the matched
+    /// record, and writes that hit a converted, merged or deleted record
+    /// answer `Superseded` or `Deleted` (details in `connector/write.rs`
+    /// and the modules beside it).
     async fn write(&self, batch: &WriteBatch) -> ConnectorResult<Vec<WriteOutcome>> {
         self.write_batch(batch).await
     }
 
-    /// See [`SalesforceConnector::create_task`] (`connector/activities.rs`).
+    /// One Task (`POST /sobjects/Task`), linked by `WhoId` to a Lead or
+    /// Contact, else by `WhatId`; a task for a converted lead is created on
+    /// its contact, about the opportunity or account.
     async fn create_activity(&self, activity: &Activity) -> ConnectorResult<String> {
         self.create_task(activity).await
     }
 
-    /// See [`SalesforceConnector::create_tasks`] (`connector/activities.rs`).
+    /// Tasks as sObject Collections of 200 (several five to a Composite
+    /// call), one outcome per activity; passing refusals are sent again
+    /// in smaller collections, and tasks for converted leads go to the
+    /// contact.
     async fn create_activities(
         &self,
         activities: &[Activity],

@@ -21,7 +21,43 @@
 //!   authorization code with PKCE, client credentials) answering without
 //!   `expires_in`, `GET /services/oauth2/authorize`, `POST /services/oauth2/revoke`,
 //!   and the identity URL;
-//! - the kit's control surface under `/__sim` ([`SimControl`]).
+//! - the kit's control surface under `/__sim` ([`SimControl`]), and the
+//!   Salesforce-only one under `/__sim/salesforce/` ([`org`]: Lead Convert,
+//!   merge, undelete, duplicate rules, the "View and Edit Converted Leads"
+//!   permission, per-record faults, custom fields);
+//! - the standard fields of Lead, Contact, Account, Opportunity, Task and
+//!   User as a real org describes them ([`schema`]), and record stamps in
+//!   whole seconds (`CreatedDate`, `LastModifiedDate`, `SystemModstamp`).
+//!
+//! Where each round-2 fact of `SEMANTICS.md` is reproduced (tests in
+//! `tests/org_simulator.rs`):
+//!
+//! | fact | reproduced in |
+//! |---|---|
+//! | R2.1 `IsConverted`, `ConvertedDate` (date), `Converted*Id` are read-only; writing them is `INVALID_FIELD_FOR_INSERT_UPDATE` | [`schema`] (Lead), `store::Db::apply` |
+//! | R2.1 updating a converted lead: 400 `CANNOT_UPDATE_CONVERTED_LEAD`, `statusCode` form in collections (upserts included) | `store::Db::plan_update`, `api::record_error`, `api::finish_collection` |
+//! | R2.1 "View and Edit Converted Leads" lets updates through, per user | `store::Db::converted_lead_editors`, [`org::Org::set_view_and_edit_converted_leads`] |
+//! | R2.1 a Task (any record) pointing at a converted lead is refused the same way | `store::Db::convert` (references) |
+//! | R2.1 conversion: account, contact, opportunity; converted `Status`; tasks move with stamps bumped; the lead's `SystemModstamp` moves, not its `LastModifiedDate` | [`store::lifecycle`] `convert_lead`, [`org::Org::convert_lead`] |
+//! | R2.1 SOQL still returns converted leads | [`query`] (no hidden filter) |
+//! | R2.1 convertLead is SOAP-only | control surface only; no REST resource |
+//! | R2.1 CampaignMember rows of converted leads | not reproduced (no CampaignMember) |
+//! | R2.2 `Sforce-Duplicate-Rule-Header` from API 52.0, fields default false, also in a subrequest's `httpHeaders` | `api::Ctx::duplicate_header`, `store::duplicates::Header` |
+//! | R2.2 Block refuses always; Allow + Alert refuses unless `allowSave`; Report-only saves silently; on create, update and upsert | `store::duplicates` (`Db::check_duplicates`) |
+//! | R2.2 single saves: 400 with `duplicateResut` (sic), `matchResults[].matchRecords[].record.Id`, `includeRecordDetails` adds fields | `store::duplicates::Hit::result_json`, `api::record_error` |
+//! | R2.2 collections: `DUPLICATES_DETECTED` without match ids; `allOrNone` rolls back with `ALL_OR_NONE_OPERATION_ROLLED_BACK`; composite `PROCESSING_HALTED` | `api::finish_collection`, `api::composite` |
+//! | R2.2 `runAsCurrentUser` | read; no effect (no sharing model) |
+//! | R2.2 standard rules active in a fresh org (unverified) | not reproduced: a fresh simulated org has no active rule; set them with [`org::Org::set_duplicate_rules`] |
+//! | R2.2 `DUPLICATE_VALUE` (unique field) differs from `DUPLICATES_DETECTED` | `store::Db::check_unique` vs `check_duplicates` |
+//! | R2.3 `UNABLE_TO_LOCK_ROW`; `CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` wrapping the CPU limit (whole saves over a size) or a lock; `CANNOT_EXECUTE_FLOW_TRIGGER` wrapping a lock; a permanent trigger error | [`record_faults`], `api::inject_faults` |
+//! | R2.3 503 `SERVER_UNAVAILABLE`, 500 `UNKNOWN_EXCEPTION`, 403 `REQUEST_LIMIT_EXCEEDED` | the kit's fault layer with `SalesforceErrors`; the daily limit and concurrency middleware |
+//! | R2.3 `QUERY_TIMEOUT`, `REQUEST_RUNNING_TOO_LONG` | not reproduced |
+//! | R2.3 `DELETE` to the recycle bin; a second `DELETE` or a `PATCH` answers 404 `ENTITY_IS_DELETED` | `api::delete_one`, `api::update_one`, `store::Db::delete` |
+//! | R2.3 GET of a deleted id (reports conflict) | 404 `NOT_FOUND`, as after a purge |
+//! | R2.3 `queryAll` returns deleted and merged rows, `query` never | [`query::Run::all`] |
+//! | R2.3 getDeleted: start more than a minute before end, 15 days back, 600,000 ids, `earliestDateAvailable`, `latestDateCovered` | `api::updated_or_deleted` |
+//! | R2.3 merge of up to 3 Lead/Contact/Account records: losers deleted with `MasterRecordId`, children re-parented, the winner's stamp moves, losers in getDeleted | [`store::lifecycle`] `merge`, [`org::Org::merge`] |
+//! | R2.3 undelete | [`store::lifecycle`] `undelete`, [`org::Org::undelete`] |
 //!
 //! Index lag: Salesforce has no search index between a write and SOQL,
 //! but the conformance suite's "late visible" case needs a way to make a
