@@ -878,9 +878,9 @@ impl crate::factory::ConnectorFactory for MemoryFactory {
 struct RawMemory {
     kind: &'static str,
     world: Arc<MemoryWorld>,
-    page_size: Option<toml::Spanned<i64>>,
-    batch_size: Option<toml::Spanned<i64>>,
-    lookup_batch_size: Option<toml::Spanned<i64>>,
+    page_size: Option<crate::config::Spanned<i64>>,
+    batch_size: Option<crate::config::Spanned<i64>>,
+    lookup_batch_size: Option<crate::config::Spanned<i64>>,
 }
 
 impl crate::factory::RawSection for RawMemory {

@@ -38,6 +38,11 @@ pub struct SalesforceConfig {
     /// starts, so a long transaction can commit a record with a stamp older
     /// than records already read; re-reading a few minutes catches it.
     pub overlap: Duration,
+    /// Send `Sforce-Duplicate-Rule-Header: allowSave=true` with writes, so
+    /// records an alert-only duplicate rule matches are saved anyway (R2.2).
+    /// Off by default: a create such a rule refuses then updates the
+    /// record it matched instead. Block rules refuse either way.
+    pub duplicate_rule_allow_save: bool,
 }
 
 impl SalesforceConfig {
@@ -57,6 +62,7 @@ impl SalesforceConfig {
                 ..HttpSettings::default()
             },
             overlap: Duration::from_secs(300),
+            duplicate_rule_allow_save: false,
         }
     }
 

@@ -9,9 +9,9 @@ use jiff::{SignedDuration, Timestamp};
 use leadbridge_core::auth::RefreshTokenSink;
 use leadbridge_core::http::{ApiClient, ApiResponse, Classify, UsageSnapshot, Verdict};
 use leadbridge_core::{
-    Activity, ActivityKind, ChangePage, ChangesRequest, Connector, ConnectorError, ConnectorResult,
-    Cursor, FieldSchema, Limits, ObjectSchema, PageToken, Record, WriteBatch, WriteOutcome,
-    WriteRecord,
+    Activity, ActivityOutcome, ChangePage, ChangesRequest, Connector, ConnectorError,
+    ConnectorResult, Cursor, FieldSchema, Limits, ObjectSchema, PageToken, Record, Successor,
+    SuccessorReason, ToolUser, ValueType, WriteBatch, WriteOutcome,
 };
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::StatusCode;
@@ -21,6 +21,12 @@ use serde_json::{json, Map, Value};
 use crate::classify::{SalesforceClassify, SfError};
 use crate::config::SalesforceConfig;
 use crate::soql;
+
+mod activities;
+mod duplicates;
+mod replaced;
+mod transient;
+mod write;
 
 /// The most records one query batch returns (Salesforce's default and maximum).
 pub const QUERY_BATCH: usize = 2000;
@@ -238,13 +244,26 @@ struct Subrequest {
     url: String,
     /// The JSON body, if any.
     body: Option<Value>,
+    /// Request headers of the subrequest (`httpHeaders`), such as
+    /// `Sforce-Duplicate-Rule-Header`.
+    headers: Vec<(&'static str, String)>,
 }
 
 impl Subrequest {
     fn to_json(&self, reference_id: &str) -> Value {
         let mut r = json!({ "method": self.method, "url": self.url, "referenceId": reference_id });
-        if let (Some(body), Some(m)) = (&self.body, r.as_object_mut()) {
-            m.insert("body".into(), body.clone());
+        if let Some(m) = r.as_object_mut() {
+            if let Some(body) = &self.body {
+                m.insert("body".into(), body.clone());
+            }
+            if !self.headers.is_empty() {
+                let headers: Map<String, Value> = self
+                    .headers
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+                    .collect();
+                m.insert("httpHeaders".into(), Value::Object(headers));
+            }
         }
         r
     }
@@ -260,6 +279,8 @@ enum SubAnswer {
         message: String,
         code: Option<String>,
         errors: Vec<SfError>,
+        /// The body as sent (a duplicate rule's `duplicateResut` lives there).
+        body: Value,
     },
 }
 
@@ -371,6 +392,7 @@ fn read_composite(
                     message,
                     code,
                     errors,
+                    body: entry.body.clone(),
                 }));
             }
             Verdict::Retry {
@@ -390,63 +412,6 @@ fn read_composite(
             retry_after,
         }),
         _ => Ok(out),
-    }
-}
-
-/// Per-record outcomes of one sObject Collections subrequest of `expected`
-/// records. A collection refused as a whole refuses each of its records
-/// with the vendor's message, code and fields (they go to the dead letter
-/// queue); the other subrequests of the call stand.
-fn collection_outcomes(
-    answer: SubAnswer,
-    expected: usize,
-    route: Route,
-) -> ConnectorResult<Vec<WriteOutcome>> {
-    match answer {
-        SubAnswer::Done(body) => {
-            let results: Vec<CollectionResult> = serde_json::from_value(body).map_err(|e| {
-                ConnectorError::fatal(format!(
-                    "sObject Collections answered an unexpected body: {e}"
-                ))
-            })?;
-            if results.len() != expected {
-                return Err(ConnectorError::fatal(format!(
-                    "sObject Collections answered {} results for {expected} records",
-                    results.len()
-                )));
-            }
-            Ok(results
-                .into_iter()
-                .map(|r| {
-                    r.outcome(
-                        matches!(route, Route::Upsert),
-                        matches!(route, Route::Create),
-                    )
-                })
-                .collect())
-        }
-        SubAnswer::Refused {
-            message,
-            code,
-            errors,
-        } => {
-            let outcome = if errors.is_empty() {
-                WriteOutcome::Rejected {
-                    message,
-                    code,
-                    fields: Vec::new(),
-                }
-            } else {
-                CollectionResult {
-                    id: None,
-                    success: false,
-                    errors,
-                    created: None,
-                }
-                .outcome(false, false)
-            };
-            Ok(vec![outcome; expected])
-        }
     }
 }
 
@@ -533,18 +498,32 @@ pub fn changes_filter(request: &ChangesRequest) -> ConnectorResult<Option<String
     )))
 }
 
-/// The SOQL of a change pass: the fields asked for plus the cursor fields
-/// (and `IsDeleted` when deleted records are wanted), in cursor order.
+/// The fields the connector reads on every record of `object`, beside
+/// those asked for: the cursor (`Id`, `SystemModstamp`); on a Lead whether
+/// and into which contact it was converted (R2.1); with deleted records,
+/// `IsDeleted`, and `MasterRecordId` on objects whose records merge (R2.3).
+fn own_fields(object: &str, include_archived: bool) -> Vec<&'static str> {
+    let mut extra = vec!["Id", "SystemModstamp"];
+    if object.eq_ignore_ascii_case("Lead") {
+        extra.extend(["IsConverted", "ConvertedContactId"]);
+    }
+    if include_archived {
+        extra.push("IsDeleted");
+        if replaced::mergeable(object) {
+            extra.push("MasterRecordId");
+        }
+    }
+    extra
+}
+
+/// The SOQL of a change pass: the fields asked for plus the connector's
+/// own ([`own_fields`]), in cursor order.
 pub fn changes_soql(request: &ChangesRequest) -> ConnectorResult<String> {
     check_name(&request.object)?;
-    let extra: &[&str] = if request.include_archived {
-        &["Id", "SystemModstamp", "IsDeleted"]
-    } else {
-        &["Id", "SystemModstamp"]
-    };
+    let extra = own_fields(&request.object, request.include_archived);
     let mut q = format!(
         "SELECT {} FROM {}",
-        select_list(&request.fields, extra)?,
+        select_list(&request.fields, &extra)?,
         request.object
     );
     if let Some(filter) = changes_filter(request)? {
@@ -624,6 +603,25 @@ fn final_checkpoint(
     }
 }
 
+/// A checkpoint no later than the last second that was over when the pass
+/// began. Salesforce stamps `SystemModstamp` in whole seconds, so a
+/// second still running when the query ran can gain records afterwards,
+/// and an update of an older record gets a *smaller* id than the cursor's:
+/// the compound rule (`Id > cursor id` at the cursor's second) would skip
+/// it for good. So records of the server's current second (its `Date`
+/// header, itself whole seconds, less one more second for a query that
+/// began in the second before its answer) are delivered but not
+/// committed past: the next pass reads that second again, once it is
+/// over, and at most two seconds of records are read twice. Without a
+/// `Date` the checkpoint stands as it is.
+fn settled(checkpoint: Option<Cursor>, pass_started: Option<jiff::Timestamp>) -> Option<Cursor> {
+    let open = pass_started.and_then(|t| t.checked_sub(jiff::SignedDuration::from_secs(1)).ok());
+    match (checkpoint, open) {
+        (Some(c), Some(open)) if c.modified_at >= open => Some(c.min(Cursor::before(open))),
+        (c, _) => c,
+    }
+}
+
 /// Reads a field by name the way Salesforce matches names: ignoring case.
 fn get_ci<'a>(rec: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     rec.get(name).or_else(|| {
@@ -633,9 +631,15 @@ fn get_ci<'a>(rec: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     })
 }
 
-/// Turns one query record into a [`Record`], keeping the requested fields
-/// under the names the caller asked for.
-fn decode_record(rec: &Map<String, Value>, fields: &[String]) -> ConnectorResult<Record> {
+/// Turns one query record of `object` into a [`Record`], keeping the
+/// requested fields under the names the caller asked for. A converted
+/// lead names its contact as successor (R2.1); a deleted record with a
+/// `MasterRecordId` was merged away and names the winner (R2.3).
+fn decode_record(
+    object: &str,
+    rec: &Map<String, Value>,
+    fields: &[String],
+) -> ConnectorResult<Record> {
     let id =
         get_ci(rec, "Id")
             .and_then(Value::as_str)
@@ -654,6 +658,30 @@ fn decode_record(rec: &Map<String, Value>, fields: &[String]) -> ConnectorResult
     record.archived = get_ci(rec, "IsDeleted")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let id_of = |field: &str| {
+        get_ci(rec, field)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    if get_ci(rec, "IsConverted").and_then(Value::as_bool) == Some(true) {
+        if let Some(contact) = id_of("ConvertedContactId") {
+            record.successor = Some(Successor {
+                object: "Contact".into(),
+                id: contact,
+                reason: SuccessorReason::Converted,
+            });
+        }
+    }
+    if record.archived {
+        if let Some(master) = id_of("MasterRecordId") {
+            record.successor = Some(Successor {
+                object: object.to_owned(),
+                id: master,
+                reason: SuccessorReason::Merged,
+            });
+        }
+    }
     for f in fields {
         if let Some(v) = get_ci(rec, f) {
             record.fields.insert(f.clone(), v.clone());
@@ -741,7 +769,26 @@ struct RawField {
     #[serde(default)]
     unique: bool,
     #[serde(default)]
+    length: u32,
+    #[serde(default)]
     picklist_values: Vec<RawPicklistValue>,
+}
+
+/// Describe's `type` in the engine's terms.
+fn value_type(kind: &str) -> ValueType {
+    match kind {
+        "picklist" => ValueType::Enumeration,
+        "multipicklist" => ValueType::MultiEnumeration,
+        "double" | "currency" | "percent" | "int" | "long" => ValueType::Number,
+        "boolean" => ValueType::Bool,
+        "date" => ValueType::Date,
+        "datetime" => ValueType::DateTime,
+        "reference" | "id" => ValueType::Reference,
+        "string" | "textarea" | "email" | "phone" | "url" | "combobox" | "encryptedstring" => {
+            ValueType::Text
+        }
+        _ => ValueType::Other,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -778,9 +825,14 @@ impl RawDescribe {
                         .map(|p| p.value)
                         .collect(),
                     unique: f.external_id || f.unique,
+                    value_type: value_type(&f.kind),
+                    // Text-like types say how many characters they hold;
+                    // numbers' `length` is 0 (their size is `precision`).
+                    length: (f.length > 0 && value_type(&f.kind) != ValueType::Number)
+                        .then_some(f.length),
+                    external_id: f.external_id,
                     kind: f.kind,
                     name: f.name,
-                    ..FieldSchema::default()
                 }
             })
             .collect();
@@ -792,46 +844,6 @@ impl RawDescribe {
             external_ids,
         }
     }
-}
-
-/// Which collection each input record goes through.
-#[derive(Debug, Clone, Copy)]
-enum Route {
-    Upsert,
-    Update,
-    Create,
-}
-
-/// The body of one record in a collection call: its fields, the object's
-/// type, and the id (updates) or key (upserts, creates).
-fn collection_record(
-    object: &str,
-    record: &WriteRecord,
-    key_field: Option<&str>,
-    route: &Route,
-) -> Value {
-    let mut body = Map::new();
-    body.insert("attributes".into(), json!({ "type": object }));
-    for (k, v) in &record.fields {
-        // The id travels as `id` (updates) or not at all (upserts/creates refuse it).
-        if !k.eq_ignore_ascii_case("Id") {
-            body.insert(k.clone(), v.clone());
-        }
-    }
-    match route {
-        Route::Update => {
-            if let Some(id) = &record.id {
-                body.insert("id".into(), Value::String(id.clone()));
-            }
-        }
-        Route::Upsert | Route::Create => {
-            if let (Some(field), Some(key)) = (key_field, &record.key) {
-                body.retain(|k, _| !k.eq_ignore_ascii_case(field));
-                body.insert(field.to_owned(), Value::String(key.clone()));
-            }
-        }
-    }
-    Value::Object(body)
 }
 
 #[async_trait]
@@ -878,7 +890,10 @@ impl Connector for SalesforceConnector {
     ///
     /// Each page's checkpoint is its last record: the query's order is the
     /// cursor's total order, so everything at or before it has been
-    /// delivered once this page and the earlier ones are applied.
+    /// delivered once this page and the earlier ones are applied. It never
+    /// goes past a second that was still running when the pass began
+    /// (`settled`): stamps are whole seconds, and that second can still
+    /// gain records.
     async fn changes(
         &self,
         request: &ChangesRequest,
@@ -908,12 +923,13 @@ impl Connector for SalesforceConnector {
         let records = response
             .records
             .iter()
-            .map(|r| decode_record(r, &request.fields))
+            .map(|r| decode_record(&request.object, r, &request.fields))
             .collect::<ConnectorResult<Vec<_>>>()?;
         let mut checkpoint = records.last().map(Record::cursor);
         if response.done {
             checkpoint = final_checkpoint(checkpoint, pass_started, request.overlap);
         }
+        checkpoint = settled(checkpoint, pass_started);
         let next = if response.done {
             None
         } else {
@@ -943,7 +959,9 @@ impl Connector for SalesforceConnector {
     ) -> ConnectorResult<Vec<Record>> {
         check_name(object)?;
         check_name(key_field)?;
-        let select = select_list(fields, &["Id", "SystemModstamp", key_field])?;
+        let mut extra = own_fields(object, false);
+        extra.push(key_field);
+        let select = select_list(fields, &extra)?;
         let mut wanted: Vec<String> = fields.to_vec();
         if !wanted.iter().any(|f| f.eq_ignore_ascii_case(key_field)) {
             wanted.push(key_field.to_owned());
@@ -974,6 +992,7 @@ impl Connector for SalesforceConnector {
                                 .finish()
                         ),
                         body: None,
+                        headers: Vec::new(),
                     })
                     .collect();
                 for answer in self.composite(&subrequests).await? {
@@ -996,7 +1015,7 @@ impl Connector for SalesforceConnector {
         for mut response in first_batches {
             loop {
                 for r in &response.records {
-                    out.push(decode_record(r, &wanted)?);
+                    out.push(decode_record(object, r, &wanted)?);
                 }
                 match (response.done, response.next_records_url.take()) {
                     (false, Some(next)) => response = self.query_more(&next).await?,
@@ -1007,189 +1026,68 @@ impl Connector for SalesforceConnector {
         Ok(out)
     }
 
-    /// sObject Collections of 200 records, `allOrNone=false`, sent as
-    /// subrequests of Composite calls (`POST /composite`, one API call for
-    /// up to five collections: 1,000 records):
-    ///
-    /// - when the batch's `key_field` is an External ID field (per the
-    ///   object's describe), records with a key are upserted by it
-    ///   (`PATCH /composite/sobjects/{object}/{key_field}`): idempotent, a
-    ///   retry never creates a duplicate;
-    /// - records with an id are updated (`PATCH /composite/sobjects`);
-    /// - otherwise records with only a key are created
-    ///   (`POST /composite/sobjects`). Salesforce cannot upsert on a field
-    ///   that is not an External ID (such as `Email`), so for such keys the
-    ///   engine must look the key up first and pass the id of a match:
-    ///   creating by a non-unique key is not idempotent.
-    ///
-    /// Every batch goes through Composite, even one that fits a single
-    /// collection: the call count is the same (one), and a collection
-    /// refused as a whole then means the same thing whatever the batch's
-    /// size: its records are rejected with the vendor's reason, while a
-    /// subrequest failing on authorization, quota or configuration fails
-    /// the write as the same status on a direct call would.
-    /// Subrequests run in order (upserts, updates, creates) and
-    /// independently (`allOrNone=false` at both levels), as the separate
-    /// calls did.
-    ///
-    /// Retries keep the old safety rules. A composite that failed as a
-    /// whole (timeout, dropped connection, 5xx or 429 on the call itself)
-    /// is sent again like any call, as a failed collection call was:
-    /// upserts by External ID and updates by id are idempotent, while a
-    /// create by a plain key that may have been applied is guarded by the
-    /// engine (look-up before create, intents replayed by look-up). What
-    /// composite adds is that one subrequest can fail while its neighbours
-    /// are applied: then only the subrequests that failed passingly are
-    /// sent again, so an applied create is never repeated because a
-    /// neighbour failed.
-    ///
-    /// Outcomes come back in input order; a record with neither id nor key
-    /// is rejected without a call.
+    /// sObject Collections of 200 inside Composite calls (five to a call):
+    /// upserts by an External ID key, updates by id, creates by a plain
+    /// key. Then transient per-record failures are sent again in smaller
+    /// collections, alert-only duplicates become updates of the matched
+    /// record, and writes that hit a converted, merged or deleted record
+    /// answer `Superseded` or `Deleted` (details in `connector/write.rs`
+    /// and the modules beside it).
     async fn write(&self, batch: &WriteBatch) -> ConnectorResult<Vec<WriteOutcome>> {
-        check_name(&batch.object)?;
-        if batch.records.is_empty() {
-            return Ok(Vec::new());
-        }
-        let key_field = batch.key_field.as_deref();
-        if let Some(k) = key_field {
-            check_name(k)?;
-        }
-        let key_is_external = match key_field {
-            Some(k)
-                if batch
-                    .records
-                    .iter()
-                    .any(|r| r.id.is_none() && r.key.is_some()) =>
-            {
-                self.described(&batch.object)
-                    .await?
-                    .external_ids
-                    .contains(&k.to_ascii_lowercase())
-            }
-            _ => false,
-        };
-        let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; batch.records.len()];
-        let mut upserts = Vec::new();
-        let mut updates = Vec::new();
-        let mut creates = Vec::new();
-        for (i, r) in batch.records.iter().enumerate() {
-            if r.id.is_some() {
-                updates.push(i);
-            } else if r.key.is_some() && key_field.is_some() && key_is_external {
-                upserts.push(i);
-            } else {
-                // A key on a field that is no External ID (email) is set on
-                // the new record; no key at all is a plain create.
-                creates.push(i);
-            }
-        }
-        let data = self.config.data_path();
-        // One subrequest per collection of 200, with the records it carries.
-        let mut subrequests = Vec::new();
-        let mut carried: Vec<(Vec<usize>, Route)> = Vec::new();
-        for (indices, route) in [
-            (upserts, Route::Upsert),
-            (updates, Route::Update),
-            (creates, Route::Create),
-        ] {
-            let (method, url) = match route {
-                Route::Upsert => (
-                    "PATCH",
-                    format!(
-                        "{data}/composite/sobjects/{}/{}",
-                        batch.object,
-                        key_field.unwrap_or_default()
-                    ),
-                ),
-                Route::Update => ("PATCH", format!("{data}/composite/sobjects")),
-                Route::Create => ("POST", format!("{data}/composite/sobjects")),
-            };
-            for chunk in indices.chunks(COLLECTION_MAX) {
-                let records: Vec<Value> = chunk
-                    .iter()
-                    .map(|&i| {
-                        collection_record(&batch.object, &batch.records[i], key_field, &route)
-                    })
-                    .collect();
-                subrequests.push(Subrequest {
-                    method,
-                    url: url.clone(),
-                    body: Some(json!({ "allOrNone": false, "records": records })),
-                });
-                carried.push((chunk.to_vec(), route));
-            }
-        }
-        for (subs, carried) in subrequests
-            .chunks(COMPOSITE_MAX_HEAVY)
-            .zip(carried.chunks(COMPOSITE_MAX_HEAVY))
-        {
-            let answers = self.composite(subs).await?;
-            for (answer, (indices, route)) in answers.into_iter().zip(carried) {
-                let results = collection_outcomes(answer, indices.len(), *route)?;
-                for (&i, outcome) in indices.iter().zip(results) {
-                    outcomes[i] = Some(outcome);
-                }
-            }
-        }
-        outcomes
-            .into_iter()
-            .map(|o| o.ok_or_else(|| ConnectorError::fatal("a record got no outcome")))
-            .collect()
+        self.write_batch(batch).await
     }
 
-    /// A Task linked to the Lead or Contact (`WhoId`; other objects by
-    /// `WhatId`), completed for notes and open for tasks, due on `due`'s
-    /// UTC date.
+    /// One Task (`POST /sobjects/Task`), linked by `WhoId` to a Lead or
+    /// Contact, else by `WhatId`; a task for a converted lead is created on
+    /// its contact, about the opportunity or account.
     async fn create_activity(&self, activity: &Activity) -> ConnectorResult<String> {
-        let mut body = Map::new();
-        let link = if activity.parent_object.eq_ignore_ascii_case("Lead")
-            || activity.parent_object.eq_ignore_ascii_case("Contact")
-        {
-            "WhoId"
-        } else {
-            "WhatId"
-        };
-        body.insert(link.into(), json!(activity.parent_id));
-        // Subject is a 255-character field; cut on a character boundary.
-        let subject: String = activity.subject.chars().take(255).collect();
-        body.insert("Subject".into(), json!(subject));
-        body.insert("Description".into(), json!(activity.body));
-        let (status, priority) = match activity.kind {
-            ActivityKind::Note => ("Completed", "Normal"),
-            ActivityKind::Task => ("Not Started", "Normal"),
-        };
-        body.insert("Status".into(), json!(status));
-        body.insert("Priority".into(), json!(priority));
-        if let Some(owner) = &activity.owner {
-            body.insert("OwnerId".into(), json!(owner));
+        self.create_task(activity).await
+    }
+
+    /// Tasks as sObject Collections of 200 (several five to a Composite
+    /// call), one outcome per activity; passing refusals are sent again
+    /// in smaller collections, and tasks for converted leads go to the
+    /// contact.
+    async fn create_activities(
+        &self,
+        activities: &[Activity],
+    ) -> ConnectorResult<Vec<ActivityOutcome>> {
+        if activities.is_empty() {
+            return Ok(Vec::new());
         }
-        if let Some(due) = activity.due {
-            let date = due.to_zoned(TimeZone::UTC).date();
-            body.insert("ActivityDate".into(), json!(date.to_string()));
-        }
-        let url = format!("{}/sobjects/Task", self.config.data_url());
-        let body = Value::Object(body);
-        let result: CollectionResult = self
-            .client
-            .execute(
-                "create task",
-                None,
-                |http| http.post(&url).json(&body),
-                |r| r.json::<CollectionResult>(),
+        self.create_tasks(activities).await
+    }
+
+    /// The org's users, active or not, from one query
+    /// (`SELECT Id, Name, Email, IsActive FROM User`), followed through
+    /// `nextRecordsUrl` past 2,000 users.
+    async fn users(&self) -> ConnectorResult<Option<Vec<ToolUser>>> {
+        let mut response = self
+            .query(
+                "SELECT Id, Name, Email, IsActive FROM User ORDER BY Id",
+                false,
             )
             .await?;
-        match result.outcome(false, true) {
-            WriteOutcome::Created { id } => Ok(id),
-            WriteOutcome::Rejected { message, code, .. } => {
-                Err(ConnectorError::Rejected { message, code })
+        let mut users = Vec::new();
+        loop {
+            for r in &response.records {
+                let text = |f: &str| get_ci(r, f).and_then(Value::as_str).map(str::to_owned);
+                let Some(id) = text("Id") else { continue };
+                users.push(ToolUser {
+                    name: text("Name").unwrap_or_else(|| id.clone()),
+                    email: text("Email"),
+                    active: get_ci(r, "IsActive")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                    id,
+                });
             }
-            WriteOutcome::Updated { id } => Ok(id),
-            WriteOutcome::Superseded { successor } => Err(ConnectorError::rejected(format!(
-                "the task's record was replaced by {} {}",
-                successor.object, successor.id
-            ))),
-            WriteOutcome::Deleted { message } => Err(ConnectorError::rejected(message)),
+            match (response.done, response.next_records_url.take()) {
+                (false, Some(next)) => response = self.query_more(&next).await?,
+                _ => break,
+            }
         }
+        Ok(Some(users))
     }
 
     fn usage(&self) -> UsageSnapshot {
@@ -1219,19 +1117,19 @@ mod tests {
         let since = Cursor::new(t, "00QDn0000000001AAA");
         assert_eq!(
             changes_soql(&request(Some(since.clone()), Duration::ZERO)).unwrap(),
-            "SELECT Id, SystemModstamp, Email FROM Lead WHERE SystemModstamp > 2026-01-01T10:00:00.250Z \
+            "SELECT Id, SystemModstamp, IsConverted, ConvertedContactId, Email FROM Lead WHERE SystemModstamp > 2026-01-01T10:00:00.250Z \
              OR (SystemModstamp = 2026-01-01T10:00:00.250Z AND Id > '00QDn0000000001AAA') \
              ORDER BY SystemModstamp ASC, Id ASC"
         );
         assert_eq!(
             changes_soql(&request(Some(since), Duration::from_secs(60))).unwrap(),
-            "SELECT Id, SystemModstamp, Email FROM Lead WHERE SystemModstamp >= 2026-01-01T09:59:00.250Z \
+            "SELECT Id, SystemModstamp, IsConverted, ConvertedContactId, Email FROM Lead WHERE SystemModstamp >= 2026-01-01T09:59:00.250Z \
              AND (SystemModstamp != 2026-01-01T10:00:00.250Z OR Id > '00QDn0000000001AAA') \
              ORDER BY SystemModstamp ASC, Id ASC"
         );
         assert_eq!(
             changes_soql(&request(None, Duration::ZERO)).unwrap(),
-            "SELECT Id, SystemModstamp, Email FROM Lead ORDER BY SystemModstamp ASC, Id ASC"
+            "SELECT Id, SystemModstamp, IsConverted, ConvertedContactId, Email FROM Lead ORDER BY SystemModstamp ASC, Id ASC"
         );
     }
 

@@ -9,6 +9,7 @@
 //! instance_url = "https://acme.my.salesforce.com"
 //! login_url = "https://login.salesforce.com"    # optional: where the token endpoint is
 //! api_version = "62.0"                          # optional: the pinned default otherwise
+//! duplicate_rule_allow_save = false             # optional: save despite alert-only duplicate rules
 //! auth = { type = "oauth2_refresh", client_id = "…", client_secret = "env:SF_SECRET", refresh_token = "file:/etc/leadbridge/sf.refresh" }
 //! ```
 
@@ -58,6 +59,7 @@ impl ConnectorFactory for SalesforceFactory {
                 "a URL such as \"https://login.salesforce.com\"",
             ),
             api_version: t.string("api_version", "a REST API version such as \"62.0\""),
+            duplicate_rule_allow_save: t.boolean("duplicate_rule_allow_save", "true or false"),
             span: t.span(),
         })
     }
@@ -77,6 +79,7 @@ struct RawSalesforce {
     instance_url: Option<Text>,
     login_url: Option<Text>,
     api_version: Option<Text>,
+    duplicate_rule_allow_save: Option<leadbridge_core::config::Spanned<bool>>,
     span: Range<usize>,
 }
 
@@ -123,6 +126,9 @@ impl RawSection for RawSalesforce {
         let common = context.common?;
         let mut config = SalesforceConfig::new(instance_url?, common.auth.clone());
         config.login_url = login_url;
+        if let Some(allow) = &self.duplicate_rule_allow_save {
+            config.duplicate_rule_allow_save = *allow.get_ref();
+        }
         if let Some(v) = api_version? {
             config.api_version = v;
         }

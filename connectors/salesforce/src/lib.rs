@@ -14,6 +14,15 @@
 //!   call when the keys need more than one.
 //! - **Errors** are read from Salesforce's `[{message, errorCode, fields}]`
 //!   bodies into the core's errors by meaning ([`SalesforceClassify`]).
+//! - **Replaced records**: a converted lead names its contact as
+//!   successor (change passes, look-ups) and a write to it answers
+//!   `Superseded`; a merged-away record names the winner, a deleted one is
+//!   `archived`, and a write to either answers `Superseded` or `Deleted`
+//!   (`SEMANTICS.md` R2.1, R2.3). Tasks for a converted lead go to its contact.
+//! - **Per-record follow-ups**: refusals that pass (row locks, the Apex CPU
+//!   limit, R2.3) are sent again in smaller collections; a create an
+//!   alert-only duplicate rule refuses updates the record it matched, a
+//!   Block rule stays rejected by name (R2.2).
 //!
 //! Behind the `simulator` feature, [`simulator::start`] serves a stateful,
 //! in-memory Salesforce on loopback (real paths, SOQL, paging, collections,

@@ -22,6 +22,9 @@ pub use duration::{parse_duration, parts as duration_parts};
 pub use reader::{type_name, Table};
 pub use secret::{looks_like_reference, SecretRef, SecretSource, SystemSecrets};
 
+/// A value with where it was written (what [`Table`] hands out).
+pub use toml::Spanned;
+
 /// A string with where it was written.
 pub type Text = toml::Spanned<String>;
 

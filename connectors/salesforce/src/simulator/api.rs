@@ -19,8 +19,8 @@ use leadbridge_core::sim::TokenCheck;
 use serde_json::{json, Map, Value};
 
 use super::query::{self, Run};
-use super::schema::{self, ObjectDef};
-use super::store::{self, Plan, Rec, RecordError};
+use super::schema::ObjectDef;
+use super::store::{self, Db, Plan, Rec, RecordError};
 use super::{QueryCursor, Sim, ORG_ID};
 
 mod composite;
@@ -50,11 +50,19 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     )
 }
 
-fn record_error(status: StatusCode, e: &RecordError) -> Response {
-    json_response(
-        status,
-        &json!([{ "message": e.message, "errorCode": e.code, "fields": e.fields }]),
-    )
+/// A refused single save: `[{message, errorCode, fields}]`, or for a
+/// duplicate rule `[{errorCode, message, duplicateResut}]` (the key's
+/// spelling is Salesforce's, R2.2).
+fn record_error(status: StatusCode, e: &RecordError, version: &str) -> Response {
+    let body = match &e.duplicate {
+        Some(hit) => json!([{
+            "errorCode": e.code,
+            "message": e.message,
+            "duplicateResut": hit.result_json(version),
+        }]),
+        None => json!([{ "message": e.message, "errorCode": e.code, "fields": e.fields }]),
+    };
+    json_response(status, &body)
 }
 
 /// 401 for a missing, unknown or expired session.
@@ -257,6 +265,22 @@ impl Ctx {
         })
     }
 
+    /// `Sforce-Duplicate-Rule-Header` (R2.2): read from API 52.0 on, when
+    /// the header came into being; earlier versions ignore it.
+    fn duplicate_header(&self) -> store::duplicates::Header {
+        match self.headers.get("sforce-duplicate-rule-header") {
+            Some(v) if self.major_version() >= 52 => {
+                store::duplicates::Header::parse(v.to_str().unwrap_or(""))
+            }
+            _ => store::duplicates::Header::default(),
+        }
+    }
+
+    /// How a save of this request runs.
+    fn save(&self, sim: &Sim) -> store::Save {
+        sim.api_save(self.duplicate_header())
+    }
+
     fn major_version(&self) -> u32 {
         self.version
             .split('.')
@@ -349,8 +373,8 @@ fn route(sim: &Sim, ctx: &Ctx, segs: &[&str]) -> Response {
         ["limits"] if m == Method::GET => limits(sim),
         [q @ ("query" | "queryAll")] if m == Method::GET => run_query(sim, ctx, *q == "queryAll"),
         ["query" | "queryAll", locator] if m == Method::GET => query_more(sim, ctx, locator),
-        ["sobjects"] if m == Method::GET => describe_global(ctx),
-        ["sobjects", t] => with_object(t, |def| match *m {
+        ["sobjects"] if m == Method::GET => describe_global(sim, ctx),
+        ["sobjects", t] => with_object(sim, t, |def| match *m {
             Method::GET => json_response(
                 StatusCode::OK,
                 &json!({ "objectDescribe": def.summary(&ctx.version), "recentItems": [] }),
@@ -358,22 +382,22 @@ fn route(sim: &Sim, ctx: &Ctx, segs: &[&str]) -> Response {
             Method::POST => create_one(sim, ctx, def),
             _ => method_not_allowed(m, "GET,HEAD,POST"),
         }),
-        ["sobjects", t, "describe"] if m == Method::GET => with_object(t, |def| {
+        ["sobjects", t, "describe"] if m == Method::GET => with_object(sim, t, |def| {
             json_response(StatusCode::OK, &def.describe(&ctx.version))
         }),
         ["sobjects", t, which @ ("updated" | "deleted")] if m == Method::GET => {
-            with_object(t, |def| {
+            with_object(sim, t, |def| {
                 updated_or_deleted(sim, ctx, def, *which == "deleted")
             })
         }
-        ["sobjects", t, id] => with_object(t, |def| match *m {
+        ["sobjects", t, id] => with_object(sim, t, |def| match *m {
             Method::GET => get_one(sim, ctx, def, id),
             Method::PATCH => update_one(sim, ctx, def, id),
-            Method::DELETE => delete_one(sim, def, id),
+            Method::DELETE => delete_one(sim, ctx, def, id),
             _ => method_not_allowed(m, "GET,HEAD,PATCH,DELETE"),
         }),
         ["sobjects", t, field, value] => {
-            with_object(t, |def| by_external_id(sim, ctx, def, field, value))
+            with_object(sim, t, |def| by_external_id(sim, ctx, def, field, value))
         }
         ["composite"] if m == Method::GET => composite_resources(ctx),
         // POST is served by `composite::run` (see `dispatch`).
@@ -384,19 +408,20 @@ fn route(sim: &Sim, ctx: &Ctx, segs: &[&str]) -> Response {
             Method::DELETE => collection_delete(sim, ctx),
             _ => method_not_allowed(m, "POST,PATCH,DELETE"),
         },
-        ["composite", "sobjects", t] => with_object(t, |def| match *m {
+        ["composite", "sobjects", t] => with_object(sim, t, |def| match *m {
             Method::GET | Method::POST => collection_retrieve(sim, ctx, def),
             _ => method_not_allowed(m, "GET,POST"),
         }),
         ["composite", "sobjects", t, field] if m == Method::PATCH => {
-            with_object(t, |def| collection_upsert(sim, ctx, def, field))
+            with_object(sim, t, |def| collection_upsert(sim, ctx, def, field))
         }
         _ => not_found(),
     }
 }
 
-fn with_object(name: &str, f: impl FnOnce(&'static ObjectDef) -> Response) -> Response {
-    match schema::object(name) {
+fn with_object(sim: &Sim, name: &str, f: impl FnOnce(&'static ObjectDef) -> Response) -> Response {
+    let def = sim.read().def(name);
+    match def {
         Some(def) => f(def),
         None => not_found(),
     }
@@ -443,8 +468,10 @@ fn limits(sim: &Sim) -> Response {
     )
 }
 
-fn describe_global(ctx: &Ctx) -> Response {
-    let objects: Vec<Value> = schema::OBJECTS
+fn describe_global(sim: &Sim, ctx: &Ctx) -> Response {
+    let objects: Vec<Value> = sim
+        .read()
+        .defs()
         .iter()
         .map(|o| o.summary(&ctx.version))
         .collect();
@@ -485,7 +512,7 @@ fn run_query(sim: &Sim, ctx: &Ctx, all: bool) -> Response {
             "A query string has to be specified",
         );
     };
-    let parsed = match query::parse(soql) {
+    let parsed = match query::parse(soql, &|name: &str| sim.read().def(name)) {
         Ok(q) => q,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.code(), &e.to_string()),
     };
@@ -540,6 +567,21 @@ fn query_more(sim: &Sim, ctx: &Ctx, locator: &str) -> Response {
     }
 }
 
+/// The most ids getDeleted answers before `EXCEEDED_ID_LIMIT` (R2.3).
+const DELETED_ID_LIMIT: usize = 600_000;
+/// How far back getDeleted reaches: "no more than 15 days previous to the
+/// day the call is executed" (R2.3).
+const DELETED_WINDOW_DAYS: i64 = 15;
+
+/// `GET /sobjects/{type}/updated/` and `/deleted/` (`?start=&end=`,
+/// ISO-8601). For both, `start` must precede `end` by more than one minute
+/// (`INVALID_REPLICATION_DATE` otherwise, as the SOAP rules say). getDeleted
+/// (R2.3) lists `{id, deletedDate}` of records in the recycle bin, merged
+/// losers included, deleted in the window; it reaches back 15 days from the
+/// start of the current UTC day (`earliestDateAvailable`; an older `start`
+/// is `INVALID_REPLICATION_DATE`), and more than 600,000 ids is
+/// `EXCEEDED_ID_LIMIT`. `latestDateCovered` is `end` (or now, when `end`
+/// is later) cut to the minute.
 fn updated_or_deleted(sim: &Sim, ctx: &Ctx, def: &ObjectDef, deleted: bool) -> Response {
     let parse = |name: &str| ctx.param(name).and_then(crate::soql::parse_timestamp);
     let (Some(start), Some(end)) = (parse("start"), parse("end")) else {
@@ -549,14 +591,27 @@ fn updated_or_deleted(sim: &Sim, ctx: &Ctx, def: &ObjectDef, deleted: bool) -> R
             "start and end are required, as dateTime values",
         );
     };
-    if end < start {
+    let (s, e) = (start.as_millisecond(), end.as_millisecond());
+    if e - s <= 60_000 {
         return error(
             StatusCode::BAD_REQUEST,
             "INVALID_REPLICATION_DATE",
             "startDate must chronologically precede endDate by more than one minute",
         );
     }
-    let (s, e) = (start.as_millisecond(), end.as_millisecond());
+    let now = sim.now_ms();
+    let today = now - now.rem_euclid(86_400_000);
+    let earliest = today - DELETED_WINDOW_DAYS * 86_400_000;
+    if deleted && s < earliest {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REPLICATION_DATE",
+            &format!(
+                "startDate cannot be before {}: deleted records are kept for 15 days",
+                store::ts_text(earliest)
+            ),
+        );
+    }
     let db = sim.read();
     let Some(table) = db.table(def.name) else {
         return not_found();
@@ -566,17 +621,26 @@ fn updated_or_deleted(sim: &Sim, ctx: &Ctx, def: &ObjectDef, deleted: bool) -> R
         .range((s, Box::<str>::from(""))..)
         .take_while(|(stamp, _)| *stamp <= e)
         .filter_map(|(_, id)| table.rows.get(id));
-    let latest = store::ts_text(e - e.rem_euclid(60_000));
+    let covered = e.min(now);
+    let latest = store::ts_text(covered - covered.rem_euclid(60_000));
     if deleted {
         let records: Vec<Value> = in_window
             .filter(|r| r.deleted)
+            .take(DELETED_ID_LIMIT + 1)
             .map(|r| json!({ "id": r.id.as_ref(), "deletedDate": store::ts_text(r.stamp) }))
             .collect();
+        if records.len() > DELETED_ID_LIMIT {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "EXCEEDED_ID_LIMIT",
+                "The number of deleted records exceeds 600,000; choose start and end dates closer together",
+            );
+        }
         json_response(
             StatusCode::OK,
             &json!({
                 "deletedRecords": records,
-                "earliestDateAvailable": store::ts_text(sim.now_ms() - 15 * 86_400_000),
+                "earliestDateAvailable": store::ts_text(earliest),
                 "latestDateCovered": latest,
             }),
         )
@@ -639,20 +703,46 @@ fn object_body(ctx: &Ctx) -> Result<Map<String, Value>, Response> {
     }
 }
 
+/// Turns planned saves an injected per-record fault hits
+/// ([`super::record_faults`]) into that fault's error; faults pick by
+/// object, a save of several objects being one transaction per object.
+fn inject_faults(sim: &Sim, db: &Db, results: &mut [Result<Plan, RecordError>]) {
+    let mut by_object: HashMap<&'static str, Vec<usize>> = HashMap::new();
+    for (i, r) in results.iter().enumerate() {
+        if let Ok(plan) = r {
+            if let Some(def) = db.def_of_id(&plan.rec.id) {
+                by_object.entry(def.name).or_default().push(i);
+            }
+        }
+    }
+    for (object, indices) in by_object {
+        let faults = sim.record_faults.pick(object, indices.len());
+        for (i, fault) in indices.into_iter().zip(faults) {
+            if let (Some(fault), Ok(plan)) = (fault, &results[i]) {
+                let id = (!plan.created).then(|| plan.rec.id.to_string());
+                results[i] = Err(fault.error(object, id.as_deref()));
+            }
+        }
+    }
+}
+
+/// Plans one single-record save and runs the injected faults on it.
+fn single(sim: &Sim, db: &Db, result: Result<Plan, RecordError>) -> Result<Plan, RecordError> {
+    let mut results = [result];
+    inject_faults(sim, db, &mut results);
+    let [result] = results;
+    result
+}
+
 fn create_one(sim: &Sim, ctx: &Ctx, def: &ObjectDef) -> Response {
     let body = match object_body(ctx) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let now = sim.now_ms();
+    let save = ctx.save(sim);
     let mut db = sim.write();
-    match db.plan_create(
-        def.name,
-        &body,
-        now,
-        sim.visible_at(now),
-        &mut HashMap::new(),
-    ) {
+    let planned = db.plan_create(def.name, &body, &save, &mut HashMap::new());
+    match single(sim, &db, planned) {
         Ok(plan) => {
             let id = plan.rec.id.to_string();
             db.commit(vec![plan]);
@@ -661,7 +751,7 @@ fn create_one(sim: &Sim, ctx: &Ctx, def: &ObjectDef) -> Response {
                 &json!({ "id": id, "success": true, "errors": [] }),
             )
         }
-        Err(e) => record_error(StatusCode::BAD_REQUEST, &e),
+        Err(e) => record_error(StatusCode::BAD_REQUEST, &e, &ctx.version),
     }
 }
 
@@ -670,39 +760,37 @@ fn update_one(sim: &Sim, ctx: &Ctx, def: &ObjectDef, id: &str) -> Response {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let now = sim.now_ms();
+    let save = ctx.save(sim);
     let mut db = sim.write();
     if db.table(def.name).and_then(|t| t.find_id(id)).is_none() {
         return not_found();
     }
-    match db.plan_update(
-        def.name,
-        id,
-        &body,
-        now,
-        sim.visible_at(now),
-        &mut HashMap::new(),
-    ) {
+    let planned = db.plan_update(def.name, id, &body, &save, &mut HashMap::new());
+    match single(sim, &db, planned) {
         Ok(plan) => {
             db.commit(vec![plan]);
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(e) if e.code == "ENTITY_IS_DELETED" => record_error(StatusCode::NOT_FOUND, &e),
-        Err(e) => record_error(StatusCode::BAD_REQUEST, &e),
+        // R2.3: client fixtures pair ENTITY_IS_DELETED with 404.
+        Err(e) if e.code == "ENTITY_IS_DELETED" => {
+            record_error(StatusCode::NOT_FOUND, &e, &ctx.version)
+        }
+        Err(e) => record_error(StatusCode::BAD_REQUEST, &e, &ctx.version),
     }
 }
 
-fn delete_one(sim: &Sim, def: &ObjectDef, id: &str) -> Response {
-    let now = sim.now_ms();
-    let visible = sim.visible_at(now);
+/// `DELETE /sobjects/{type}/{id}`: to the recycle bin, 204; a second
+/// DELETE answers 404 `ENTITY_IS_DELETED` (R2.3).
+fn delete_one(sim: &Sim, ctx: &Ctx, def: &ObjectDef, id: &str) -> Response {
+    let save = ctx.save(sim);
     let mut db = sim.write();
     let full = match db.table(def.name).and_then(|t| t.find_id(id)) {
         Some(r) => r.id.clone(),
         None => return not_found(),
     };
-    match db.delete(def.name, &full, now, visible) {
+    match db.delete(def.name, &full, &save) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => record_error(StatusCode::NOT_FOUND, &e),
+        Err(e) => record_error(StatusCode::NOT_FOUND, &e, &ctx.version),
     }
 }
 
@@ -725,8 +813,7 @@ fn by_external_id(
         );
     };
     let field_name = def.fields[idx].name;
-    let now = sim.now_ms();
-    let visible = sim.visible_at(now);
+    let save = ctx.save(sim);
     let mut db = sim.write();
     let matches: Vec<Arc<Rec>> = db
         .table(def.name)
@@ -755,9 +842,9 @@ fn by_external_id(
         Method::DELETE => match matches.first() {
             Some(r) => {
                 let id = r.id.clone();
-                match db.delete(def.name, &id, now, visible) {
+                match db.delete(def.name, &id, &save) {
                     Ok(()) => StatusCode::NO_CONTENT.into_response(),
-                    Err(e) => record_error(StatusCode::NOT_FOUND, &e),
+                    Err(e) => record_error(StatusCode::NOT_FOUND, &e, &ctx.version),
                 }
             }
             None => not_found(),
@@ -776,16 +863,14 @@ fn by_external_id(
             }
             body.retain(|k, _| !k.eq_ignore_ascii_case(field_name));
             let result = match matches.first() {
-                Some(r) => {
-                    db.plan_update(def.name, &r.id, &body, now, visible, &mut HashMap::new())
-                }
+                Some(r) => db.plan_update(def.name, &r.id, &body, &save, &mut HashMap::new()),
                 None if ctx.param("updateOnly") == Some("true") => return not_found(),
                 None => {
                     body.insert(field_name.into(), json!(value));
-                    db.plan_create(def.name, &body, now, visible, &mut HashMap::new())
+                    db.plan_create(def.name, &body, &save, &mut HashMap::new())
                 }
             };
-            match result {
+            match single(sim, &db, result) {
                 Ok(plan) => {
                     let id = plan.rec.id.to_string();
                     let created = plan.created;
@@ -804,7 +889,7 @@ fn by_external_id(
                         StatusCode::NO_CONTENT.into_response()
                     }
                 }
-                Err(e) => record_error(StatusCode::BAD_REQUEST, &e),
+                Err(e) => record_error(StatusCode::BAD_REQUEST, &e, &ctx.version),
             }
         }
         _ => method_not_allowed(&ctx.method, "GET,HEAD,PATCH,DELETE"),
@@ -838,11 +923,13 @@ fn collection_body(ctx: &Ctx) -> Result<(bool, Vec<Value>), Response> {
 /// Finishes a collection write: commits the plans (all, or none when
 /// `allOrNone` and something failed) and answers one result per record.
 fn finish_collection(
-    db: &mut super::store::Db,
+    sim: &Sim,
+    db: &mut Db,
     all_or_none: bool,
-    results: Vec<Result<Plan, RecordError>>,
+    mut results: Vec<Result<Plan, RecordError>>,
     upsert: bool,
 ) -> Response {
+    inject_faults(sim, db, &mut results);
     let failed = results.iter().any(Result::is_err);
     let rollback = all_or_none && failed;
     let mut out = Vec::with_capacity(results.len());
@@ -891,8 +978,7 @@ fn collection_create(sim: &Sim, ctx: &Ctx) -> Response {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let now = sim.now_ms();
-    let visible = sim.visible_at(now);
+    let save = ctx.save(sim);
     let mut db = sim.write();
     let mut pending = HashMap::new();
     let results = records
@@ -905,7 +991,7 @@ fn collection_create(sim: &Sim, ctx: &Ctx) -> Response {
                     vec![],
                 ));
             };
-            let Some(def) = record_type(m).and_then(schema::object) else {
+            let Some(def) = record_type(m).and_then(|t| db.def(t)) else {
                 return Err(RecordError::new(
                     "INVALID_TYPE",
                     "Must send a concrete entity type.",
@@ -919,10 +1005,10 @@ fn collection_create(sim: &Sim, ctx: &Ctx) -> Response {
                     vec!["Id".into()],
                 ));
             }
-            db.plan_create(def.name, m, now, visible, &mut pending)
+            db.plan_create(def.name, m, &save, &mut pending)
         })
         .collect();
-    finish_collection(&mut db, all_or_none, results, false)
+    finish_collection(sim, &mut db, all_or_none, results, false)
 }
 
 fn collection_update(sim: &Sim, ctx: &Ctx) -> Response {
@@ -930,8 +1016,7 @@ fn collection_update(sim: &Sim, ctx: &Ctx) -> Response {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let now = sim.now_ms();
-    let visible = sim.visible_at(now);
+    let save = ctx.save(sim);
     let mut db = sim.write();
     let mut pending = HashMap::new();
     let results = records
@@ -956,8 +1041,8 @@ fn collection_update(sim: &Sim, ctx: &Ctx) -> Response {
                 ));
             };
             let def = record_type(m)
-                .and_then(schema::object)
-                .or_else(|| schema::object_of_id(id));
+                .and_then(|t| db.def(t))
+                .or_else(|| db.def_of_id(id));
             let Some(def) = def else {
                 return Err(RecordError::new(
                     "INVALID_TYPE",
@@ -965,10 +1050,10 @@ fn collection_update(sim: &Sim, ctx: &Ctx) -> Response {
                     vec![],
                 ));
             };
-            db.plan_update(def.name, id, m, now, visible, &mut pending)
+            db.plan_update(def.name, id, m, &save, &mut pending)
         })
         .collect();
-    finish_collection(&mut db, all_or_none, results, false)
+    finish_collection(sim, &mut db, all_or_none, results, false)
 }
 
 fn collection_upsert(sim: &Sim, ctx: &Ctx, def: &'static ObjectDef, field: &str) -> Response {
@@ -987,8 +1072,7 @@ fn collection_upsert(sim: &Sim, ctx: &Ctx, def: &'static ObjectDef, field: &str)
         Ok(b) => b,
         Err(r) => return r,
     };
-    let now = sim.now_ms();
-    let visible = sim.visible_at(now);
+    let save = ctx.save(sim);
     let mut db = sim.write();
     let mut pending = HashMap::new();
     let mut seen: HashMap<String, ()> = HashMap::new();
@@ -1039,10 +1123,10 @@ fn collection_upsert(sim: &Sim, ctx: &Ctx, def: &'static ObjectDef, field: &str)
                 .map(|t| t.find_by(idx, &value))
                 .unwrap_or_default();
             match matches.as_slice() {
-                [] => db.plan_create(def.name, m, now, visible, &mut pending),
+                [] => db.plan_create(def.name, m, &save, &mut pending),
                 [one] => {
                     let id = one.id.clone();
-                    db.plan_update(def.name, &id, m, now, visible, &mut pending)
+                    db.plan_update(def.name, &id, m, &save, &mut pending)
                 }
                 _ => Err(RecordError::new(
                     "DUPLICATE_EXTERNAL_ID",
@@ -1054,7 +1138,7 @@ fn collection_upsert(sim: &Sim, ctx: &Ctx, def: &'static ObjectDef, field: &str)
             }
         })
         .collect();
-    finish_collection(&mut db, all_or_none, results, true)
+    finish_collection(sim, &mut db, all_or_none, results, true)
 }
 
 fn collection_retrieve(sim: &Sim, ctx: &Ctx, def: &ObjectDef) -> Response {
@@ -1137,28 +1221,26 @@ fn collection_delete(sim: &Sim, ctx: &Ctx) -> Response {
         );
     }
     let all_or_none = ctx.param("allOrNone") == Some("true");
-    let now = sim.now_ms();
-    let visible = sim.visible_at(now);
+    let save = ctx.save(sim);
     let mut db = sim.write();
-    let check =
-        |db: &super::store::Db, id: &str| -> Result<(&'static str, Box<str>), RecordError> {
-            let def = schema::object_of_id(id).ok_or_else(|| {
-                RecordError::new("MALFORMED_ID", format!("malformed id {id}"), vec![])
-            })?;
-            match db.table(def.name).and_then(|t| t.find_id(id)) {
-                Some(r) if r.deleted => Err(RecordError::new(
-                    "ENTITY_IS_DELETED",
-                    "entity is deleted",
-                    vec![],
-                )),
-                Some(r) => Ok((def.name, r.id.clone())),
-                None => Err(RecordError::new(
-                    "INVALID_CROSS_REFERENCE_KEY",
-                    "invalid cross reference id",
-                    vec![],
-                )),
-            }
-        };
+    let check = |db: &Db, id: &str| -> Result<(&'static str, Box<str>), RecordError> {
+        let def = db.def_of_id(id).ok_or_else(|| {
+            RecordError::new("MALFORMED_ID", format!("malformed id {id}"), vec![])
+        })?;
+        match db.table(def.name).and_then(|t| t.find_id(id)) {
+            Some(r) if r.deleted => Err(RecordError::new(
+                "ENTITY_IS_DELETED",
+                "entity is deleted",
+                vec![],
+            )),
+            Some(r) => Ok((def.name, r.id.clone())),
+            None => Err(RecordError::new(
+                "INVALID_CROSS_REFERENCE_KEY",
+                "invalid cross reference id",
+                vec![],
+            )),
+        }
+    };
     let checked: Vec<_> = ids.iter().map(|id| check(&db, id)).collect();
     let rollback = all_or_none && checked.iter().any(Result::is_err);
     let mut out = Vec::new();
@@ -1169,7 +1251,7 @@ fn collection_delete(sim: &Sim, ctx: &Ctx) -> Response {
                 "errors": [{ "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": "Record rolled back because not all records were valid and the request was using AllOrNone header", "fields": [] }],
             })),
             Ok((object, full)) => {
-                let r = db.delete(object, &full, now, visible);
+                let r = db.delete(object, &full, &save);
                 out.push(match r {
                     Ok(()) => json!({ "id": full.as_ref(), "success": true, "errors": [] }),
                     Err(e) => json!({ "id": id, "success": false, "errors": [e.collection_json()] }),

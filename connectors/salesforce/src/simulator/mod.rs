@@ -21,7 +21,43 @@
 //!   authorization code with PKCE, client credentials) answering without
 //!   `expires_in`, `GET /services/oauth2/authorize`, `POST /services/oauth2/revoke`,
 //!   and the identity URL;
-//! - the kit's control surface under `/__sim` ([`SimControl`]).
+//! - the kit's control surface under `/__sim` ([`SimControl`]), and the
+//!   Salesforce-only one under `/__sim/salesforce/` ([`org`]: Lead Convert,
+//!   merge, undelete, duplicate rules, the "View and Edit Converted Leads"
+//!   permission, per-record faults, custom fields);
+//! - the standard fields of Lead, Contact, Account, Opportunity, Task and
+//!   User as a real org describes them ([`schema`]), and record stamps in
+//!   whole seconds (`CreatedDate`, `LastModifiedDate`, `SystemModstamp`).
+//!
+//! Where each round-2 fact of `SEMANTICS.md` is reproduced (tests in
+//! `tests/org_simulator.rs`):
+//!
+//! | fact | reproduced in |
+//! |---|---|
+//! | R2.1 `IsConverted`, `ConvertedDate` (date), `Converted*Id` are read-only; writing them is `INVALID_FIELD_FOR_INSERT_UPDATE` | [`schema`] (Lead), `store::Db::apply` |
+//! | R2.1 updating a converted lead: 400 `CANNOT_UPDATE_CONVERTED_LEAD`, `statusCode` form in collections (upserts included) | `store::Db::plan_update`, `api::record_error`, `api::finish_collection` |
+//! | R2.1 "View and Edit Converted Leads" lets updates through, per user | `store::Db::converted_lead_editors`, [`org::Org::set_view_and_edit_converted_leads`] |
+//! | R2.1 a Task (any record) pointing at a converted lead is refused the same way | `store::Db::convert` (references) |
+//! | R2.1 conversion: account, contact, opportunity; converted `Status`; tasks move with stamps bumped; the lead's `SystemModstamp` moves, not its `LastModifiedDate` | [`store::lifecycle`] `convert_lead`, [`org::Org::convert_lead`] |
+//! | R2.1 SOQL still returns converted leads | [`query`] (no hidden filter) |
+//! | R2.1 convertLead is SOAP-only | control surface only; no REST resource |
+//! | R2.1 CampaignMember rows of converted leads | not reproduced (no CampaignMember) |
+//! | R2.2 `Sforce-Duplicate-Rule-Header` from API 52.0, fields default false, also in a subrequest's `httpHeaders` | `api::Ctx::duplicate_header`, `store::duplicates::Header` |
+//! | R2.2 Block refuses always; Allow + Alert refuses unless `allowSave`; Report-only saves silently; on create, update and upsert | `store::duplicates` (`Db::check_duplicates`) |
+//! | R2.2 single saves: 400 with `duplicateResut` (sic), `matchResults[].matchRecords[].record.Id`, `includeRecordDetails` adds fields | `store::duplicates::Hit::result_json`, `api::record_error` |
+//! | R2.2 collections: `DUPLICATES_DETECTED` without match ids; `allOrNone` rolls back with `ALL_OR_NONE_OPERATION_ROLLED_BACK`; composite `PROCESSING_HALTED` | `api::finish_collection`, `api::composite` |
+//! | R2.2 `runAsCurrentUser` | read; no effect (no sharing model) |
+//! | R2.2 standard rules active in a fresh org (unverified) | not reproduced: a fresh simulated org has no active rule; set them with [`org::Org::set_duplicate_rules`] |
+//! | R2.2 `DUPLICATE_VALUE` (unique field) differs from `DUPLICATES_DETECTED` | `store::Db::check_unique` vs `check_duplicates` |
+//! | R2.3 `UNABLE_TO_LOCK_ROW`; `CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` wrapping the CPU limit (whole saves over a size) or a lock; `CANNOT_EXECUTE_FLOW_TRIGGER` wrapping a lock; a permanent trigger error | [`record_faults`], `api::inject_faults` |
+//! | R2.3 503 `SERVER_UNAVAILABLE`, 500 `UNKNOWN_EXCEPTION`, 403 `REQUEST_LIMIT_EXCEEDED` | the kit's fault layer with `SalesforceErrors`; the daily limit and concurrency middleware |
+//! | R2.3 `QUERY_TIMEOUT`, `REQUEST_RUNNING_TOO_LONG` | not reproduced |
+//! | R2.3 `DELETE` to the recycle bin; a second `DELETE` or a `PATCH` answers 404 `ENTITY_IS_DELETED` | `api::delete_one`, `api::update_one`, `store::Db::delete` |
+//! | R2.3 GET of a deleted id (reports conflict) | 404 `NOT_FOUND`, as after a purge |
+//! | R2.3 `queryAll` returns deleted and merged rows, `query` never | [`query::Run::all`] |
+//! | R2.3 getDeleted: start more than a minute before end, 15 days back, 600,000 ids, `earliestDateAvailable`, `latestDateCovered` | `api::updated_or_deleted` |
+//! | R2.3 merge of up to 3 Lead/Contact/Account records: losers deleted with `MasterRecordId`, children re-parented, the winner's stamp moves, losers in getDeleted | [`store::lifecycle`] `merge`, [`org::Org::merge`] |
+//! | R2.3 undelete | [`store::lifecycle`] `undelete`, [`org::Org::undelete`] |
 //!
 //! Index lag: Salesforce has no search index between a write and SOQL,
 //! but the conformance suite's "late visible" case needs a way to make a
@@ -33,7 +69,9 @@
 
 mod api;
 mod oauth;
+pub mod org;
 pub mod query;
+pub mod record_faults;
 pub mod schema;
 pub mod store;
 
@@ -95,6 +133,7 @@ pub(crate) struct Sim {
     rate_limits: AtomicBool,
     in_flight: AtomicUsize,
     index_lag_ms: AtomicU64,
+    record_faults: record_faults::RecordFaults,
 }
 
 impl Sim {
@@ -109,6 +148,26 @@ impl Sim {
 
     fn now_ms(&self) -> i64 {
         self.clock.now().as_millisecond()
+    }
+
+    /// The stamp a record written now gets: whole seconds, as a real org
+    /// stamps `SystemModstamp`, `LastModifiedDate` and `CreatedDate`
+    /// (`2013-05-20T20:49:32.000+0000`), so many records share one.
+    fn stamp_ms(&self) -> i64 {
+        let ms = self.now_ms();
+        ms - ms.rem_euclid(1000)
+    }
+
+    /// A save through the API now, with the request's duplicate header.
+    pub(crate) fn api_save(&self, duplicates: store::duplicates::Header) -> store::Save {
+        let mut save = store::Save::api(self.stamp_ms(), self.visible_at(self.now_ms()));
+        save.duplicates = duplicates;
+        save
+    }
+
+    /// A save by the org itself now (control surface, Lead Convert, merge).
+    pub(crate) fn system_save(&self) -> store::Save {
+        store::Save::system(self.stamp_ms(), self.visible_at(self.now_ms()))
     }
 
     /// When a change written now becomes visible to change queries.
@@ -193,8 +252,10 @@ impl Sim {
         record
     }
 
-    fn object(name: &str) -> Result<&'static schema::ObjectDef, String> {
-        schema::object(name).ok_or_else(|| format!("unknown sObject type {name}"))
+    fn object(&self, name: &str) -> Result<&'static schema::ObjectDef, String> {
+        self.read()
+            .def(name)
+            .ok_or_else(|| format!("unknown sObject type {name}"))
     }
 
     /// The fields of seeded person number `index` for an object.
@@ -276,15 +337,14 @@ impl SimControl for Sim {
     }
 
     fn seed(&self, spec: &SeedSpec) -> Result<Vec<String>, String> {
-        let def = Self::object(&spec.object)?;
+        let def = self.object(&spec.object)?;
         if !matches!(def.name, "Lead" | "Contact" | "Account") {
             return Err(format!(
                 "seeding {} is not supported (Lead, Contact, Account)",
                 def.name
             ));
         }
-        let now = self.now_ms();
-        let visible = self.visible_at(now);
+        let save = self.system_save();
         let mut db = self.write();
         let users = db.users();
         let mut ids = Vec::with_capacity(spec.count as usize);
@@ -293,7 +353,7 @@ impl SimControl for Sim {
         for i in 0..spec.count {
             let fields = self.person_fields(def.name, spec.seed, spec.first_index + i, &users);
             let plan = db
-                .plan_create(def.name, &fields, now, visible, &mut pending)
+                .plan_create(def.name, &fields, &save, &mut pending)
                 .map_err(|e| e.message)?;
             ids.push(plan.rec.id.to_string());
             plans.push(plan);
@@ -308,15 +368,15 @@ impl SimControl for Sim {
     }
 
     fn insert(&self, object: &str, records: Vec<Fields>) -> Result<Vec<String>, String> {
-        let def = Self::object(object)?;
-        let now = self.now_ms();
-        let visible = self.visible_at(now);
+        let def = self.object(object)?;
+        // As the org itself: read-only fields may be set, no duplicate rule runs.
+        let save = self.system_save();
         let mut db = self.write();
         let mut pending = HashMap::new();
         let mut plans = Vec::new();
         for fields in &records {
             plans.push(
-                db.plan_create(def.name, fields, now, visible, &mut pending)
+                db.plan_create(def.name, fields, &save, &mut pending)
                     .map_err(|e| format!("{}: {}", e.code, e.message))?,
             );
         }
@@ -326,42 +386,40 @@ impl SimControl for Sim {
     }
 
     fn update(&self, object: &str, id: &str, fields: Fields) -> Result<(), String> {
-        let def = Self::object(object)?;
-        let now = self.now_ms();
-        let visible = self.visible_at(now);
+        let def = self.object(object)?;
+        let save = self.system_save();
         let mut db = self.write();
         // As the org itself: read-only fields (IsConverted…) may be set too.
         let plan = db
-            .plan_control_update(def.name, id, &fields, now, visible)
+            .plan_update(def.name, id, &fields, &save, &mut HashMap::new())
             .map_err(|e| format!("{}: {}", e.code, e.message))?;
         db.commit(vec![plan]);
         Ok(())
     }
 
     fn delete(&self, object: &str, id: &str) -> Result<(), String> {
-        let def = Self::object(object)?;
-        let now = self.now_ms();
-        let visible = self.visible_at(now);
+        let def = self.object(object)?;
+        let save = self.system_save();
         self.write()
-            .delete(def.name, id, now, visible)
+            .delete(def.name, id, &save)
             .map_err(|e| format!("{}: {}", e.code, e.message))
     }
 
     fn get(&self, object: &str, id: &str) -> Option<Record> {
-        let def = schema::object(object)?;
         let db = self.read();
+        let def = db.def(object)?;
         let rec = db.table(def.name)?.find_id(id)?;
         Some(Self::to_record(def, rec))
     }
 
     fn find(&self, object: &str, field: &str, value: &str) -> Vec<Record> {
-        let Some(def) = schema::object(object) else {
+        let db = self.read();
+        let Some(def) = db.def(object) else {
             return Vec::new();
         };
         let Some(idx) = def.field(field) else {
             return Vec::new();
         };
-        let db = self.read();
         db.table(def.name)
             .map(|t| {
                 t.find_by(idx, value)
@@ -373,8 +431,9 @@ impl SimControl for Sim {
     }
 
     fn count(&self, object: &str) -> usize {
-        schema::object(object)
-            .and_then(|def| self.read().table(def.name).map(|t| t.live))
+        let db = self.read();
+        db.def(object)
+            .and_then(|def| db.table(def.name).map(|t| t.live))
             .unwrap_or(0)
     }
 
@@ -463,6 +522,14 @@ async fn concurrency(State(sim): State<Arc<Sim>>, request: Request, next: Next) 
 /// lives under [`CONTROL_PREFIX`]; `RunningSimulator::control` is the same
 /// surface in process.
 pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulator> {
+    Ok(start_with_org(options).await?.0)
+}
+
+/// [`start`], with the Salesforce-only controls ([`org::Org`]: Lead
+/// Convert, merge, duplicate rules, per-record faults, custom fields…).
+pub async fn start_with_org(
+    options: SimulatorOptions,
+) -> std::io::Result<(RunningSimulator, org::Org)> {
     let clock = SimClock::default();
     let now = clock.now().as_millisecond();
     let sim = Arc::new(Sim {
@@ -479,6 +546,7 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
         rate_limits: AtomicBool::new(options.rate_limits),
         in_flight: AtomicUsize::new(0),
         index_lag_ms: AtomicU64::new(0),
+        record_faults: record_faults::RecordFaults::default(),
     });
     if options.seed_records > 0 {
         sim.seed(&SeedSpec {
@@ -494,6 +562,7 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
     let router = Router::new()
         .merge(oauth::router())
         .merge(api::router())
+        .merge(org::router())
         .with_state(sim.clone())
         .merge(control_router(control.clone()))
         .layer(from_fn_with_state(sim.clone(), concurrency))
@@ -504,5 +573,5 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
         .layer(from_fn_with_state(sim.clone(), count_requests));
     let server = SimServer::start(router, options.listen).await?;
     *sim.base_url.write().unwrap_or_else(|e| e.into_inner()) = server.url();
-    Ok(RunningSimulator { server, control })
+    Ok((RunningSimulator { server, control }, org::Org::new(sim)))
 }

@@ -381,7 +381,7 @@ impl<'a> Parser<'a> {
         let quoted = matches!(lit, Lit::Str(_));
         let kind = field.kind.api_name();
         Err(SoqlError::InvalidField(match field.kind {
-            Kind::DateTime | Kind::Date | Kind::Boolean | Kind::Int | Kind::Double | Kind::Currency if quoted => format!(
+            Kind::DateTime | Kind::Date | Kind::Boolean | Kind::Int | Kind::Double | Kind::Currency | Kind::Percent if quoted => format!(
                 "value of filter criterion for field '{}' must be of type {kind} and should not be enclosed in quotes",
                 field.name
             ),
@@ -483,8 +483,12 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Parses and binds `soql`.
-pub fn parse(soql: &str) -> Result<Query, SoqlError> {
+/// How a query finds its object: the org's current definition by name
+/// (custom fields added at run time included).
+pub type Resolve<'a> = &'a dyn Fn(&str) -> Option<&'static ObjectDef>;
+
+/// Parses and binds `soql` against the objects `resolve` knows.
+pub fn parse(soql: &str, resolve: Resolve<'_>) -> Result<Query, SoqlError> {
     let mut p = Parser {
         toks: lex(soql)?,
         pos: 0,
@@ -511,7 +515,7 @@ pub fn parse(soql: &str) -> Result<Query, SoqlError> {
     }
     p.expect_kw("FROM")?;
     let object_name = p.ident()?;
-    let object = schema::object(&object_name).ok_or_else(|| {
+    let object = resolve(&object_name).ok_or_else(|| {
         SoqlError::InvalidType(format!(
             "sObject type '{object_name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names."
         ))
@@ -931,6 +935,7 @@ mod tests {
             "SELECT Id, SystemModstamp, email FROM lead WHERE SystemModstamp > 2024-01-01T00:00:00.000Z \
              OR (SystemModstamp = 2024-01-01T00:00:00.000+0000 AND Id > '00QDn0000000001AAA') \
              ORDER BY SystemModstamp ASC, Id ASC LIMIT 10 OFFSET 5",
+            &schema::object,
         )
         .unwrap();
         assert_eq!(q.object.name, "Lead");
@@ -938,16 +943,16 @@ mod tests {
         assert_eq!(q.limit, Some(10));
         assert_eq!(q.offset, 5);
         assert!(q.is_change_query());
-        let q = parse("select count() from Lead where Email like '%@x.com' and not Status in ('a', 'b') and Lead_Score__c >= 10.5 and IsConverted = false and Email != null").unwrap();
+        let q = parse("select count() from Lead where Email like '%@x.com' and not Status in ('a', 'b') and Lead_Score__c >= 10.5 and IsConverted = false and Email != null", &schema::object).unwrap();
         assert!(q.count);
-        let q = parse("SELECT Id FROM Lead WHERE Email NOT IN ('a@b.c') ORDER BY LastName DESC NULLS LAST, Company").unwrap();
+        let q = parse("SELECT Id FROM Lead WHERE Email NOT IN ('a@b.c') ORDER BY LastName DESC NULLS LAST, Company", &schema::object).unwrap();
         assert_eq!(q.order.len(), 2);
         assert!(!q.is_change_query());
     }
 
     #[test]
     fn refuses_bad_queries_with_salesforce_codes() {
-        let code = |s: &str| parse(s).unwrap_err().code();
+        let code = |s: &str| parse(s, &schema::object).unwrap_err().code();
         assert_eq!(code("SELEC Id FROM Lead"), "MALFORMED_QUERY");
         assert_eq!(code("SELECT Id FROM Nope__c"), "INVALID_TYPE");
         assert_eq!(code("SELECT Nope FROM Lead"), "INVALID_FIELD");
@@ -983,7 +988,12 @@ mod tests {
         m.insert("Email".into(), Value::from(email));
         m.insert("Lead_Score__c".into(), Value::from(score));
         let plan = db
-            .plan_create("Lead", &m, at, at, &mut HashMap::new())
+            .plan_create(
+                "Lead",
+                &m,
+                &crate::simulator::store::Save::api(at, at),
+                &mut HashMap::new(),
+            )
             .unwrap();
         let id = plan.rec.id.clone();
         db.commit(vec![plan]);
@@ -1002,7 +1012,7 @@ mod tests {
             now: 10_000,
         };
         let ids = |soql: &str| -> Vec<Box<str>> {
-            parse(soql)
+            parse(soql, &schema::object)
                 .unwrap()
                 .run(t, &run)
                 .iter()
@@ -1035,7 +1045,7 @@ mod tests {
             vec![b]
         );
         assert_eq!(
-            parse("SELECT COUNT() FROM Lead")
+            parse("SELECT COUNT() FROM Lead", &schema::object)
                 .unwrap()
                 .run(t, &run)
                 .len(),

@@ -13,6 +13,10 @@ use serde_json::{Map, Value};
 use super::schema::{self, FieldDef, Kind, ObjectDef, Sys};
 use crate::soql::format_timestamp;
 
+mod derive;
+pub mod duplicates;
+pub mod lifecycle;
+
 /// A field value, compact: text as `Box<str>`, numbers as `f64`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum V {
@@ -109,10 +113,15 @@ impl Rec {
                     Some(V::Str(s)) => Some(s.to_string()),
                     _ => None,
                 };
-                let full: Vec<String> = [part("FirstName"), part("LastName")]
-                    .into_iter()
-                    .flatten()
-                    .collect();
+                let full: Vec<String> = [
+                    part("FirstName"),
+                    part("MiddleName"),
+                    part("LastName"),
+                    part("Suffix"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
                 if full.is_empty() {
                     V::Null
                 } else {
@@ -164,6 +173,20 @@ pub struct Table {
 }
 
 impl Table {
+    /// Points the table at a newer definition of its object (a custom
+    /// field was added at the end) and indexes the new field if it is
+    /// unique; no record holds a value for it yet.
+    pub fn redefine(&mut self, def: &'static ObjectDef) {
+        for (i, f) in def.fields.iter().enumerate().skip(self.def.fields.len()) {
+            if f.unique {
+                self.unique.insert(i, HashMap::new());
+            } else if f.kind == schema::Kind::Email {
+                self.lookup.insert(i, HashMap::new());
+            }
+        }
+        self.def = def;
+    }
+
     fn new(def: &'static ObjectDef) -> Self {
         let unique = def
             .fields
@@ -333,6 +356,9 @@ pub struct RecordError {
     pub message: String,
     /// The fields it names.
     pub fields: Vec<String>,
+    /// What a duplicate rule found, for `DUPLICATES_DETECTED` (single
+    /// saves answer it as `duplicateResut`; collections leave it out).
+    pub duplicate: Option<Box<duplicates::Hit>>,
 }
 
 impl RecordError {
@@ -342,6 +368,7 @@ impl RecordError {
             code,
             message: message.into(),
             fields,
+            duplicate: None,
         }
     }
 
@@ -351,13 +378,55 @@ impl RecordError {
     }
 }
 
-/// Every table of the org (`Clone`: see [`Table`]).
+/// How one save runs: when, and with whose rights.
+#[derive(Debug, Clone, Default)]
+pub struct Save {
+    /// The record stamps of this save (`SystemModstamp`, `LastModifiedDate`,
+    /// `CreatedDate`), in whole seconds as a real org stamps them.
+    pub now: i64,
+    /// When the change becomes visible to change queries (index lag).
+    pub visible_at: i64,
+    /// The org itself (the control surface, Lead Convert, merge): read-only
+    /// fields may be set, converted leads edited, duplicate rules skip it.
+    pub system: bool,
+    /// The request's `Sforce-Duplicate-Rule-Header` (R2.2).
+    pub duplicates: duplicates::Header,
+}
+
+impl Save {
+    /// A save through the API at `now`, visible at `visible_at`.
+    pub fn api(now: i64, visible_at: i64) -> Self {
+        Self {
+            now,
+            visible_at,
+            ..Self::default()
+        }
+    }
+
+    /// A save by the org itself (see [`Save::system`]).
+    pub fn system(now: i64, visible_at: i64) -> Self {
+        Self {
+            now,
+            visible_at,
+            system: true,
+            ..Self::default()
+        }
+    }
+}
+
+/// Every table of the org (`Clone`: see [`Table`]), and the org's settings
+/// that decide how saves go (duplicate rules, permissions).
 #[derive(Clone)]
 pub struct Db {
     tables: HashMap<&'static str, Table>,
     next_id: u64,
-    /// The user new records are owned by when no owner is given.
+    /// The user new records are owned by when no owner is given, and the
+    /// user every API session runs as.
     pub default_user: Box<str>,
+    /// Users with the "View and Edit Converted Leads" permission (R2.1).
+    pub converted_lead_editors: std::collections::HashSet<Box<str>>,
+    /// Active duplicate rules (R2.2).
+    pub duplicate_rules: Vec<duplicates::Rule>,
 }
 
 /// What one planned write will do when committed.
@@ -369,8 +438,14 @@ pub struct Plan {
     pub created: bool,
 }
 
+/// The simulated org's one profile (System Administrator), which every
+/// user has.
+pub fn admin_profile() -> Box<str> {
+    make_id("00e", 1)
+}
+
 impl Db {
-    /// An org with a few users to own records.
+    /// An org with a few users to own records (the last one inactive).
     pub fn new(now: i64) -> Self {
         let mut db = Self {
             tables: schema::OBJECTS
@@ -379,21 +454,41 @@ impl Db {
                 .collect(),
             next_id: 1,
             default_user: "".into(),
+            converted_lead_editors: Default::default(),
+            duplicate_rules: Vec::new(),
         };
         let users = [
-            ("Ada", "Admin"),
-            ("Sam", "Seller"),
-            ("Rita", "Rep"),
-            ("Mo", "Manager"),
+            ("Ada", "Admin", true),
+            ("Sam", "Seller", true),
+            ("Rita", "Rep", true),
+            ("Mo", "Manager", true),
+            ("Ina", "Inactive", false),
         ];
-        for (first, last) in users {
+        for (first, last, active) in users {
             let mut fields = Map::new();
             fields.insert("FirstName".into(), first.into());
             fields.insert("LastName".into(), last.into());
             let login = format!("{}.{}@leadbridge-sim.example", first, last).to_lowercase();
             fields.insert("Username".into(), login.clone().into());
             fields.insert("Email".into(), login.into());
-            if let Ok(plan) = db.plan_create("User", &fields, now, 0, &mut HashMap::new()) {
+            let alias: String = format!("{}{}", &first[..1], last)
+                .to_lowercase()
+                .chars()
+                .take(8)
+                .collect();
+            fields.insert("Alias".into(), alias.into());
+            fields.insert(
+                "CommunityNickname".into(),
+                format!("{}.{}", first, last).to_lowercase().into(),
+            );
+            fields.insert("TimeZoneSidKey".into(), "Europe/London".into());
+            fields.insert("LocaleSidKey".into(), "en_GB".into());
+            fields.insert("EmailEncodingKey".into(), "UTF-8".into());
+            fields.insert("LanguageLocaleKey".into(), "en_US".into());
+            fields.insert("ProfileId".into(), admin_profile().as_ref().into());
+            fields.insert("IsActive".into(), active.into());
+            let save = Save::system(now, 0);
+            if let Ok(plan) = db.plan_create("User", &fields, &save, &mut HashMap::new()) {
                 let id = plan.rec.id.clone();
                 db.commit(vec![plan]);
                 if db.default_user.is_empty() {
@@ -413,6 +508,44 @@ impl Db {
         self.tables.get_mut(object)
     }
 
+    /// This org's definition of an object, by case-insensitive name
+    /// (custom fields added to it included).
+    pub fn def(&self, name: &str) -> Option<&'static ObjectDef> {
+        self.tables
+            .values()
+            .find(|t| t.def.name.eq_ignore_ascii_case(name))
+            .map(|t| t.def)
+    }
+
+    /// This org's definition of the object whose ids start like `id`.
+    pub fn def_of_id(&self, id: &str) -> Option<&'static ObjectDef> {
+        let prefix = id.get(..3)?;
+        self.tables
+            .values()
+            .find(|t| t.def.key_prefix == prefix)
+            .map(|t| t.def)
+    }
+
+    /// Every object of the org, in a stable order.
+    pub fn defs(&self) -> Vec<&'static ObjectDef> {
+        schema::OBJECTS
+            .iter()
+            .filter_map(|o| self.def(o.name))
+            .collect()
+    }
+
+    /// Adds a custom field to an object, as an admin does in Setup.
+    pub fn add_custom_field(&mut self, object: &str, field: FieldDef) -> Result<(), String> {
+        let def = self
+            .def(object)
+            .ok_or_else(|| format!("INVALID_TYPE: no object {object}"))?;
+        let new: &'static ObjectDef = Box::leak(Box::new(def.with_custom_field(field)?));
+        if let Some(table) = self.table_mut(def.name) {
+            table.redefine(new);
+        }
+        Ok(())
+    }
+
     /// The ids of the org's users, in creation order.
     pub fn users(&self) -> Vec<Box<str>> {
         let mut ids: Vec<Box<str>> = self
@@ -424,9 +557,24 @@ impl Db {
         ids
     }
 
+    /// A live record by id, of whatever object its prefix names.
+    pub fn live_record(&self, id: &str) -> Option<(&'static ObjectDef, &Arc<Rec>)> {
+        let def = self.def_of_id(id)?;
+        let rec = self.tables.get(def.name)?.find_id(id)?;
+        (!rec.deleted).then_some((def, rec))
+    }
+
     /// Whether a live record with this id exists in one of `objects`.
     fn reference_ok(&self, objects: &[&str], id: &str) -> Result<(), &'static str> {
-        let Some(def) = schema::object_of_id(id) else {
+        let prefix = id.get(..3).unwrap_or("");
+        if let Some((name, _)) = schema::UNSIMULATED.iter().find(|(_, p)| *p == prefix) {
+            return if objects.contains(name) {
+                Ok(())
+            } else {
+                Err("FIELD_INTEGRITY_EXCEPTION")
+            };
+        }
+        let Some(def) = self.def_of_id(id) else {
             return Err("FIELD_INTEGRITY_EXCEPTION");
         };
         if !objects.contains(&def.name) {
@@ -444,7 +592,7 @@ impl Db {
     }
 
     /// Converts and checks one input value for `field`.
-    fn convert(&self, field: &FieldDef, value: &Value) -> Result<V, RecordError> {
+    fn convert(&self, field: &FieldDef, value: &Value, save: &Save) -> Result<V, RecordError> {
         let label = field.label;
         let parse_err = |what: &str| {
             RecordError::new(
@@ -472,10 +620,22 @@ impl Db {
                 _ if text.eq_ignore_ascii_case("false") => V::Bool(false),
                 _ => return Err(parse_err("VALUE_STRING")),
             },
-            Kind::Int | Kind::Double | Kind::Currency => {
+            Kind::Int | Kind::Double | Kind::Currency | Kind::Percent => {
                 let n: f64 = text.trim().parse().map_err(|_| parse_err("VALUE_STRING"))?;
                 if !n.is_finite() || (field.kind == Kind::Int && n.fract() != 0.0) {
                     return Err(parse_err("VALUE_NUMBER_FLOAT"));
+                }
+                let whole_digits = if field.kind == Kind::Int {
+                    field.digits
+                } else {
+                    field.precision.saturating_sub(field.scale)
+                };
+                if whole_digits > 0 && n.abs() >= 10f64.powi(whole_digits as i32) {
+                    return Err(RecordError::new(
+                        "NUMBER_OUTSIDE_VALID_RANGE",
+                        format!("{label}: value outside of valid range on numeric field: {text}"),
+                        vec![field.name.to_owned()],
+                    ));
                 }
                 V::Num(n)
             }
@@ -515,6 +675,9 @@ impl Db {
                     };
                     return Err(RecordError::new(code, message, vec![field.name.to_owned()]));
                 }
+                if !save.system && self.is_converted_lead(&id) {
+                    return Err(converted_lead_error());
+                }
                 V::Str(id.into())
             }
             _ => {
@@ -535,21 +698,41 @@ impl Db {
                         vec![field.name.to_owned()],
                     ));
                 }
+                let bad_value = || {
+                    RecordError::new(
+                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        format!("{label}: bad value for restricted picklist field: {text}"),
+                        vec![field.name.to_owned()],
+                    )
+                };
                 if field.kind == Kind::Picklist && field.restricted {
-                    match field
+                    return match field
                         .picklist
                         .iter()
                         .find(|p| p.eq_ignore_ascii_case(&text))
                     {
-                        Some(p) => return Ok(V::Str((*p).into())),
-                        None => {
-                            return Err(RecordError::new(
-                                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                                format!("{label}: bad value for restricted picklist field: {text}"),
-                                vec![field.name.to_owned()],
-                            ))
+                        Some(p) => Ok(V::Str((*p).into())),
+                        None => Err(bad_value()),
+                    };
+                }
+                if field.kind == Kind::MultiPicklist {
+                    let mut chosen: Vec<String> = Vec::new();
+                    for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                        let value =
+                            match field.picklist.iter().find(|p| p.eq_ignore_ascii_case(part)) {
+                                Some(p) => (*p).to_owned(),
+                                None if field.restricted => return Err(bad_value()),
+                                None => part.to_owned(),
+                            };
+                        if !chosen.contains(&value) {
+                            chosen.push(value);
                         }
                     }
+                    return Ok(if chosen.is_empty() {
+                        V::Null
+                    } else {
+                        V::Str(chosen.join(";").into())
+                    });
                 }
                 V::Str(text.into())
             }
@@ -557,14 +740,14 @@ impl Db {
         Ok(v)
     }
 
-    /// Applies input fields onto `values`; all errors of the record at once
-    /// where Salesforce reports them together, else the first.
+    /// Applies input fields onto `values`; the first error of the record.
     fn apply(
         &self,
         def: &ObjectDef,
         values: &mut [V],
         input: &Map<String, Value>,
         creating: bool,
+        save: &Save,
     ) -> Result<(), RecordError> {
         for (name, value) in input {
             if name == "attributes" || name.eq_ignore_ascii_case("id") {
@@ -578,7 +761,14 @@ impl Db {
                 ));
             };
             let field = &def.fields[idx];
-            if (creating && !field.createable) || (!creating && !field.updateable) {
+            let settable = if creating {
+                field.createable
+            } else {
+                field.updateable
+            };
+            // The org itself sets read-only fields (not the system slots).
+            let org_sets = save.system && field.sys.is_none();
+            if !(settable || org_sets) {
                 return Err(RecordError::new(
                     "INVALID_FIELD_FOR_INSERT_UPDATE",
                     format!(
@@ -589,53 +779,49 @@ impl Db {
                     vec![field.name.to_owned()],
                 ));
             }
-            values[idx] = self.convert(field, value)?;
+            values[idx] = self.convert(field, value, save)?;
         }
         Ok(())
     }
 
-    /// Fills defaults and derived fields, then checks required fields.
-    fn finish(&self, def: &ObjectDef, values: &mut [V], creating: bool) -> Result<(), RecordError> {
+    /// Fills defaults (on create) and derived fields, then checks required
+    /// fields. `old` is the record's current values on update; `input` the
+    /// fields the caller sent.
+    fn finish(
+        &self,
+        def: &ObjectDef,
+        values: &mut [V],
+        old: Option<&[V]>,
+        input: &Map<String, Value>,
+        save: &Save,
+    ) -> Result<(), RecordError> {
+        let creating = old.is_none();
         for (i, field) in def.fields.iter().enumerate() {
-            if field.sys.is_some() || values[i] != V::Null {
+            if !creating || field.sys.is_some() || values[i] != V::Null || !field.defaulted {
                 continue;
             }
-            if creating && field.defaulted {
-                values[i] = match (field.kind, field.name) {
-                    (Kind::Boolean, "IsActive") => V::Bool(true),
-                    (Kind::Boolean, _) => V::Bool(false),
-                    (Kind::Reference, "OwnerId" | "CreatedById" | "LastModifiedById") => {
-                        V::Str(self.default_user.clone())
-                    }
-                    (Kind::Picklist, _) => field
-                        .picklist
-                        .first()
-                        .map(|p| V::Str((*p).into()))
-                        .unwrap_or(V::Null),
-                    _ => V::Null,
-                };
-            }
+            values[i] = match (field.kind, field.name) {
+                (Kind::Boolean, _) => V::Bool(field.default_value == Some("true")),
+                (Kind::Reference, "OwnerId" | "CreatedById" | "LastModifiedById") => {
+                    V::Str(self.default_user.clone())
+                }
+                (Kind::Picklist, _) => field
+                    .default_value
+                    .map(|p| V::Str(p.into()))
+                    .unwrap_or(V::Null),
+                _ => V::Null,
+            };
         }
-        if !creating {
+        if let Some(i) = def.field("LastModifiedById") {
             // The last modifier is the simulated API user.
-            values[def.idx("LastModifiedById")] = V::Str(self.default_user.clone());
+            values[i] = V::Str(self.default_user.clone());
         }
-        let text = |values: &[V], name: &str| match def.field(name).map(|i| &values[i]) {
-            Some(V::Str(s)) => Some(s.to_string()),
-            _ => None,
-        };
-        match def.name {
-            "Opportunity" => {
-                let stage = text(values, "StageName").unwrap_or_default();
-                values[def.idx("IsWon")] = V::Bool(stage == "Closed Won");
-                values[def.idx("IsClosed")] = V::Bool(stage.starts_with("Closed"));
+        if creating {
+            if let Some(i) = def.field("CreatedById") {
+                values[i] = V::Str(self.default_user.clone());
             }
-            "Task" => {
-                let status = text(values, "Status").unwrap_or_default();
-                values[def.idx("IsClosed")] = V::Bool(status == "Completed");
-            }
-            _ => {}
         }
+        derive::fields(self, def, values, old, input, save.now);
         let missing: Vec<String> = def
             .fields
             .iter()
@@ -693,73 +879,62 @@ impl Db {
         Ok(())
     }
 
+    fn unknown_type(object: &str) -> RecordError {
+        RecordError::new(
+            "INVALID_TYPE",
+            format!("sObject type '{object}' is not supported."),
+            Vec::new(),
+        )
+    }
+
     /// Plans the creation of a record from API input.
     pub fn plan_create(
         &mut self,
         object: &str,
         input: &Map<String, Value>,
-        now: i64,
-        visible_at: i64,
+        save: &Save,
         pending: &mut HashMap<(usize, String), Box<str>>,
     ) -> Result<Plan, RecordError> {
         let Some(table) = self.tables.get(object) else {
-            return Err(RecordError::new(
-                "INVALID_TYPE",
-                format!("sObject type '{object}' is not supported."),
-                Vec::new(),
-            ));
+            return Err(Self::unknown_type(object));
         };
         let def = table.def;
         let mut values = vec![V::Null; def.fields.len()];
-        self.apply(def, &mut values, input, true)?;
-        self.finish(def, &mut values, true)?;
-        if let Some(i) = def.field("CreatedById") {
-            values[i] = V::Str(self.default_user.clone());
-        }
-        if let Some(i) = def.field("LastModifiedById") {
-            values[i] = V::Str(self.default_user.clone());
-        }
+        self.apply(def, &mut values, input, true, save)?;
+        self.finish(def, &mut values, None, input, save)?;
         let id = make_id(def.key_prefix, self.next_id);
         let rec = Rec {
             id,
-            created: now,
-            modified: now,
-            stamp: now,
-            visible_at,
+            created: save.now,
+            modified: save.now,
+            stamp: save.now,
+            visible_at: save.visible_at,
             deleted: false,
             values: values.into_boxed_slice(),
         };
-        let table = &self.tables[object];
+        let table = &self.tables[def.name];
         self.check_unique(table, &rec, pending)?;
+        self.check_duplicates(def, &rec, save)?;
         self.next_id += 1;
         Ok(Plan { rec, created: true })
     }
 
-    /// Plans an update of a live record from API input.
+    /// Plans an update of a live record from API input (or, with
+    /// `save.system`, as the org itself: read-only fields such as
+    /// `IsConverted` may be set, converted leads edited).
     pub fn plan_update(
         &self,
         object: &str,
         id: &str,
         input: &Map<String, Value>,
-        now: i64,
-        visible_at: i64,
+        save: &Save,
         pending: &mut HashMap<(usize, String), Box<str>>,
     ) -> Result<Plan, RecordError> {
         let Some(table) = self.tables.get(object) else {
-            return Err(RecordError::new(
-                "INVALID_TYPE",
-                format!("sObject type '{object}' is not supported."),
-                Vec::new(),
-            ));
+            return Err(Self::unknown_type(object));
         };
         let old = match table.find_id(id) {
-            Some(r) if r.deleted => {
-                return Err(RecordError::new(
-                    "ENTITY_IS_DELETED",
-                    "entity is deleted",
-                    Vec::new(),
-                ))
-            }
+            Some(r) if r.deleted => return Err(entity_is_deleted()),
             Some(r) => r.clone(),
             None => {
                 return Err(RecordError::new(
@@ -770,67 +945,41 @@ impl Db {
             }
         };
         let def = table.def;
+        if def.name == "Lead"
+            && !save.system
+            && old.get(def, def.idx("IsConverted")) == V::Bool(true)
+            && !self.converted_lead_editors.contains(&self.default_user)
+        {
+            return Err(converted_lead_error());
+        }
         let mut values = old.values.to_vec();
-        self.apply(def, &mut values, input, false)?;
-        self.finish(def, &mut values, false)?;
+        values.resize(def.fields.len(), V::Null);
+        self.apply(def, &mut values, input, false, save)?;
+        let old_values: Vec<V> = (0..def.fields.len())
+            .map(|i| old.values.get(i).cloned().unwrap_or(V::Null))
+            .collect();
+        self.finish(def, &mut values, Some(&old_values), input, save)?;
         let rec = Rec {
             id: old.id.clone(),
             created: old.created,
-            modified: now,
-            stamp: now,
-            visible_at,
+            modified: save.now,
+            stamp: save.now,
+            visible_at: save.visible_at,
             deleted: false,
             values: values.into_boxed_slice(),
         };
         self.check_unique(table, &rec, pending)?;
+        self.check_duplicates(def, &rec, save)?;
         Ok(Plan {
             rec,
             created: false,
         })
     }
 
-    /// Plans an update through the control surface: as [`Db::plan_update`],
-    /// but fields the API treats as read-only (other than the system fields
-    /// the org maintains, like `Name` or `SystemModstamp`) may be set too,
-    /// the way Salesforce itself sets them — a test converts a lead by setting
-    /// `IsConverted` and `ConvertedOpportunityId`, which only the Lead
-    /// Convert action may do for real.
-    pub fn plan_control_update(
-        &self,
-        object: &str,
-        id: &str,
-        input: &Map<String, Value>,
-        now: i64,
-        visible_at: i64,
-    ) -> Result<Plan, RecordError> {
-        let def = self.tables.get(object).map(|t| t.def).ok_or_else(|| {
-            RecordError::new(
-                "INVALID_TYPE",
-                format!("sObject type '{object}' is not supported."),
-                Vec::new(),
-            )
-        })?;
-        let (system, api): (Map<String, Value>, Map<String, Value>) =
-            input.clone().into_iter().partition(|(name, _)| {
-                def.field(name)
-                    .map(|i| &def.fields[i])
-                    .is_some_and(|f| f.sys.is_none() && !f.updateable)
-            });
-        let mut plan = self.plan_update(object, id, &api, now, visible_at, &mut HashMap::new())?;
-        let mut values = plan.rec.values.to_vec();
-        for (name, value) in &system {
-            if let Some(idx) = def.field(name) {
-                values[idx] = self.convert(&def.fields[idx], value)?;
-            }
-        }
-        plan.rec.values = values.into_boxed_slice();
-        Ok(plan)
-    }
-
     /// Commits planned writes.
     pub fn commit(&mut self, plans: Vec<Plan>) {
         for plan in plans {
-            let Some(def) = schema::object_of_id(&plan.rec.id) else {
+            let Some(def) = self.def_of_id(&plan.rec.id) else {
                 continue;
             };
             if let Some(table) = self.table_mut(def.name) {
@@ -839,26 +988,24 @@ impl Db {
         }
     }
 
+    /// Whether `id` is a lead sales converted.
+    pub fn is_converted_lead(&self, id: &str) -> bool {
+        let Some(table) = self.tables.get("Lead") else {
+            return false;
+        };
+        table
+            .find_id(id)
+            .is_some_and(|r| r.get(table.def, table.def.idx("IsConverted")) == V::Bool(true))
+    }
+
     /// Moves a record to the recycle bin (its stamp moves, so change
     /// queries through `queryAll` see the deletion).
-    pub fn delete(
-        &mut self,
-        object: &str,
-        id: &str,
-        now: i64,
-        visible_at: i64,
-    ) -> Result<(), RecordError> {
+    pub fn delete(&mut self, object: &str, id: &str, save: &Save) -> Result<(), RecordError> {
         let table = self
             .table_mut(object)
-            .ok_or_else(|| RecordError::new("INVALID_TYPE", "unknown type", Vec::new()))?;
+            .ok_or_else(|| Self::unknown_type(object))?;
         let old = match table.find_id(id) {
-            Some(r) if r.deleted => {
-                return Err(RecordError::new(
-                    "ENTITY_IS_DELETED",
-                    "entity is deleted",
-                    Vec::new(),
-                ))
-            }
+            Some(r) if r.deleted => return Err(entity_is_deleted()),
             Some(r) => r.clone(),
             None => {
                 return Err(RecordError::new(
@@ -870,12 +1017,28 @@ impl Db {
         };
         let mut rec = (*old).clone();
         rec.deleted = true;
-        rec.stamp = now;
-        rec.modified = now;
-        rec.visible_at = visible_at;
+        rec.stamp = save.now;
+        rec.modified = save.now;
+        rec.visible_at = save.visible_at;
         table.put(rec);
         Ok(())
     }
+}
+
+/// `ENTITY_IS_DELETED`: a PATCH or a second DELETE of a record in the
+/// recycle bin (R2.3).
+pub fn entity_is_deleted() -> RecordError {
+    RecordError::new("ENTITY_IS_DELETED", "entity is deleted", Vec::new())
+}
+
+/// `CANNOT_UPDATE_CONVERTED_LEAD`, "cannot reference converted lead": an
+/// update of a converted lead, or a record pointing at one (R2.1).
+pub fn converted_lead_error() -> RecordError {
+    RecordError::new(
+        "CANNOT_UPDATE_CONVERTED_LEAD",
+        "cannot reference converted lead",
+        Vec::new(),
+    )
 }
 
 /// An address Salesforce would accept: one `@`, a non-empty local part, a
@@ -913,14 +1076,14 @@ mod tests {
         let mut pending = HashMap::new();
         let input: Map<String, Value> = serde_json::from_str(r#"{"FirstName":"Ann"}"#).unwrap();
         let err = db
-            .plan_create("Lead", &input, 1, 1, &mut pending)
+            .plan_create("Lead", &input, &Save::api(1, 1), &mut pending)
             .unwrap_err();
         assert_eq!(err.code, "REQUIRED_FIELD_MISSING");
         assert_eq!(err.fields, vec!["LastName", "Company"]);
         let input: Map<String, Value> =
             serde_json::from_str(r#"{"LastName":"A","Company":"C","Email":"nope"}"#).unwrap();
         assert_eq!(
-            db.plan_create("Lead", &input, 1, 1, &mut pending)
+            db.plan_create("Lead", &input, &Save::api(1, 1), &mut pending)
                 .unwrap_err()
                 .code,
             "INVALID_EMAIL_ADDRESS"
@@ -928,7 +1091,7 @@ mod tests {
         let input: Map<String, Value> =
             serde_json::from_str(r#"{"LastName":"A","Company":"C","Status":"Hot"}"#).unwrap();
         assert_eq!(
-            db.plan_create("Lead", &input, 1, 1, &mut pending)
+            db.plan_create("Lead", &input, &Save::api(1, 1), &mut pending)
                 .unwrap_err()
                 .code,
             "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
@@ -936,10 +1099,12 @@ mod tests {
         let input: Map<String, Value> =
             serde_json::from_str(r#"{"LastName":"A","Company":"C","Leadbridge_Id__c":"k1"}"#)
                 .unwrap();
-        let plan = db.plan_create("Lead", &input, 1, 1, &mut pending).unwrap();
+        let plan = db
+            .plan_create("Lead", &input, &Save::api(1, 1), &mut pending)
+            .unwrap();
         db.commit(vec![plan]);
         let err = db
-            .plan_create("Lead", &input, 2, 2, &mut HashMap::new())
+            .plan_create("Lead", &input, &Save::api(2, 2), &mut HashMap::new())
             .unwrap_err();
         assert_eq!(err.code, "DUPLICATE_VALUE");
     }
@@ -950,7 +1115,9 @@ mod tests {
         let mut pending = HashMap::new();
         let mut create = |db: &mut Db, body: &str| {
             let input: Map<String, Value> = serde_json::from_str(body).unwrap();
-            let plan = db.plan_create("Lead", &input, 1, 1, &mut pending).unwrap();
+            let plan = db
+                .plan_create("Lead", &input, &Save::api(1, 1), &mut pending)
+                .unwrap();
             db.commit(vec![plan]);
         };
         create(
