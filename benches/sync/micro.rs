@@ -69,6 +69,7 @@ fn planner() -> anyhow::Result<Planner> {
             when: handoff.when.clone(),
             require: handoff.require.clone(),
         },
+        tags: Default::default(),
     })
 }
 

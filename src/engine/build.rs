@@ -146,18 +146,23 @@ pub fn pipeline(
             require: Vec::new(),
         },
     };
+    let tags = super::fingerprint::FieldTags::default();
     Ok(Pipeline {
         name: p.name.clone(),
         marketing: endpoint(config, &p.marketing, connectors, &p.name)?,
         crm: endpoint(config, &p.crm.side, connectors, &p.name)?,
         upsert_key: p.crm.upsert_key.clone(),
         owner_field,
-        planner: Planner { fields, handoff },
+        planner: Planner {
+            fields,
+            handoff,
+            tags: tags.clone(),
+        },
         assignment: p.handoff.as_ref().and_then(|h| h.assign.clone()),
         sla: p.sla.clone(),
         outcomes: p
             .outcomes
             .clone()
-            .map(|config| super::outcomes::Outcomes { config }),
+            .map(|config| super::outcomes::Outcomes { config, tags }),
     })
 }

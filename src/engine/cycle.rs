@@ -171,6 +171,8 @@ impl<'a> Cycle<'a> {
         let (pipeline, store, dry_run) = (self.pipeline, self.store, self.dry_run);
         let timer = std::time::Instant::now();
         let result = async move {
+            // Fingerprint tags first: replay and every decision use them.
+            self.pipeline.load_tags(self.store).await?;
             if !self.dry_run {
                 self.replay_intents().await?;
             }
@@ -1051,6 +1053,7 @@ impl Cycle<'_> {
         mut self,
         entry: &crate::state::DlqEntry,
     ) -> Result<RetryOutcome, CycleError> {
+        self.pipeline.load_tags(self.store).await?;
         self.dlq_active = true;
         let side = entry.side;
         let endpoint = self.endpoint(side);

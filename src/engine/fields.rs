@@ -16,12 +16,6 @@ pub use crate::config::{CoerceError, ConflictPolicy, FieldMapping, FieldOwner, S
 /// Canonical values of one record, by canonical field name.
 pub type Canonical = BTreeMap<String, Value>;
 
-/// The 16-bit tag a field's fingerprint is stored under: derived from its
-/// canonical name, so it survives restarts and reordering of the config.
-pub fn tag(mapping: &FieldMapping) -> u16 {
-    (super::fingerprint::fnv1a(mapping.name.as_bytes()) & 0xffff) as u16
-}
-
 /// Integral numbers as integers, so a value hashes the same from any side.
 pub fn normalise(value: Value) -> Value {
     match &value {

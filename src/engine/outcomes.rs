@@ -28,6 +28,14 @@ use crate::state::{EventKind, Fingerprints, OutcomeLink};
 pub struct Outcomes {
     /// `[pipelines.outcomes]`.
     pub config: Arc<OutcomesConfig>,
+    /// The pipeline's fingerprint tags (outcome fields as `outcome:<name>`).
+    pub tags: super::fingerprint::FieldTags,
+}
+
+/// The tag-table name of outcome field `name`: its own namespace, so an
+/// outcome field and a pipeline field of one name never share a tag.
+pub fn outcome_tag_name(name: &str) -> String {
+    format!("outcome:{name}")
 }
 
 /// What one read of an outcome record means for marketing.
@@ -103,7 +111,12 @@ impl Outcomes {
         let values = self.values(record)?;
         let mut decision = OutcomeDecision::default();
         for m in &self.config.fields {
-            if m.marketing.is_some() && outcome.agreed.changed(m, &values) {
+            if m.marketing.is_some()
+                && outcome.agreed.changed(
+                    self.tags.of(&outcome_tag_name(&m.name)),
+                    values.get(&m.name),
+                )
+            {
                 decision.outcome_values.insert(
                     m.name.clone(),
                     values.get(&m.name).cloned().unwrap_or(Value::Null),
@@ -166,8 +179,11 @@ impl Outcomes {
     /// Records that marketing now holds `written` outcome values.
     pub fn agree(&self, agreed: &mut Fingerprints, written: &Canonical) {
         for (name, value) in written {
-            if let Some(m) = self.config.fields.iter().find(|m| &m.name == name) {
-                agreed.agree(m, (!value.is_null()).then_some(value));
+            if self.config.fields.iter().any(|m| &m.name == name) {
+                agreed.agree(
+                    self.tags.of(&outcome_tag_name(name)),
+                    (!value.is_null()).then_some(value),
+                );
             }
         }
     }
@@ -197,6 +213,7 @@ mod tests {
         let names = ["stage", "won", "closed", "amount"];
         let rule = |s: &str| Arc::new(Rule::check(s, &names).unwrap());
         Outcomes {
+            tags: Default::default(),
             config: Arc::new(OutcomesConfig {
                 object: "Opportunity".into(),
                 converted_to: "ConvertedOpportunityId".into(),

@@ -46,3 +46,38 @@ pub struct Pipeline {
     /// Sales outcomes followed back to marketing; `None`: not followed.
     pub outcomes: Option<super::outcomes::Outcomes>,
 }
+
+impl Pipeline {
+    /// Every name the pipeline keeps fingerprints under: its fields, and
+    /// its outcome fields in their own namespace.
+    pub fn fingerprinted_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .planner
+            .fields
+            .mappings()
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
+        if let Some(o) = &self.outcomes {
+            names.extend(
+                o.config
+                    .fields
+                    .iter()
+                    .map(|m| super::outcomes::outcome_tag_name(&m.name)),
+            );
+        }
+        names
+    }
+
+    /// Loads the pipeline's fingerprint tags, giving new fields theirs:
+    /// before anything reads or writes a fingerprint.
+    pub async fn load_tags(
+        &self,
+        store: &dyn crate::state::StateStore,
+    ) -> crate::state::StateResult<()> {
+        self.planner
+            .tags
+            .ensure(store, &self.name, &self.fingerprinted_names())
+            .await
+    }
+}

@@ -11,7 +11,7 @@ use tracing::debug;
 
 use super::conflict::{winner, Version};
 use super::fields::{Canonical, FieldMap, FieldMapping, FieldOwner, Side};
-use super::fingerprint::Fingerprints;
+use super::fingerprint::{FieldTags, Fingerprints};
 use std::sync::Arc;
 
 use crate::rules::Rule;
@@ -117,6 +117,8 @@ pub struct Planner {
     pub fields: FieldMap,
     /// Its handoff rule.
     pub handoff: HandoffRule,
+    /// The fingerprint tag of each field (loaded by the cycle).
+    pub tags: FieldTags,
 }
 
 impl Planner {
@@ -147,7 +149,11 @@ impl Planner {
             .iter()
             .filter(|s| s.flows_from(Side::Crm))
         {
-            if link.state.agreed.changed(spec, &values) {
+            if link
+                .state
+                .agreed
+                .changed(self.tags.of(&spec.name), values.get(&spec.name))
+            {
                 changed.insert(
                     spec.name.clone(),
                     values.get(&spec.name).cloned().unwrap_or(Value::Null),
@@ -239,7 +245,13 @@ impl Planner {
             .iter()
             .filter(|s| s.flows_from(Side::Marketing))
         {
-            if !update.link.state.agreed.changed(spec, &values) {
+            let tag = self.tags.of(&spec.name);
+            if !update
+                .link
+                .state
+                .agreed
+                .changed(tag, values.get(&spec.name))
+            {
                 continue;
             }
             // Blank is `null` in canonical values; policies treat it as no value.
@@ -258,7 +270,7 @@ impl Planner {
                         if let Some(c) = pending.as_deref_mut() {
                             c.values.remove(&spec.name);
                         }
-                        update.link.state.agreed.agree(spec, ours);
+                        update.link.state.agreed.agree(tag, ours);
                         continue;
                     }
                     let side = winner(
@@ -382,8 +394,8 @@ impl Planner {
     /// Records that both sides now agree on `written` (after a successful write).
     pub fn agree_on(&self, agreed: &mut Fingerprints, written: &Canonical) {
         for (name, value) in written {
-            if let Some(spec) = self.fields.get(name) {
-                agreed.agree(spec, (!value.is_null()).then_some(value));
+            if self.fields.get(name).is_some() {
+                agreed.agree(self.tags.of(name), (!value.is_null()).then_some(value));
             }
         }
     }

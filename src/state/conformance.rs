@@ -588,6 +588,30 @@ pub async fn links_agree_with_a_model(store: &dyn StateStore) {
     );
 }
 
+/// Field tags are kept, merged with later ones, and per pipeline.
+pub async fn field_tags_are_kept_per_pipeline(store: &dyn StateStore) {
+    assert!(store.field_tags(P).await.unwrap().is_empty());
+    commit(store, |c| {
+        c.set_field_tag("city", 7).set_field_tag("email", 9);
+    })
+    .await;
+    commit(store, |c| {
+        c.set_field_tag("crm_language", 8);
+    })
+    .await;
+    let tags = store.field_tags(P).await.unwrap();
+    assert_eq!(
+        tags,
+        std::collections::BTreeMap::from([
+            ("city".to_string(), 7),
+            ("crm_language".to_string(), 8),
+            ("email".to_string(), 9),
+        ])
+    );
+    assert!(store.field_tags("other").await.unwrap().is_empty());
+    assert_eq!(store.pipelines().await.unwrap(), vec![P.to_string()]);
+}
+
 /// Runs every case, each on a fresh store from `fresh`.
 pub async fn run_all<S: StateStore>(fresh: impl Fn() -> S) {
     links_are_found_from_both_sides(&fresh()).await;
@@ -602,4 +626,5 @@ pub async fn run_all<S: StateStore>(fresh: impl Fn() -> S) {
     outcomes_are_kept_by_outcome_id_with_their_events(&fresh()).await;
     event_windows_cut_anywhere(&fresh()).await;
     links_agree_with_a_model(&fresh()).await;
+    field_tags_are_kept_per_pipeline(&fresh()).await;
 }

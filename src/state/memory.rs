@@ -54,6 +54,7 @@ struct Data {
     /// (pipeline, due, marketing id): the live timers.
     timers: BTreeSet<(String, Timestamp, String)>,
     outcomes: BTreeMap<(String, String), OutcomeLink>,
+    field_tags: BTreeMap<String, BTreeMap<String, u16>>,
 }
 
 /// A [`StateStore`] in memory (see the module docs).
@@ -172,6 +173,10 @@ impl Data {
                     .insert((p.clone(), due, lead.marketing_id.clone()));
             }
         }
+        self.field_tags
+            .entry(p.clone())
+            .or_default()
+            .extend(commit.field_tags.iter().map(|(k, v)| (k.clone(), *v)));
         for outcome in &commit.outcomes {
             self.outcomes
                 .insert((p.clone(), outcome.outcome_id.clone()), outcome.clone());
@@ -399,6 +404,11 @@ impl StateStore for MemoryStore {
                 .get(&(pipeline.to_owned(), outcome_id.to_owned()))
                 .cloned()
         }))
+    }
+
+    async fn field_tags(&self, pipeline: &str) -> StateResult<BTreeMap<String, u16>> {
+        check_pipeline(pipeline)?;
+        Ok(self.read(|d| d.field_tags.get(pipeline).cloned().unwrap_or_default()))
     }
 
     async fn commit(&self, commit: &Commit) -> StateResult<()> {

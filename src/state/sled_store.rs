@@ -483,6 +483,20 @@ impl<'a> Plan<'a> {
         if tx.pipelines.get(pipeline.as_bytes())?.is_none() {
             tx.pipelines.insert(pipeline.as_bytes(), &[][..])?;
         }
+        if !self.commit.field_tags.is_empty() {
+            // The pipeline's entry holds its table of field tags.
+            let mut tags = match tx.pipelines.get(pipeline.as_bytes())? {
+                Some(v) if !v.is_empty() => {
+                    from_json::<BTreeMap<String, u16>>("field tags", &v).or_else(abort)?
+                }
+                _ => BTreeMap::new(),
+            };
+            tags.extend(self.commit.field_tags.iter().map(|(k, v)| (k.clone(), *v)));
+            tx.pipelines.insert(
+                pipeline.as_bytes(),
+                to_json("field tags", &tags).or_else(abort)?,
+            )?;
+        }
         let link_delta = self.apply_links(tx)?;
 
         let mut dlq_delta: i64 = 0;
@@ -918,6 +932,19 @@ impl StateStore for SledStore {
         )?
         .map(|v| from_json("outcome", &v))
         .transpose()
+    }
+
+    async fn field_tags(&self, pipeline: &str) -> StateResult<BTreeMap<String, u16>> {
+        keys::check_pipeline(pipeline)?;
+        match self
+            .trees
+            .pipelines
+            .get(pipeline.as_bytes())
+            .map_err(backend)?
+        {
+            Some(v) if !v.is_empty() => from_json("field tags", &v),
+            _ => Ok(BTreeMap::new()),
+        }
     }
 
     async fn commit(&self, commit: &Commit) -> StateResult<()> {

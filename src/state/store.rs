@@ -151,6 +151,13 @@ pub trait StateStore: Send + Sync {
         Ok(found)
     }
 
+    /// The fingerprint tag of each canonical field of a pipeline, by field
+    /// name: assigned once, the first time a field is synced, and kept
+    /// across restarts and reorderings of the config, so two fields never
+    /// share one (a shared tag would make each overwrite the other's agreed
+    /// value).
+    async fn field_tags(&self, pipeline: &str) -> StateResult<BTreeMap<String, u16>>;
+
     /// Applies everything in `commit` atomically, then makes it durable:
     /// when this returns `Ok` the step counts as committed; on `Err`
     /// nothing of it was applied.
@@ -223,6 +230,9 @@ pub struct Commit {
     /// Sales outcome records to store (a conversion, a close, what
     /// marketing was told).
     pub outcomes: Vec<OutcomeLink>,
+    /// Fingerprint tags given to canonical fields for the first time (see
+    /// [`StateStore::field_tags`]); merged into the pipeline's table.
+    pub field_tags: BTreeMap<String, u16>,
 }
 
 impl Commit {
@@ -246,6 +256,13 @@ impl Commit {
             && self.status.is_none()
             && self.sla.is_empty()
             && self.outcomes.is_empty()
+            && self.field_tags.is_empty()
+    }
+
+    /// Gives canonical field `name` the fingerprint tag `tag`, for good.
+    pub fn set_field_tag(&mut self, name: impl Into<String>, tag: u16) -> &mut Self {
+        self.field_tags.insert(name.into(), tag);
+        self
     }
 
     /// Creates a link or replaces its state.
