@@ -211,7 +211,11 @@ async fn refused_credentials_fail_the_start_before_ready() {
     let mut daemon = spawn(&world, &[]);
     let status = daemon.wait_exit(LONG);
     let log = daemon.log();
-    assert_eq!(status.code(), Some(1), "{log}");
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "refused credentials are a config problem: {log}"
+    );
     assert!(
         log.contains("connector `hubspot`: hubspot refused the credentials"),
         "{log}"

@@ -204,6 +204,7 @@ pub async fn check(config: &Config, connectors: &BTreeMap<String, Arc<dyn Connec
                             &mut f,
                             places,
                             &format!("pipelines.{}.sla.tasks.{key}", p.name),
+                            &format!("`tasks.{key}`"),
                             name,
                             t,
                             &p.crm.side.connector,
@@ -220,11 +221,14 @@ pub async fn check(config: &Config, connectors: &BTreeMap<String, Arc<dyn Connec
     f
 }
 
-/// A field the object lacks, with the closest one it has.
+/// A field the object lacks (`what` names the setting), with the closest
+/// one it has.
+#[allow(clippy::too_many_arguments)]
 fn missing(
     f: &mut Findings,
     places: &Places,
     path: &str,
+    what: &str,
     name: &str,
     schema: &ObjectSchema,
     connector: &str,
@@ -232,16 +236,13 @@ fn missing(
     let names: Vec<&str> = schema.fields.iter().map(|x| x.name.as_str()).collect();
     let expected = match suggest(name, names.iter().copied()) {
         Some(s) => format!("`{s}`; a field of `{}`", schema.object),
-        None => format!(
-            "a field of `{}` (`leadbridge check --online` lists none close to it)",
-            schema.object
-        ),
+        None => format!("a field of `{}`", schema.object),
     };
     f.error(
         places,
         path,
         format!(
-            "connector `{connector}`: `{}` has no field `{name}`",
+            "{what}: `{}` of connector `{connector}` has no field `{name}`",
             schema.object
         ),
         Some(expected),
@@ -291,7 +292,15 @@ fn pipeline(
             };
             let path = format!("{base}.fields.{}.{}", m.name, side.as_str());
             let Some(field) = schema.field(name) else {
-                missing(f, places, &path, name, schema, connector);
+                missing(
+                    f,
+                    places,
+                    &path,
+                    &format!("field `{}`", m.name),
+                    name,
+                    schema,
+                    connector,
+                );
                 continue;
             };
             let flows_in = m.flows_from(side.other());
@@ -330,7 +339,15 @@ fn pipeline(
     if let Some(key) = &p.crm.upsert_key {
         let path = format!("{base}.crm.upsert_key");
         match crm.field(key) {
-            None => missing(f, places, &path, key, crm, &p.crm.side.connector),
+            None => missing(
+                f,
+                places,
+                &path,
+                "`upsert_key`",
+                key,
+                crm,
+                &p.crm.side.connector,
+            ),
             Some(field) if !field.external_id && !field.unique => f.error(
                 places,
                 &path,
@@ -346,7 +363,15 @@ fn pipeline(
     if let Some(owner) = &p.crm.owner_field {
         let path = format!("{base}.crm.owner_field");
         match crm.field(owner) {
-            None => missing(f, places, &path, owner, crm, &p.crm.side.connector),
+            None => missing(
+                f,
+                places,
+                &path,
+                "`owner_field`",
+                owner,
+                crm,
+                &p.crm.side.connector,
+            ),
             Some(field) if !field.createable && !field.updateable => f.error(
                 places,
                 &path,

@@ -358,7 +358,7 @@ pub async fn round_robin_and_status_are_kept(store: &dyn StateStore) {
             read_marketing: 100,
             ..CycleCounts::default()
         },
-        last_error: Some("HubSpot answered 503".into()),
+        last_error: Some("the marketing tool answered 503".into()),
         last_error_at: Some(ts("2026-03-03T00:00:00Z")),
     };
     commit(store, |c| {

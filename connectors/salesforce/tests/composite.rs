@@ -151,7 +151,8 @@ async fn a_mixed_batch_is_one_call_with_every_outcome_in_input_order() {
         }
         other => panic!("record 3 should be rejected, got {other:?}"),
     }
-    assert!(matches!(&out[4], WriteOutcome::Rejected { code: None, .. }));
+    // Neither id nor key: created in the same call.
+    let nothing = created(&out[4]);
     assert!(
         matches!(&out[5], WriteOutcome::Rejected { code: Some(_), .. }),
         "{:?}",
@@ -163,7 +164,8 @@ async fn a_mixed_batch_is_one_call_with_every_outcome_in_input_order() {
     assert_eq!(last(&new2).as_deref(), Some("New2"));
     assert_eq!(last(&upd_id).as_deref(), Some("Updated"));
     assert_eq!(last(&old_id).as_deref(), Some("OldAgain"));
-    assert_eq!(sim.control.count("Lead"), 4);
+    assert_eq!(last(&nothing).as_deref(), Some("Nothing"));
+    assert_eq!(sim.control.count("Lead"), 5);
 }
 
 #[tokio::test]
