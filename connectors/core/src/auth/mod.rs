@@ -7,7 +7,7 @@ mod config;
 mod oauth;
 
 pub use config::{AuthConfig, TokenDefaults};
-pub use oauth::{OAuth2Grant, OAuth2Settings, OAuth2Token, RefreshTokenSink};
+pub use oauth::{ClientAuth, OAuth2Grant, OAuth2Settings, OAuth2Token, RefreshTokenSink};
 
 use async_trait::async_trait;
 use secrecy::SecretString;

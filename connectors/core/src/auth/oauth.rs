@@ -25,6 +25,16 @@ pub trait RefreshTokenSink: Send + Sync {
     fn rotated(&self, refresh_token: &SecretString) -> Result<(), String>;
 }
 
+/// How the client authenticates to the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the form body (Salesforce, HubSpot).
+    #[default]
+    RequestBody,
+    /// HTTP Basic `client_id:client_secret`, required by Pipedrive's token endpoint.
+    BasicHeader,
+}
+
 /// How to obtain tokens.
 #[derive(Clone)]
 pub enum OAuth2Grant {
@@ -53,6 +63,8 @@ pub struct OAuth2Settings {
     /// Refresh this long before the expiry, so no request carries a token
     /// that expires in flight.
     pub refresh_margin: Duration,
+    /// Where the client credentials go in token requests.
+    pub client_auth: ClientAuth,
 }
 
 type Client =
@@ -88,7 +100,10 @@ impl OAuth2Token {
             .set_client_secret(ClientSecret::new(
                 settings.client_secret.expose_secret().to_owned(),
             ))
-            .set_auth_type(AuthType::RequestBody)
+            .set_auth_type(match settings.client_auth {
+                ClientAuth::RequestBody => AuthType::RequestBody,
+                ClientAuth::BasicHeader => AuthType::BasicAuth,
+            })
             .set_token_uri(token_url);
         let http = reqwest::Client::builder()
             // The token endpoint must never redirect us (SSRF guard the oauth2 crate asks for).

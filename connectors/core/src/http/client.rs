@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use self::bytes_compat::Bytes;
 use jiff::tz::TimeZone;
-use reqwest::header::{HeaderMap, AUTHORIZATION};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::{RequestBuilder, StatusCode};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -122,6 +122,7 @@ struct Inner {
     budget: DailyBudget,
     stats: RequestStats,
     retry: RetryPolicy,
+    token_header: Option<HeaderName>,
 }
 
 impl ApiClient {
@@ -131,6 +132,19 @@ impl ApiClient {
         auth: Arc<dyn TokenSource>,
         classify: Arc<dyn Classify>,
         budget_tz: TimeZone,
+    ) -> ConnectorResult<Self> {
+        Self::with_token_header(settings, auth, classify, budget_tz, None)
+    }
+
+    /// Like [`ApiClient::new`], but the token goes in the header `header`
+    /// as it is (Pipedrive's `x-api-token`) instead of
+    /// `Authorization: Bearer`; `None` keeps the bearer form.
+    pub fn with_token_header(
+        settings: &HttpSettings,
+        auth: Arc<dyn TokenSource>,
+        classify: Arc<dyn Classify>,
+        budget_tz: TimeZone,
+        header: Option<HeaderName>,
     ) -> ConnectorResult<Self> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -147,6 +161,7 @@ impl ApiClient {
                 budget: DailyBudget::new(settings.daily_cap, budget_tz),
                 stats: RequestStats::default(),
                 retry: settings.retry.clone(),
+                token_header: header,
             }),
         })
     }
@@ -177,6 +192,34 @@ impl ApiClient {
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         decode: impl Fn(ApiResponse) -> ConnectorResult<T>,
     ) -> ConnectorResult<T> {
+        self.run(endpoint, extra, build, decode, false).await
+    }
+
+    /// Like [`ApiClient::execute`], for a request that must not be sent
+    /// twice (a create, where the vendor has no idempotency key): once the
+    /// request may have reached the vendor, a lost answer (timeout, dropped
+    /// connection, unreadable body, 502/504 from a gateway) is
+    /// [`ConnectorError::OutcomeUnknown`] instead of a retry. Failures that
+    /// prove nothing was applied (no connection, 429, 503, 401) are retried
+    /// as usual.
+    pub async fn execute_once<T>(
+        &self,
+        endpoint: &str,
+        extra: Option<&Limiter>,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        decode: impl Fn(ApiResponse) -> ConnectorResult<T>,
+    ) -> ConnectorResult<T> {
+        self.run(endpoint, extra, build, decode, true).await
+    }
+
+    async fn run<T>(
+        &self,
+        endpoint: &str,
+        extra: Option<&Limiter>,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        decode: impl Fn(ApiResponse) -> ConnectorResult<T>,
+        once: bool,
+    ) -> ConnectorResult<T> {
         let inner = &self.inner;
         let mut waited = Duration::ZERO;
         let mut refreshed = false;
@@ -206,17 +249,33 @@ impl ApiClient {
                 Err(e) => return Err(e),
             };
             inner.stats.count(endpoint, attempt > 1);
-            let request = build(&inner.http)
-                .header(AUTHORIZATION, format!("Bearer {}", token.expose_secret()));
+            let request = match &inner.token_header {
+                None => build(&inner.http)
+                    .header(AUTHORIZATION, format!("Bearer {}", token.expose_secret())),
+                Some(name) => {
+                    let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
+                        ConnectorError::fatal("the API token is not a valid header value")
+                    })?;
+                    value.set_sensitive(true);
+                    build(&inner.http).header(name.clone(), value)
+                }
+            };
             let failure = match send(request).await {
-                Err(message) => Verdict::Retry {
+                Err((message, sent)) if once && sent => {
+                    return Err(ConnectorError::OutcomeUnknown { message })
+                }
+                Err((message, _)) => Verdict::Retry {
                     message,
                     retry_after: None,
                 },
                 Ok(response) => {
                     inner.classify.observe(&response, &inner.stats);
+                    let status = response.status.as_u16();
                     match inner.classify.classify(&response) {
                         Verdict::Ok => match decode(response) {
+                            Err(ConnectorError::Retryable { message, .. }) if once => {
+                                return Err(ConnectorError::OutcomeUnknown { message })
+                            }
                             Err(ConnectorError::Retryable {
                                 message,
                                 retry_after,
@@ -226,6 +285,11 @@ impl ApiClient {
                             },
                             other => return other,
                         },
+                        Verdict::Retry { message, .. }
+                            if once && matches!(status, 500 | 502 | 504) =>
+                        {
+                            return Err(ConnectorError::OutcomeUnknown { message })
+                        }
                         verdict => verdict,
                     }
                 }
@@ -291,8 +355,10 @@ impl ApiClient {
 }
 
 /// Sends one request and reads the whole body; transport failures come back
-/// as text without the URL's query (which may carry ids) or any header.
-async fn send(request: RequestBuilder) -> Result<ApiResponse, String> {
+/// as text without the URL's query (which may carry ids) or any header,
+/// with whether the request may have reached the server (anything but a
+/// failure to connect).
+async fn send(request: RequestBuilder) -> Result<ApiResponse, (String, bool)> {
     let describe = |e: reqwest::Error| {
         let kind = if e.is_timeout() {
             "timed out"
@@ -303,7 +369,8 @@ async fn send(request: RequestBuilder) -> Result<ApiResponse, String> {
         } else {
             "request failed"
         };
-        format!("{kind}: {}", e.without_url())
+        let sent = !e.is_connect();
+        (format!("{kind}: {}", e.without_url()), sent)
     };
     let response = request.send().await.map_err(describe)?;
     let status = response.status();
