@@ -140,7 +140,11 @@ mod tests {
         let c = PipedriveClassify;
         assert_eq!(c.classify(&response(201, None, "{}")), Verdict::Ok);
         assert!(matches!(
-            c.classify(&response(401, None, r#"{"success":false,"error":"unauthorized access"}"#)),
+            c.classify(&response(
+                401,
+                None,
+                r#"{"success":false,"error":"unauthorized access"}"#
+            )),
             Verdict::Unauthorized { .. }
         ));
         assert!(matches!(

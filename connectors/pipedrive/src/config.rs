@@ -133,7 +133,10 @@ mod tests {
             },
         );
         assert_eq!(c.v1("/leads"), "https://acme.pipedrive.com/v1/leads");
-        assert_eq!(c.v2("/persons"), "https://acme.pipedrive.com/api/v2/persons");
+        assert_eq!(
+            c.v2("/persons"),
+            "https://acme.pipedrive.com/api/v2/persons"
+        );
         assert_eq!(c.token_url(), OAUTH_TOKEN_URL);
         c.oauth_url = "http://127.0.0.1:9/".into();
         assert_eq!(c.token_url(), "http://127.0.0.1:9/oauth/token");

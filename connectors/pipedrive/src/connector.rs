@@ -60,10 +60,11 @@ impl PipedriveConnector {
     ) -> ConnectorResult<Self> {
         let header = matches!(config.auth, AuthConfig::StaticToken { .. })
             .then(|| HeaderName::from_static(API_TOKEN_HEADER));
-        let auth =
-            config
-                .auth
-                .token_source_with(&config.token_defaults(), ClientAuth::BasicHeader, sink)?;
+        let auth = config.auth.token_source_with(
+            &config.token_defaults(),
+            ClientAuth::BasicHeader,
+            sink,
+        )?;
         let client = ApiClient::with_token_header(
             &config.http,
             auth,
@@ -275,7 +276,11 @@ impl PipedriveConnector {
     }
 
     /// Live persons by id, 100 a call.
-    async fn persons_by_id(&self, ids: &[String], fields: &[String]) -> ConnectorResult<Vec<Record>> {
+    async fn persons_by_id(
+        &self,
+        ids: &[String],
+        fields: &[String],
+    ) -> ConnectorResult<Vec<Record>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(IDS_LIMIT) {
             let envelope = self
@@ -295,7 +300,13 @@ impl PipedriveConnector {
     }
 
     /// Live leads or deals of one person or organization.
-    async fn linked(&self, object: Object, key_field: &str, value: &str, fields: &[String]) -> ConnectorResult<Vec<Record>> {
+    async fn linked(
+        &self,
+        object: Object,
+        key_field: &str,
+        value: &str,
+        fields: &[String],
+    ) -> ConnectorResult<Vec<Record>> {
         let (url, param, shape) = match (object, key_field) {
             (Object::Leads, "person_id" | "organization_id") => {
                 (self.config.v1("/leads"), key_field, Shape::Lead)
@@ -325,9 +336,18 @@ impl PipedriveConnector {
     }
 
     /// The id an existing record with this key has, if any.
-    async fn find_by_key(&self, object: Object, key_field: &str, key: &str) -> ConnectorResult<Option<String>> {
+    async fn find_by_key(
+        &self,
+        object: Object,
+        key_field: &str,
+        key: &str,
+    ) -> ConnectorResult<Option<String>> {
         match object {
-            Object::Persons => Ok(self.search_persons(key_field, key).await?.into_iter().next()),
+            Object::Persons => Ok(self
+                .search_persons(key_field, key)
+                .await?
+                .into_iter()
+                .next()),
             _ => Ok(self
                 .linked(object, key_field, key, &[])
                 .await?
@@ -337,7 +357,12 @@ impl PipedriveConnector {
         }
     }
 
-    async fn write_one(&self, object: Object, batch: &WriteBatch, record: &WriteRecord) -> ConnectorResult<WriteOutcome> {
+    async fn write_one(
+        &self,
+        object: Object,
+        batch: &WriteBatch,
+        record: &WriteRecord,
+    ) -> ConnectorResult<WriteOutcome> {
         let mut fields = record.fields.clone();
         let kind = match (&record.id, &record.key, &batch.key_field) {
             (Some(id), _, _) => WriteKind::Update(id.clone()),
@@ -346,7 +371,9 @@ impl PipedriveConnector {
                     Some(id) => WriteKind::Update(id),
                     None => {
                         let value = if key_field.ends_with("_id") {
-                            key.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(key))
+                            key.parse::<i64>()
+                                .map(Value::from)
+                                .unwrap_or_else(|_| json!(key))
                         } else {
                             json!(key)
                         };
@@ -362,19 +389,30 @@ impl PipedriveConnector {
             _ => fields::lead_body(&fields),
         };
         let (method, url, once) = match (&kind, object) {
-            (WriteKind::Update(id), Object::Persons) => {
-                (Method::PATCH, self.config.v2(&format!("/persons/{id}")), false)
+            (WriteKind::Update(id), Object::Persons) => (
+                Method::PATCH,
+                self.config.v2(&format!("/persons/{id}")),
+                false,
+            ),
+            (WriteKind::Update(id), _) => (
+                Method::PATCH,
+                self.config.v1(&format!("/leads/{id}")),
+                false,
+            ),
+            (WriteKind::Create, Object::Persons) => {
+                (Method::POST, self.config.v2("/persons"), true)
             }
-            (WriteKind::Update(id), _) => (Method::PATCH, self.config.v1(&format!("/leads/{id}")), false),
-            (WriteKind::Create, Object::Persons) => (Method::POST, self.config.v2("/persons"), true),
             (WriteKind::Create, _) => (Method::POST, self.config.v1("/leads"), true),
         };
         match self.send(method, url, &body, once).await {
             Ok(data) => {
-                let id = data.get("id").and_then(id_text).ok_or_else(|| ConnectorError::Retryable {
-                    message: "Pipedrive answered a write without the record's id".into(),
-                    retry_after: None,
-                })?;
+                let id =
+                    data.get("id")
+                        .and_then(id_text)
+                        .ok_or_else(|| ConnectorError::Retryable {
+                            message: "Pipedrive answered a write without the record's id".into(),
+                            retry_after: None,
+                        })?;
                 Ok(match kind {
                     WriteKind::Update(_) => WriteOutcome::Updated { id },
                     WriteKind::Create => WriteOutcome::Created { id },
@@ -494,7 +532,10 @@ impl Connector for PipedriveConnector {
                 // key field (the primary address) is one asked for.
                 Ok(records
                     .into_iter()
-                    .filter(|r| r.text(key_field).is_some_and(|k| keys.contains(&k.to_lowercase())))
+                    .filter(|r| {
+                        r.text(key_field)
+                            .is_some_and(|k| keys.contains(&k.to_lowercase()))
+                    })
                     .collect())
             }
             _ => {
@@ -530,7 +571,10 @@ impl Connector for PipedriveConnector {
             .iter()
             .find(|r| matches!(r, Err(ConnectorError::OutcomeUnknown { .. })))
         {
-            return Err(unknown.clone().err().unwrap_or_else(|| ConnectorError::fatal("unreachable")));
+            return Err(unknown
+                .clone()
+                .err()
+                .unwrap_or_else(|| ConnectorError::fatal("unreachable")));
         }
         results.into_iter().collect()
     }
@@ -540,7 +584,10 @@ impl Connector for PipedriveConnector {
         let parent = &activity.parent_id;
         let numeric = || {
             parent.parse::<i64>().map_err(|_| {
-                ConnectorError::rejected(format!("{parent:?} is not a Pipedrive {} id", object.name()))
+                ConnectorError::rejected(format!(
+                    "{parent:?} is not a Pipedrive {} id",
+                    object.name()
+                ))
             })
         };
         let data = match activity.kind {
@@ -553,7 +600,8 @@ impl Connector for PipedriveConnector {
                     Object::Deals => body["deal_id"] = json!(numeric()?),
                     Object::Leads => body["lead_id"] = json!(parent),
                 }
-                self.send(Method::POST, self.config.v1("/notes"), &body, true).await?
+                self.send(Method::POST, self.config.v1("/notes"), &body, true)
+                    .await?
             }
             ActivityKind::Task => {
                 let mut body = json!({
@@ -583,23 +631,34 @@ impl Connector for PipedriveConnector {
                     .await?
             }
         };
-        data.get("id").and_then(id_text).ok_or_else(|| ConnectorError::Retryable {
-            message: "Pipedrive answered an activity without its id".into(),
-            retry_after: None,
-        })
+        data.get("id")
+            .and_then(id_text)
+            .ok_or_else(|| ConnectorError::Retryable {
+                message: "Pipedrive answered an activity without its id".into(),
+                retry_after: None,
+            })
     }
 
     async fn users(&self) -> ConnectorResult<Option<Vec<ToolUser>>> {
-        let envelope = self.get(self.config.v1("/users"), Vec::new(), false).await?;
+        let envelope = self
+            .get(self.config.v1("/users"), Vec::new(), false)
+            .await?;
         Ok(Some(
             entities(&envelope.data)
                 .iter()
                 .filter_map(|u| {
                     Some(ToolUser {
                         id: id_text(u.get("id")?)?,
-                        name: u.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                        name: u
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
                         email: u.get("email").and_then(Value::as_str).map(str::to_owned),
-                        active: u.get("active_flag").and_then(Value::as_bool).unwrap_or(false),
+                        active: u
+                            .get("active_flag")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
                     })
                 })
                 .collect(),

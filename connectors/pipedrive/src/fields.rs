@@ -126,7 +126,9 @@ pub fn record(shape: Shape, entity: &Value, fields: &[String]) -> Option<Record>
         Shape::Lead => entity.get("is_archived").and_then(Value::as_bool) == Some(true),
     };
     for field in fields {
-        record.fields.insert(field.clone(), value(shape, entity, field));
+        record
+            .fields
+            .insert(field.clone(), value(shape, entity, field));
     }
     Some(record)
 }

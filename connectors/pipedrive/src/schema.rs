@@ -120,7 +120,11 @@ pub fn object_schema(object: Object, fields: &[Value]) -> ObjectSchema {
         out.extend(
             fields
                 .iter()
-                .filter(|f| f.get("key").and_then(Value::as_str).is_some_and(is_custom_key))
+                .filter(|f| {
+                    f.get("key")
+                        .and_then(Value::as_str)
+                        .is_some_and(is_custom_key)
+                })
                 .filter_map(field_schema),
         );
     } else {
@@ -161,7 +165,9 @@ mod tests {
         ];
         let s = object_schema(Object::Leads, &deal_fields);
         assert!(s.field("stage_id").is_none());
-        assert!(s.field("0123456789abcdef0123456789abcdef01234567").is_some());
+        assert!(s
+            .field("0123456789abcdef0123456789abcdef01234567")
+            .is_some());
         assert!(s.field("title").unwrap().required);
     }
 }
