@@ -108,6 +108,16 @@ impl PipedriveConnector {
         query: Vec<(&str, String)>,
         search: bool,
     ) -> ConnectorResult<Envelope<Value>> {
+        Ok(self.get_dated(url, query, search).await?.0)
+    }
+
+    /// A GET, with Pipedrive's clock from the `Date` header.
+    async fn get_dated(
+        &self,
+        url: String,
+        query: Vec<(&str, String)>,
+        search: bool,
+    ) -> ConnectorResult<(Envelope<Value>, Option<jiff::Timestamp>)> {
         let label = Self::label(&url, &Method::GET);
         let extra = search.then_some(&self.search_limiter);
         self.client
@@ -115,7 +125,18 @@ impl PipedriveConnector {
                 &label,
                 extra,
                 |http| http.get(&url).query(&query),
-                |response: ApiResponse| response.json::<Envelope<Value>>(),
+                |response: ApiResponse| {
+                    let date = response.header("date").and_then(|d| {
+                        jiff::fmt::strtime::parse("%a, %d %b %Y %H:%M:%S GMT", d)
+                            .ok()?
+                            .to_datetime()
+                            .ok()?
+                            .to_zoned(TimeZone::UTC)
+                            .ok()
+                            .map(|z| z.timestamp())
+                    });
+                    Ok((response.json::<Envelope<Value>>()?, date))
+                },
             )
             .await
     }
@@ -175,8 +196,8 @@ impl PipedriveConnector {
             // "permanent deletion logic for 6 core entities").
             query.push(("status", "open,won,lost,deleted".to_owned()));
         }
-        let envelope = self
-            .get(self.config.v2(&format!("/{}", object.name())), query, false)
+        let (envelope, server_time) = self
+            .get_dated(self.config.v2(&format!("/{}", object.name())), query, false)
             .await?;
         let records = entities(&envelope.data)
             .iter()
@@ -184,6 +205,7 @@ impl PipedriveConnector {
             .collect();
         let next_cursor = envelope.additional_data.and_then(|a| a.next_cursor);
         Ok(RawPage {
+            server_time,
             records,
             more: next_cursor.is_some(),
             next_cursor,
@@ -220,7 +242,7 @@ impl PipedriveConnector {
         };
         query.push(("start", state.skip.to_string()));
         query.push(("limit", PAGE_LIMIT.to_string()));
-        let envelope = self.get(url, query, false).await?;
+        let (envelope, server_time) = self.get_dated(url, query, false).await?;
         let (shape, items): (Shape, Vec<Value>) = if object == Object::Leads {
             (Shape::Lead, entities(&envelope.data).to_vec())
         } else {
@@ -238,6 +260,7 @@ impl PipedriveConnector {
             .filter_map(|e| fields::record(shape, e, &request.fields))
             .collect();
         Ok(RawPage {
+            server_time,
             records,
             next_cursor: None,
             more: envelope.additional_data.is_some_and(|a| a.more_v1()),

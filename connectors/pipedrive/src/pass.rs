@@ -43,6 +43,9 @@ pub struct PassState {
     /// The checkpoint offered last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Cursor>,
+    /// Pipedrive's clock (its `Date` header) at the first page, Unix ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_start_ms: Option<i64>,
 }
 
 impl PassState {
@@ -93,6 +96,8 @@ fn max_cursor(a: Option<Cursor>, b: Option<Cursor>) -> Option<Cursor> {
 
 /// One page as read from the vendor, in its order.
 pub struct RawPage {
+    /// The vendor's clock when it answered (its `Date` header).
+    pub server_time: Option<Timestamp>,
     /// Every record the vendor returned, before the cursor filter.
     pub records: Vec<Record>,
     /// v2: the next cursor; v1: ignored.
@@ -122,8 +127,23 @@ pub fn advance(
     let page_max = delivered.iter().map(Record::cursor).max();
     let held = max_cursor(held_before.clone(), page_max.clone());
     let more = raw.more && !raw.records.is_empty();
+    let server_start_ms = state
+        .server_start_ms
+        .or(raw.server_time.map(|t| t.as_millisecond()));
     let checkpoint = if !more {
-        max_cursor(state.checkpoint.clone(), held.clone())
+        // With a non-zero overlap the caller bounds how late a change can
+        // become visible: everything changed more than `overlap` before the
+        // pass began was visible to it, so delivered. Committing that point
+        // keeps the next window small instead of re-reading the tail.
+        let settled = server_start_ms
+            .filter(|_| !request.overlap.is_zero())
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+            .and_then(|t| {
+                t.checked_sub(SignedDuration::try_from(request.overlap).ok()?)
+                    .ok()
+            })
+            .map(Cursor::before);
+        max_cursor(state.checkpoint.clone(), max_cursor(held.clone(), settled))
     } else {
         let Some(last) = last_second else {
             unreachable!("a page with more after it has records")
@@ -143,6 +163,7 @@ pub fn advance(
         let mut next = PassState {
             held,
             checkpoint: checkpoint.clone(),
+            server_start_ms,
             ..PassState::default()
         };
         if offset {
@@ -193,6 +214,7 @@ mod tests {
             &r,
             &PassState::default(),
             RawPage {
+                server_time: None,
                 records: vec![rec(1, 0), rec(2, 1), rec(3, 1)],
                 next_cursor: Some("c".into()),
                 more: true,
@@ -207,6 +229,7 @@ mod tests {
             &r,
             &state,
             RawPage {
+                server_time: None,
                 records: vec![rec(4, 1)],
                 next_cursor: Some("d".into()),
                 more: true,
@@ -219,6 +242,7 @@ mod tests {
             &r,
             &state,
             RawPage {
+                server_time: None,
                 records: vec![rec(5, 2)],
                 next_cursor: None,
                 more: false,
@@ -248,6 +272,7 @@ mod tests {
             &r,
             &PassState::default(),
             RawPage {
+                server_time: None,
                 records: vec![rec(1, 0), rec(2, 3), rec(3, 3)],
                 next_cursor: None,
                 more: true,
@@ -260,6 +285,7 @@ mod tests {
             &r,
             &state,
             RawPage {
+                server_time: None,
                 // The vendor repeats record 3 (an offset shift): it is dropped.
                 records: vec![rec(3, 3), rec(4, 3)],
                 next_cursor: None,

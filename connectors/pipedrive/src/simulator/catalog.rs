@@ -1,6 +1,8 @@
 //! The simulated company's users and field metadata, in the shape of
 //! `/v1/users`, `/v1/personFields` and `/v1/dealFields`.
 
+use std::sync::OnceLock;
+
 use serde_json::{json, Value};
 
 /// Custom person field "Lead score" (`double`).
@@ -155,23 +157,28 @@ pub fn deal_fields() -> Vec<Value> {
     ]
 }
 
-/// The custom field keys of persons and of deals (and leads), with their types.
-pub fn custom_keys(object: &str) -> Vec<(String, String)> {
-    let fields = if object == "persons" {
-        person_fields()
-    } else {
-        deal_fields()
+/// The custom field keys of persons and of deals (and leads), with their
+/// types; built once.
+pub fn custom_keys(object: &str) -> &'static [(String, String)] {
+    static PERSONS: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    static DEALS: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    let build = |fields: Vec<Value>| {
+        fields
+            .iter()
+            .filter(|f| f["edit_flag"] == json!(true))
+            .map(|f| {
+                (
+                    f["key"].as_str().unwrap_or_default().to_owned(),
+                    f["field_type"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
     };
-    fields
-        .iter()
-        .filter(|f| f["edit_flag"] == json!(true))
-        .map(|f| {
-            (
-                f["key"].as_str().unwrap_or_default().to_owned(),
-                f["field_type"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+    if object == "persons" {
+        PERSONS.get_or_init(|| build(person_fields()))
+    } else {
+        DEALS.get_or_init(|| build(deal_fields()))
+    }
 }
 
 /// The stages of the one pipeline: `(id, name)`.

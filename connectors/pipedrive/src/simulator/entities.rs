@@ -402,10 +402,10 @@ pub fn person_v1(row: &Row) -> Value {
     for (key, _) in custom_keys("persons") {
         let value = d
             .get("custom_fields")
-            .and_then(|c| c.get(&key))
+            .and_then(|c| c.get(key))
             .cloned()
             .unwrap_or(Value::Null);
-        v[key] = value;
+        v[key.as_str()] = value;
     }
     v
 }

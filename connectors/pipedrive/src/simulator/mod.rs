@@ -529,6 +529,21 @@ async fn count_requests(State(sim): State<Arc<Sim>>, request: Request, next: Nex
     next.run(request).await
 }
 
+/// Stamps every answer's `Date` header with the simulated clock, so clients
+/// that reason about server time (the connector's settled checkpoint) see it.
+async fn date_header(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let date = sim
+        .clock
+        .now()
+        .strftime("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    if let Ok(v) = HeaderValue::from_str(&date) {
+        response.headers_mut().insert("date", v);
+    }
+    response
+}
+
 /// Authenticates API requests and applies the token-based limits.
 async fn gate(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
@@ -625,6 +640,7 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
             (sim.faults.clone(), errors),
             fault_layer,
         ))
+        .layer(from_fn_with_state(sim.clone(), date_header))
         .layer(from_fn_with_state(sim.clone(), count_requests));
     let server = SimServer::start(router, options.listen).await?;
     *sim.base_url.write().unwrap_or_else(|e| e.into_inner()) = server.url();
