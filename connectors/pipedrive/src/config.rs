@@ -33,19 +33,20 @@ pub const API_TOKEN_HEADER: &str = "x-api-token";
 /// (Pipedrive sends `expires_in`, 3599 s in its examples).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
-/// The general burst limit of the smallest plan for an API token: 20
-/// requests per rolling 2-second window
-/// (pipedrive.readme.io/docs/core-api-concepts-rate-limiting), paced as
-/// 10 at once then one per 200 ms, so that no 2-second window ever holds
-/// more than 20 (a token bucket's burst plus its refill must fit the window).
+/// Paces to the general burst limit of the smallest plan for an API token,
+/// 20 requests per rolling 2-second window
+/// (pipedrive.readme.io/docs/core-api-concepts-rate-limiting): 9 at once,
+/// then one per 222 ms. A token bucket lets through its burst plus its
+/// refill in any window, so 9 + 9 = 18 at most per 2 seconds, two short of
+/// the limit to absorb network jitter between our clock and Pipedrive's.
 pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
-    requests: 10,
+    requests: 9,
     per_ms: 2_000,
 };
-/// The search endpoints' own burst limit: 10 requests per 2 seconds on
-/// every plan (same page), paced the same way (5 at once, one per 400 ms).
+/// Paces to the search endpoints' own limit, 10 requests per 2 seconds on
+/// every plan (same page): 4 at once, one per 500 ms, 8 per window at most.
 pub const DEFAULT_SEARCH_RATE_LIMIT: RateLimit = RateLimit {
-    requests: 5,
+    requests: 4,
     per_ms: 2_000,
 };
 /// How many writes run at once: Pipedrive has no batch write, so a batch
