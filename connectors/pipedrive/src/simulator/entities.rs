@@ -191,7 +191,7 @@ pub fn apply_person(
         .get("name")
         .and_then(Value::as_str)
         .is_some_and(|n| !n.trim().is_empty());
-    if create && !name_ok || !create && body.contains_key("name") && !name_ok {
+    if !name_ok && (create || body.contains_key("name")) {
         return Err(Refusal::invalid("Validation failed: name: Required"));
     }
     if let Some(name) = out.get("name").and_then(Value::as_str).map(str::to_owned) {
@@ -229,7 +229,7 @@ pub fn apply_lead(
     for (k, v) in body {
         match k.as_str() {
             "title" => {
-                if !v.as_str().is_some_and(|t| !t.trim().is_empty()) {
+                if v.as_str().is_none_or(|t| t.trim().is_empty()) {
                     return Err(Refusal::invalid("Lead title must be a non-empty string"));
                 }
                 out.insert(k.clone(), v.clone());
@@ -298,10 +298,10 @@ pub fn apply_lead(
         }
     }
     if create {
-        if !out
+        if out
             .get("title")
             .and_then(Value::as_str)
-            .is_some_and(|t| !t.is_empty())
+            .is_none_or(|t| t.is_empty())
         {
             return Err(Refusal::invalid("Lead title must be given"));
         }
