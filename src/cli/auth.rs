@@ -103,7 +103,7 @@ async fn consent(args: &AuthArgs, target: target::Target) -> anyhow::Result<()> 
         .set_redirect_uri(RedirectUrl::new(redirect.clone()).context("the redirect URL")?)
         .set_auth_type(match consent.client_auth {
             ClientAuth::RequestBody => AuthType::RequestBody,
-            ClientAuth::BasicAuth => AuthType::BasicAuth,
+            ClientAuth::BasicHeader => AuthType::BasicAuth,
         });
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let scopes = if args.scopes.is_empty() {

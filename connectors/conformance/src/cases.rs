@@ -420,7 +420,9 @@ pub async fn activities_attach_to_a_record(t: &dyn Target) {
             .await
             .unwrap();
         assert!(!id.is_empty());
-        ids.insert(id);
+        // Ids are unique per kind: Pipedrive numbers notes and activities
+        // in separate sequences, so a note and a task may share an id.
+        ids.insert((format!("{kind:?}"), id));
     }
     assert_eq!(ids.len(), 2);
     let bad_parent = s

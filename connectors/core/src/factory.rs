@@ -140,14 +140,7 @@ pub trait ConnectorSpec: fmt::Debug + Send + Sync {
     }
 }
 
-/// How the tool's client credentials travel to its token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuth {
-    /// `client_id` and `client_secret` in the form body.
-    RequestBody,
-    /// HTTP Basic authentication.
-    BasicAuth,
-}
+pub use crate::auth::ClientAuth;
 
 /// The OAuth2 authorization-code consent of one configured connector.
 #[derive(Debug, Clone, PartialEq, Eq)]

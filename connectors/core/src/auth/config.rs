@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::{OAuth2Grant, OAuth2Settings, OAuth2Token, RefreshTokenSink, StaticToken, TokenSource};
+use super::{
+    ClientAuth, OAuth2Grant, OAuth2Settings, OAuth2Token, RefreshTokenSink, StaticToken,
+    TokenSource,
+};
 use crate::error::ConnectorResult;
 
 /// One connector's credentials, already resolved from `env:`/`file:`
@@ -67,9 +70,21 @@ pub struct TokenDefaults {
 
 impl AuthConfig {
     /// Builds the token source; `sink` receives rotated refresh tokens.
+    /// Client credentials go in the token request's body.
     pub fn token_source(
         &self,
         defaults: &TokenDefaults,
+        sink: Option<Arc<dyn RefreshTokenSink>>,
+    ) -> ConnectorResult<Arc<dyn TokenSource>> {
+        self.token_source_with(defaults, ClientAuth::RequestBody, sink)
+    }
+
+    /// Like [`AuthConfig::token_source`], with the client credentials sent
+    /// the way the vendor's token endpoint requires (`client_auth`).
+    pub fn token_source_with(
+        &self,
+        defaults: &TokenDefaults,
+        client_auth: ClientAuth,
         sink: Option<Arc<dyn RefreshTokenSink>>,
     ) -> ConnectorResult<Arc<dyn TokenSource>> {
         let oauth = |client_id: &String,
@@ -89,6 +104,7 @@ impl AuthConfig {
                     default_lifetime: defaults.default_lifetime,
                     refresh_margin: Duration::from_secs(60),
                     connector_kind: defaults.connector_kind.clone(),
+                    client_auth,
                 },
                 sink.clone(),
             )

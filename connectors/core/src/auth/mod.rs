@@ -8,7 +8,8 @@ mod oauth;
 
 pub use config::{AuthConfig, TokenDefaults};
 pub use oauth::{
-    read_token_response, OAuth2Grant, OAuth2Settings, OAuth2Token, RefreshTokenSink, TokenGrant,
+    read_token_response, ClientAuth, OAuth2Grant, OAuth2Settings, OAuth2Token, RefreshTokenSink,
+    TokenGrant,
 };
 
 use async_trait::async_trait;

@@ -29,6 +29,16 @@ pub trait RefreshTokenSink: Send + Sync {
     fn rotated(&self, refresh_token: &SecretString) -> Result<(), String>;
 }
 
+/// How the client authenticates to the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the form body (Salesforce, HubSpot).
+    #[default]
+    RequestBody,
+    /// HTTP Basic `client_id:client_secret`, required by Pipedrive's token endpoint.
+    BasicHeader,
+}
+
 /// How to obtain tokens.
 #[derive(Clone)]
 pub enum OAuth2Grant {
@@ -60,6 +70,8 @@ pub struct OAuth2Settings {
     /// The connector's kind (`hubspot`, `salesforce`), named in the message
     /// of a revoked grant so a person knows which `leadbridge auth` to run.
     pub connector_kind: String,
+    /// Where the client credentials go in token requests.
+    pub client_auth: ClientAuth,
 }
 
 struct Current {
@@ -252,10 +264,13 @@ impl OAuth2Token {
     /// refresh token may be used only once).
     async fn fetch(&self, current: &mut Current) -> ConnectorResult<()> {
         let s = &self.settings;
-        let mut form: Vec<(&str, String)> = vec![
-            ("client_id", s.client_id.clone()),
-            ("client_secret", s.client_secret.expose_secret().to_owned()),
-        ];
+        let mut form: Vec<(&str, String)> = match s.client_auth {
+            ClientAuth::RequestBody => vec![
+                ("client_id", s.client_id.clone()),
+                ("client_secret", s.client_secret.expose_secret().to_owned()),
+            ],
+            ClientAuth::BasicHeader => Vec::new(),
+        };
         match &current.refresh {
             Some(refresh) => {
                 form.push(("grant_type", "refresh_token".into()));
@@ -268,10 +283,14 @@ impl OAuth2Token {
                 }
             }
         }
-        let response = self
+        let mut request = self
             .http
             .post(&s.token_url)
-            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json");
+        if s.client_auth == ClientAuth::BasicHeader {
+            request = request.basic_auth(&s.client_id, Some(s.client_secret.expose_secret()));
+        }
+        let response = request
             .form(&form)
             .send()
             .await
@@ -477,6 +496,7 @@ mod tests {
                     default_lifetime: Duration::from_secs(7200),
                     refresh_margin: Duration::from_secs(60),
                     connector_kind: "salesforce".into(),
+                    client_auth: ClientAuth::RequestBody,
                 },
                 None,
             )

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use self::bytes_compat::Bytes;
 use jiff::tz::TimeZone;
-use reqwest::header::{HeaderMap, AUTHORIZATION};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::{RequestBuilder, StatusCode};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -122,6 +122,7 @@ struct Inner {
     budget: DailyBudget,
     stats: RequestStats,
     retry: RetryPolicy,
+    token_header: Option<HeaderName>,
 }
 
 impl ApiClient {
@@ -131,6 +132,19 @@ impl ApiClient {
         auth: Arc<dyn TokenSource>,
         classify: Arc<dyn Classify>,
         budget_tz: TimeZone,
+    ) -> ConnectorResult<Self> {
+        Self::with_token_header(settings, auth, classify, budget_tz, None)
+    }
+
+    /// Like [`ApiClient::new`], but the token goes in the header `header`
+    /// as it is (Pipedrive's `x-api-token`) instead of
+    /// `Authorization: Bearer`; `None` keeps the bearer form.
+    pub fn with_token_header(
+        settings: &HttpSettings,
+        auth: Arc<dyn TokenSource>,
+        classify: Arc<dyn Classify>,
+        budget_tz: TimeZone,
+        header: Option<HeaderName>,
     ) -> ConnectorResult<Self> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -147,6 +161,7 @@ impl ApiClient {
                 budget: DailyBudget::new(settings.daily_cap, budget_tz),
                 stats: RequestStats::default(),
                 retry: settings.retry.clone(),
+                token_header: header,
             }),
         })
     }
@@ -179,7 +194,24 @@ impl ApiClient {
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         decode: impl Fn(ApiResponse) -> ConnectorResult<T>,
     ) -> ConnectorResult<T> {
-        self.run(true, endpoint, extra, build, decode).await
+        self.run(true, false, endpoint, extra, build, decode).await
+    }
+
+    /// Like [`ApiClient::execute`], for a request that must not be sent
+    /// twice (a create, where the vendor has no idempotency key): once the
+    /// request may have reached the vendor, a lost answer (timeout, dropped
+    /// connection, unreadable body, 502/504 from a gateway) is
+    /// [`ConnectorError::OutcomeUnknown`] instead of a retry. Failures that
+    /// prove nothing was applied (no connection, 429, 503, 401) are retried
+    /// as usual.
+    pub async fn execute_once<T>(
+        &self,
+        endpoint: &str,
+        extra: Option<&Limiter>,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        decode: impl Fn(ApiResponse) -> ConnectorResult<T>,
+    ) -> ConnectorResult<T> {
+        self.run(true, true, endpoint, extra, build, decode).await
     }
 
     /// [`ApiClient::execute`] for a connector's one-time set-up call (the
@@ -192,7 +224,7 @@ impl ApiClient {
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         decode: impl Fn(ApiResponse) -> ConnectorResult<T>,
     ) -> ConnectorResult<T> {
-        self.run(false, endpoint, None, build, decode).await
+        self.run(false, false, endpoint, None, build, decode).await
     }
 
     /// Moves the daily budget's reset to midnight in `tz`.
@@ -200,9 +232,12 @@ impl ApiClient {
         self.inner.budget.set_time_zone(tz);
     }
 
+    /// The retry loop: `metered` takes each attempt from the daily budget;
+    /// `once` never re-sends a request that may have been applied.
     async fn run<T>(
         &self,
         metered: bool,
+        once: bool,
         endpoint: &str,
         extra: Option<&Limiter>,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
@@ -239,10 +274,22 @@ impl ApiClient {
                 Err(e) => return Err(e),
             };
             inner.stats.count(endpoint, attempt > 1);
-            let request = build(&inner.http)
-                .header(AUTHORIZATION, format!("Bearer {}", token.expose_secret()));
+            let request = match &inner.token_header {
+                None => build(&inner.http)
+                    .header(AUTHORIZATION, format!("Bearer {}", token.expose_secret())),
+                Some(name) => {
+                    let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
+                        ConnectorError::fatal("the API token is not a valid header value")
+                    })?;
+                    value.set_sensitive(true);
+                    build(&inner.http).header(name.clone(), value)
+                }
+            };
             let failure = match send(request).await {
-                Err(message) => Verdict::Retry {
+                Err((message, sent)) if once && sent => {
+                    return Err(ConnectorError::OutcomeUnknown { message })
+                }
+                Err((message, _)) => Verdict::Retry {
                     message,
                     retry_after: None,
                 },
@@ -253,8 +300,12 @@ impl ApiClient {
                         limiter.penalize();
                     }
                     inner.classify.observe(&response, &inner.stats);
+                    let status = response.status.as_u16();
                     match inner.classify.classify(&response) {
                         Verdict::Ok => match decode(response) {
+                            Err(ConnectorError::Retryable { message, .. }) if once => {
+                                return Err(ConnectorError::OutcomeUnknown { message })
+                            }
                             Err(ConnectorError::Retryable {
                                 message,
                                 retry_after,
@@ -264,6 +315,11 @@ impl ApiClient {
                             },
                             other => return other,
                         },
+                        Verdict::Retry { message, .. }
+                            if once && matches!(status, 500 | 502 | 504) =>
+                        {
+                            return Err(ConnectorError::OutcomeUnknown { message })
+                        }
                         verdict => verdict,
                     }
                 }
@@ -329,8 +385,10 @@ impl ApiClient {
 }
 
 /// Sends one request and reads the whole body; transport failures come back
-/// as text without the URL's query (which may carry ids) or any header.
-async fn send(request: RequestBuilder) -> Result<ApiResponse, String> {
+/// as text without the URL's query (which may carry ids) or any header,
+/// with whether the request may have reached the server (anything but a
+/// failure to connect).
+async fn send(request: RequestBuilder) -> Result<ApiResponse, (String, bool)> {
     let describe = |e: reqwest::Error| {
         let kind = if e.is_timeout() {
             "timed out"
@@ -341,7 +399,8 @@ async fn send(request: RequestBuilder) -> Result<ApiResponse, String> {
         } else {
             "request failed"
         };
-        format!("{kind}: {}", e.without_url())
+        let sent = !e.is_connect();
+        (format!("{kind}: {}", e.without_url()), sent)
     };
     let response = request.send().await.map_err(describe)?;
     let status = response.status();
