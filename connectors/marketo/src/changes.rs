@@ -35,6 +35,13 @@
 //! delivers each deleted lead flagged `archived`. One paging token serves
 //! all three feeds (the docs name the three endpoints as its users).
 //!
+//! A pass without a cursor (a first sync, or after `leadbridge resync`)
+//! skips the merge feed: over the whole log it would cost a call per few
+//! thousand activities (Marketo answers sparse pages, even empty ones, with
+//! `moreResult: true`) to report merges whose winners the pass reads anyway
+//! as they are now; a link to a merged-away lead that a resync leaves
+//! behind is closed when a write to it answers 1004 "Lead not found".
+//!
 //! # How the pass maps onto [`Cursor`]
 //!
 //! A record's cursor is `(activity date, lead id)`: the date of the latest
@@ -206,11 +213,15 @@ impl PassState {
         }
     }
 
-    /// Records the window's token; the side feeds come first.
+    /// Records the window's token; the side feeds come first. A pass
+    /// without a cursor skips the merge feed (see the module docs).
     pub fn on_paging_token(&mut self, token: String, server_ms: Option<i64>) {
         self.start_token = Some(token.clone());
         self.server_start_ms = server_ms;
         self.phase = Phase::Merges(token);
+        if self.since.is_none() {
+            self.side_feed_done(server_ms);
+        }
     }
 
     /// Whether an activity at `date_ms` on `lead` belongs to the window.
@@ -255,7 +266,9 @@ impl PassState {
                 .entry(a.lead_id)
                 .or_insert_with(|| (date, BTreeSet::new()));
             entry.0 = entry.0.max(date);
-            entry.1.extend(losers.into_iter().filter(|l| *l != a.lead_id));
+            entry
+                .1
+                .extend(losers.into_iter().filter(|l| *l != a.lead_id));
         }
         Ok(winners)
     }
@@ -433,8 +446,10 @@ mod tests {
 
     #[test]
     fn checkpoints_stay_before_the_open_second_and_the_side_feeds_end() {
-        let mut s = PassState::start(&request(None, 0));
+        let since = cursor(ms("2025-12-31T00:00:00Z"), 1);
+        let mut s = PassState::start(&request(Some(since), 0));
         s.on_paging_token("t".into(), Some(ms("2026-01-01T00:10:00Z")));
+        assert_eq!(s.phase, Phase::Merges("t".into()));
         s.side_feed_done(Some(ms("2026-01-01T00:10:00.400Z")));
         assert_eq!(s.phase, Phase::Main("t".into()));
         s.changed(&[activity(4, "2026-01-01T00:00:05Z", NEW_LEAD)])
@@ -457,7 +472,11 @@ mod tests {
     fn the_final_checkpoint_is_the_last_record_or_the_start_minus_overlap() {
         let mut s = PassState::start(&request(None, 0));
         s.on_paging_token("t".into(), Some(ms("2026-01-01T01:00:00Z")));
-        s.side_feed_done(Some(ms("2026-01-01T01:00:00Z")));
+        assert_eq!(
+            s.phase,
+            Phase::Main("t".into()),
+            "no merge feed without a cursor"
+        );
         s.delivered([cursor(ms("2026-01-01T00:00:05Z"), 4)]);
         assert_eq!(
             s.final_checkpoint(),

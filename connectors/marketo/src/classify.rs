@@ -206,7 +206,10 @@ mod tests {
     fn success_and_garbled_bodies_go_to_the_decoder() {
         let c = classify();
         assert_eq!(
-            c.classify(&response(200, r#"{"requestId":"a","success":true,"result":[]}"#)),
+            c.classify(&response(
+                200,
+                r#"{"requestId":"a","success":true,"result":[]}"#
+            )),
             Verdict::Ok
         );
         assert_eq!(

@@ -86,7 +86,10 @@ impl MarketoConfig {
     pub fn new(base_url: impl Into<String>, auth: AuthConfig) -> Self {
         let base_url = base_url.into();
         let base_url = base_url.trim_end_matches('/');
-        let base_url = base_url.strip_suffix("/rest").unwrap_or(base_url).to_owned();
+        let base_url = base_url
+            .strip_suffix("/rest")
+            .unwrap_or(base_url)
+            .to_owned();
         Self {
             base_url,
             auth,

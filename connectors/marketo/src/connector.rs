@@ -241,7 +241,12 @@ impl MarketoConnector {
     }
 
     /// One page of an activity feed with the pass's token.
-    async fn feed(&self, path: &str, extra: &[(&str, String)], token: &str) -> ConnectorResult<(Page<LogActivity>, Option<i64>)> {
+    async fn feed(
+        &self,
+        path: &str,
+        extra: &[(&str, String)],
+        token: &str,
+    ) -> ConnectorResult<(Page<LogActivity>, Option<i64>)> {
         let mut query: Vec<(&str, String)> = vec![
             ("nextPageToken", token.to_owned()),
             ("batchSize", PAGE_LIMIT.to_string()),
@@ -343,10 +348,14 @@ impl Connector for MarketoConnector {
         check_object(object)?;
         let (page, _): (Page<Describe2>, _) =
             self.get("/rest/v1/leads/describe2.json", &[]).await?;
-        let described = page.result.into_iter().next().ok_or_else(|| ConnectorError::Retryable {
-            message: "Describe Lead2 answered no description".into(),
-            retry_after: None,
-        })?;
+        let described =
+            page.result
+                .into_iter()
+                .next()
+                .ok_or_else(|| ConnectorError::Retryable {
+                    message: "Describe Lead2 answered no description".into(),
+                    retry_after: None,
+                })?;
         let fields = described
             .fields
             .into_iter()
@@ -389,10 +398,13 @@ impl Connector for MarketoConnector {
                             &[("sinceDatetime", state.since_datetime())],
                         )
                         .await?;
-                    let token = answer.next_page_token.ok_or_else(|| ConnectorError::Retryable {
-                        message: "Get Paging Token answered no token".into(),
-                        retry_after: None,
-                    })?;
+                    let token =
+                        answer
+                            .next_page_token
+                            .ok_or_else(|| ConnectorError::Retryable {
+                                message: "Get Paging Token answered no token".into(),
+                                retry_after: None,
+                            })?;
                     state.on_paging_token(token, date);
                 }
                 Phase::Merges(token) => {
@@ -406,7 +418,9 @@ impl Connector for MarketoConnector {
                     let winners = state.merges(&page.result)?;
                     let to_read: ToRead = winners.iter().map(|(id, (at, _))| (*id, *at)).collect();
                     let records = self.records(&to_read, fields, Some(&winners)).await?;
-                    state.winners.extend(records.iter().filter_map(|r| r.id.parse::<u64>().ok()));
+                    state
+                        .winners
+                        .extend(records.iter().filter_map(|r| r.id.parse::<u64>().ok()));
                     state.delivered(records.iter().map(Record::cursor));
                     if page.more_result {
                         state.phase = Phase::Merges(Self::next_token(&page)?);
@@ -560,7 +574,9 @@ impl Connector for MarketoConnector {
     }
 
     async fn create_activity(&self, activity: &Activity) -> ConnectorResult<String> {
-        let mut outcomes = self.create_activities(std::slice::from_ref(activity)).await?;
+        let mut outcomes = self
+            .create_activities(std::slice::from_ref(activity))
+            .await?;
         match outcomes.pop() {
             Some(ActivityOutcome::Created { id }) => Ok(id),
             Some(ActivityOutcome::Rejected { message, code }) => {
@@ -585,7 +601,10 @@ impl Connector for MarketoConnector {
         let mut out = Vec::with_capacity(inputs.len());
         for chunk in inputs.chunks(BATCH_LIMIT) {
             let page: Page<CustomActivityResult> = self
-                .post("/rest/v1/activities/external.json", &json!({ "input": chunk }))
+                .post(
+                    "/rest/v1/activities/external.json",
+                    &json!({ "input": chunk }),
+                )
                 .await?;
             for n in 0..chunk.len() {
                 out.push(match page.result.get(n) {

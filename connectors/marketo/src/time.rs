@@ -20,9 +20,7 @@ pub fn parse(text: &str) -> Option<Timestamp> {
     // `…+0000`: put the colon RFC 3339 wants into the offset.
     let bytes = text.as_bytes();
     let n = bytes.len();
-    if n > 5
-        && matches!(bytes[n - 5], b'+' | b'-')
-        && bytes[n - 4..].iter().all(u8::is_ascii_digit)
+    if n > 5 && matches!(bytes[n - 5], b'+' | b'-') && bytes[n - 4..].iter().all(u8::is_ascii_digit)
     {
         let fixed = format!("{}:{}", &text[..n - 2], &text[n - 2..]);
         return fixed.parse::<Timestamp>().ok();

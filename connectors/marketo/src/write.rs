@@ -128,7 +128,8 @@ pub(crate) fn plan(batch: &WriteBatch) -> (Vec<SyncRequest>, Vec<(usize, WriteOu
             let size = item.to_string().len() + 1;
             let full = current.0.len() >= BATCH_LIMIT || current.2 + size > MAX_BODY_BYTES;
             if full && !current.0.is_empty() {
-                let (idx, items, _) = std::mem::replace(&mut current, (Vec::new(), Vec::new(), overhead));
+                let (idx, items, _) =
+                    std::mem::replace(&mut current, (Vec::new(), Vec::new(), overhead));
                 requests.push(SyncRequest {
                     kind,
                     indexes: idx,
@@ -226,7 +227,13 @@ mod tests {
     #[test]
     fn a_batch_splits_by_kind_and_by_300() {
         let mut records: Vec<WriteRecord> = (0..650)
-            .map(|i| record(None, Some(&format!("p{i}@x.example")), json!({"firstName": "A"})))
+            .map(|i| {
+                record(
+                    None,
+                    Some(&format!("p{i}@x.example")),
+                    json!({"firstName": "A"}),
+                )
+            })
             .collect();
         records.push(record(Some("42"), None, json!({"title": "CMO"})));
         records.push(record(None, None, json!({"email": "new@x.example"})));
@@ -260,7 +267,13 @@ mod tests {
     fn bodies_stay_under_one_megabyte() {
         let big = "x".repeat(20_000);
         let records: Vec<WriteRecord> = (0..120)
-            .map(|i| record(None, Some(&format!("p{i}@x.example")), json!({"comments": big})))
+            .map(|i| {
+                record(
+                    None,
+                    Some(&format!("p{i}@x.example")),
+                    json!({"comments": big}),
+                )
+            })
             .collect();
         let batch = WriteBatch {
             object: "leads".into(),
@@ -277,7 +290,11 @@ mod tests {
 
     #[test]
     fn results_become_outcomes() {
-        let r = record(None, Some("a@x.example"), json!({"numberOfEmployees": "lots"}));
+        let r = record(
+            None,
+            Some("a@x.example"),
+            json!({"numberOfEmployees": "lots"}),
+        );
         let created = SyncResult {
             id: Some(json!(50)),
             status: Some("created".into()),
