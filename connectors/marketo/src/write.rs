@@ -165,8 +165,9 @@ fn named_fields(code: &str, message: &str, fields: &Fields) -> Vec<String> {
             .iter()
             .filter(|(_, v)| match v {
                 Value::String(s) => s == quoted,
-                Value::Null => false,
-                other => other.to_string() == quoted,
+                Value::Number(n) => n.to_string() == quoted,
+                Value::Bool(b) => b.to_string() == quoted,
+                _ => false,
             })
             .map(|(k, _)| k.clone())
             .collect(),

@@ -582,7 +582,9 @@ impl SimControl for MarketoSim {
                 .filter(|(_, l)| {
                     l.values.get(field).is_some_and(|v| match v {
                         Value::String(s) => s.eq_ignore_ascii_case(value),
-                        other => other.to_string() == value,
+                        Value::Number(n) => n.to_string() == value,
+                        Value::Bool(b) => b.to_string() == value,
+                        _ => false,
                     })
                 })
                 .map(|(id, _)| *id)
