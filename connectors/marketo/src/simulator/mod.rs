@@ -224,11 +224,19 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
     }
     let control: Arc<dyn SimControl> = Arc::new(sim);
     let fault_state: FaultState = (shared.faults.clone(), Arc::new(errors::MarketoErrors));
+    // Injected faults sit inside the REST guard: a slow answer holds one of
+    // the ten concurrent places, as a slow Marketo call does.
     let router = api::router(shared.clone())
+        .layer(middleware::from_fn_with_state(
+            fault_state.clone(),
+            fault_layer,
+        ))
         .layer(middleware::from_fn_with_state(shared.clone(), guard))
-        .merge(api::identity_router(shared.clone()))
+        .merge(
+            api::identity_router(shared.clone())
+                .layer(middleware::from_fn_with_state(fault_state, fault_layer)),
+        )
         .merge(control_router(control.clone()))
-        .layer(middleware::from_fn_with_state(fault_state, fault_layer))
         .layer(middleware::from_fn_with_state(shared.clone(), count));
     let server = SimServer::start(router, options.listen).await?;
     let _ = shared.base_url.set(server.url());
