@@ -36,6 +36,12 @@ pub fn token_settings() -> TokenSettings {
 /// Starts a simulator and a connector for `options`, as the suite does;
 /// also used by this crate's own connector tests.
 pub async fn setup(options: SetupOptions) -> Setup {
+    setup_with(options, |_| {}).await
+}
+
+/// [`setup`], with the connector's config changed by `tweak` before the
+/// connector is built.
+pub async fn setup_with(options: SetupOptions, tweak: impl FnOnce(&mut MarketoConfig)) -> Setup {
     let tokens = token_settings();
     let sim = crate::simulator::start(SimulatorOptions {
         tokens: tokens.clone(),
@@ -71,6 +77,7 @@ pub async fn setup(options: SetupOptions) -> Setup {
     config.rate_limit_wait = Duration::from_secs(1);
     config.overlap = Duration::from_secs(120);
     config.note_activity = Some(crate::simulator::note_activity());
+    tweak(&mut config);
     let rotated = RotatedTokens::default();
     let sink: Arc<dyn RefreshTokenSink> = Arc::new(rotated.clone());
     let connector = MarketoConnector::new(config, Some(sink)).expect("the connector builds");

@@ -42,7 +42,19 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/rest/v1/activities/types.json", get(activity_types))
         .route("/rest/v1/activities/external/types.json", get(custom_types))
         .route("/rest/v1/activities/external.json", post(add_custom))
+        .fallback(unknown_resource)
+        .method_not_allowed_fallback(wrong_method)
         .with_state(shared)
+}
+
+/// 610: "The URI in the call did not match a REST API resource type".
+async fn unknown_resource() -> Response {
+    fail("610", "Requested resource not found")
+}
+
+/// 605: "HTTP Method not supported" (e.g. GET on a POST-only resource).
+async fn wrong_method() -> Response {
+    fail("605", "HTTP Method not supported")
 }
 
 /// The identity route (outside the REST guard: "Calls to this endpoint are

@@ -226,17 +226,21 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
     let fault_state: FaultState = (shared.faults.clone(), Arc::new(errors::MarketoErrors));
     // Injected faults sit inside the REST guard: a slow answer holds one of
     // the ten concurrent places, as a slow Marketo call does.
-    let router = api::router(shared.clone())
+    let rest = api::router(shared.clone())
         .layer(middleware::from_fn_with_state(
             fault_state.clone(),
             fault_layer,
         ))
-        .layer(middleware::from_fn_with_state(shared.clone(), guard))
-        .merge(
-            api::identity_router(shared.clone())
-                .layer(middleware::from_fn_with_state(fault_state, fault_layer)),
-        )
+        .layer(middleware::from_fn_with_state(shared.clone(), guard));
+    // Size limits and `_method=GET` act before routing, so the rewritten
+    // request reaches the GET route.
+    let rest = axum::Router::new()
+        .fallback_service(rest)
+        .layer(middleware::from_fn(before_routing));
+    let router = api::identity_router(shared.clone())
+        .layer(middleware::from_fn_with_state(fault_state, fault_layer))
         .merge(control_router(control.clone()))
+        .fallback_service(rest)
         .layer(middleware::from_fn_with_state(shared.clone(), count));
     let server = SimServer::start(router, options.listen).await?;
     let _ = shared.base_url.set(server.url());
@@ -325,9 +329,9 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Size limits, `_method=GET`, bearer auth, and the concurrency, rate and
-/// daily limits of every `/rest` path.
-async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+/// The URI and body limits (414 past 8 KB, 413 past 1 MB), then
+/// `_method=GET`; before routing.
+async fn before_routing(request: Request, next: Next) -> Response {
     let uri_len = request
         .uri()
         .path_and_query()
@@ -345,10 +349,15 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
     if body_len > MAX_BODY {
         return http_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     }
-    let request = match as_get(request).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+    match as_get(request).await {
+        Ok(r) => next.run(r).await,
+        Err(r) => r,
+    }
+}
+
+/// Bearer auth, and the concurrency, rate and daily limits of every
+/// `/rest` path.
+async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let token = request
         .headers()
         .get(header::AUTHORIZATION)
