@@ -443,3 +443,66 @@ async fn describe_reads_types_lengths_and_read_only_fields() {
     assert!(f("id").unique && !f("id").updateable);
     assert!(f("title").createable && f("title").updateable);
 }
+
+#[tokio::test]
+async fn a_refused_token_is_renewed_once_then_the_pass_stops_unauthorized() {
+    use leadbridge_conformance::AuthMode;
+    let s = setup(SetupOptions {
+        auth: AuthMode::OAuthRefresh,
+        ..SetupOptions::default()
+    })
+    .await;
+    seed(&s, 5);
+    s.control.clock().advance(Duration::from_secs(60));
+    // One 602 (a token Marketo expired early): renewed and retried.
+    s.control.faults().add(
+        FaultKind::ExpiredToken,
+        Some(1),
+        None,
+        Some("/rest/".into()),
+    );
+    s.control.requests().reset();
+    let (records, _) = pass(&*s.connector, &request(None, &["email"], false)).await;
+    assert_eq!(records.len(), 5);
+    assert_eq!(
+        s.control.requests().get("POST /identity/oauth/token"),
+        2,
+        "the first token, then one renewal: {:?}",
+        s.control.requests().counts()
+    );
+    // A 602 again right after the renewal: the connector gives up.
+    s.control.faults().add(
+        FaultKind::ExpiredToken,
+        Some(2),
+        None,
+        Some("/rest/".into()),
+    );
+    match s
+        .connector
+        .changes(&request(None, &["email"], false), None)
+        .await
+    {
+        Err(ConnectorError::Unauthorized { message }) => {
+            assert!(message.contains("602"), "{message}")
+        }
+        other => panic!("expected unauthorized after one renewal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_token_marketo_does_not_know_stops_at_once() {
+    let s = setup_with(SetupOptions::default(), |c| {
+        c.auth = leadbridge_core::auth::AuthConfig::StaticToken {
+            token: "revoked-token".to_owned().into(),
+        }
+    })
+    .await;
+    match s.connector.describe("leads").await {
+        Err(ConnectorError::Unauthorized { message }) => {
+            assert!(message.contains("601"), "{message}");
+            assert!(!message.contains("revoked-token"), "no token in errors");
+        }
+        other => panic!("expected unauthorized, got {other:?}"),
+    }
+    assert_eq!(s.control.requests().total(), 1);
+}
