@@ -39,6 +39,11 @@ pub struct MarketoConfig {
     /// The most calls in flight at once (Marketo refuses the eleventh with
     /// 615; other integrations share the same ten).
     pub max_concurrent: usize,
+    /// The timeout of Get Paging Token, which Marketo lets run up to 300 s
+    /// ("Get Paging Token: 300s", Activities page, Timeouts) where its
+    /// other activity endpoints stop at 30 s; every other call uses
+    /// [`HttpSettings::timeout`].
+    pub paging_token_timeout: Duration,
     /// The custom activity type notes are written to, when an admin has
     /// created and approved one; `None` makes `create_activity` refuse (see
     /// the crate docs for why notes are opt-in and tasks unsupported).
@@ -73,6 +78,9 @@ pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(300);
 /// The default wait after a 606: one 20-second window.
 pub const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(20);
 
+/// How long Get Paging Token may take by default: Marketo's own limit for it.
+pub const DEFAULT_PAGING_TOKEN_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// The most records one Lead Database call reads or writes.
 pub const BATCH_LIMIT: usize = 300;
 
@@ -100,6 +108,7 @@ impl MarketoConfig {
             overlap: DEFAULT_OVERLAP,
             rate_limit_wait: DEFAULT_RATE_LIMIT_WAIT,
             max_concurrent: DEFAULT_MAX_CONCURRENT,
+            paging_token_timeout: DEFAULT_PAGING_TOKEN_TIMEOUT,
             note_activity: None,
         }
     }

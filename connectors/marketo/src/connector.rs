@@ -123,6 +123,16 @@ impl MarketoConnector {
         path: &str,
         query: &[(&str, String)],
     ) -> ConnectorResult<(T, Option<i64>)> {
+        self.get_within(path, query, None).await
+    }
+
+    /// [`Self::get`] with its own timeout (`None`: the client's).
+    async fn get_within<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        timeout: Option<std::time::Duration>,
+    ) -> ConnectorResult<(T, Option<i64>)> {
         let mut url = self.url(path)?;
         url.query_pairs_mut()
             .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
@@ -140,10 +150,14 @@ impl MarketoConnector {
                 &label,
                 None,
                 |http| {
-                    if long {
+                    let request = if long {
                         http.post(post_url.clone()).form(query)
                     } else {
                         http.get(url.clone())
+                    };
+                    match timeout {
+                        Some(t) => request.timeout(t),
+                        None => request,
                     }
                 },
                 |response: ApiResponse| {
@@ -393,9 +407,10 @@ impl Connector for MarketoConnector {
             match state.phase.clone() {
                 Phase::Start => {
                     let (answer, date): (TokenAnswer, _) = self
-                        .get(
+                        .get_within(
                             "/rest/v1/activities/pagingtoken.json",
                             &[("sinceDatetime", state.since_datetime())],
+                            Some(self.config.paging_token_timeout),
                         )
                         .await?;
                     let token =

@@ -21,8 +21,11 @@
 //! - **lookup**: Get Leads by Filter Type (`filterType=<key>`), 300 values a
 //!   call, as a `_method=GET` POST when the URI would pass 8 KB;
 //! - **write**: Sync Leads — `updateOnly` by id, `createOrUpdate` by the
-//!   key field (idempotent by key), `createOnly` otherwise — with per-record
-//!   outcomes from `status`/`reasons`;
+//!   key field, `createOnly` otherwise — with per-record outcomes from
+//!   `status`/`reasons`. Writes by id and by key are idempotent: a batch
+//!   interrupted by a crash and sent again creates nothing new (with email
+//!   as the key, a lead whose email is shared by several leads is refused
+//!   with 1007 instead of being written; Marketo allows duplicate emails);
 //! - **describe**: Describe Lead2 (`GET /rest/v1/leads/describe2.json`);
 //! - **activities**: see below.
 //!
@@ -86,7 +89,7 @@ pub mod testing;
 pub use classify::MarketoClassify;
 pub use config::{
     MarketoConfig, NoteActivity, BATCH_LIMIT, DEFAULT_MAX_CONCURRENT, DEFAULT_OVERLAP,
-    DEFAULT_RATE_LIMIT, DEFAULT_RATE_LIMIT_WAIT, TOKEN_PATH,
+    DEFAULT_PAGING_TOKEN_TIMEOUT, DEFAULT_RATE_LIMIT, DEFAULT_RATE_LIMIT_WAIT, TOKEN_PATH,
 };
 pub use connector::{value_type, MarketoConnector, MAX_GET_URI, OBJECT};
 pub use write::MAX_BODY_BYTES;

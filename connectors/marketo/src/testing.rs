@@ -76,6 +76,7 @@ pub async fn setup_with(options: SetupOptions, tweak: impl FnOnce(&mut MarketoCo
     // for one-second waits, so the target waits one second.
     config.rate_limit_wait = Duration::from_secs(1);
     config.overlap = Duration::from_secs(120);
+    config.paging_token_timeout = options.timeout;
     config.note_activity = Some(crate::simulator::note_activity());
     tweak(&mut config);
     let rotated = RotatedTokens::default();

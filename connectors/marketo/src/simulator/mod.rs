@@ -224,14 +224,16 @@ pub async fn start(options: SimulatorOptions) -> std::io::Result<RunningSimulato
     }
     let control: Arc<dyn SimControl> = Arc::new(sim);
     let fault_state: FaultState = (shared.faults.clone(), Arc::new(errors::MarketoErrors));
-    // Injected faults sit inside the REST guard: a slow answer holds one of
-    // the ten concurrent places, as a slow Marketo call does.
+    // Injected faults sit between the concurrency count and the rest of
+    // the guard: a slow answer holds one of the ten places, as a slow
+    // Marketo call does, and an injected 602 comes before the token check.
     let rest = api::router(shared.clone())
+        .layer(middleware::from_fn_with_state(shared.clone(), guard))
         .layer(middleware::from_fn_with_state(
             fault_state.clone(),
             fault_layer,
         ))
-        .layer(middleware::from_fn_with_state(shared.clone(), guard));
+        .layer(middleware::from_fn_with_state(shared.clone(), slots));
     // Size limits and `_method=GET` act before routing, so the rewritten
     // request reaches the GET route.
     let rest = axum::Router::new()
@@ -355,8 +357,18 @@ async fn before_routing(request: Request, next: Next) -> Response {
     }
 }
 
-/// Bearer auth, and the concurrency, rate and daily limits of every
-/// `/rest` path.
+/// The concurrency limit of every `/rest` path: 615 for an eleventh call
+/// in flight.
+async fn slots(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let before = shared.in_flight.fetch_add(1, Ordering::SeqCst);
+    let _slot = InFlight(&shared.in_flight);
+    if shared.rate_limits.load(Ordering::Relaxed) && before >= CONCURRENT {
+        return errors::fail("615", "Concurrent access limit reached");
+    }
+    next.run(request).await
+}
+
+/// Bearer auth, and the rate and daily limits of every `/rest` path.
 async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let token = request
         .headers()
@@ -380,11 +392,6 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
         _ => return errors::invalid_token(),
     }
     let limited = shared.rate_limits.load(Ordering::Relaxed);
-    let before = shared.in_flight.fetch_add(1, Ordering::SeqCst);
-    let _slot = InFlight(&shared.in_flight);
-    if limited && before >= CONCURRENT {
-        return errors::fail("615", "Concurrent access limit reached");
-    }
     let now = Instant::now();
     {
         let daily = *shared.daily_limit.lock().unwrap_or_else(|e| e.into_inner());
