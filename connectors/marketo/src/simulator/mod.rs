@@ -38,14 +38,29 @@
 //!   identity calls neither (swagger-identity.json);
 //! - `POST … ?_method=GET` with the query in a form body is served as the
 //!   GET (the documented way round 414);
-//! - **the activity log**: every change is logged (see [`store`]) and the
-//!   feeds page through it with date-based tokens (see [`feed`]);
+//! - **the activity log**: every change is logged (`store.rs`) and the
+//!   feeds page through it with date-based tokens (`feed.rs`);
 //! - **clock and lag**: dates come from the [`SimClock`]; activities reach
 //!   the feeds after the control surface's index lag; the `Date` header is
 //!   the simulated now.
 //!
 //! Faults injected by the kit answer as Marketo would: a 606 in a 200 (no
-//! `Retry-After`), a 602 in a 200, or the status asked for.
+//! `Retry-After`), a 602 in a 200, or the status asked for. On `/rest`
+//! paths they act after the concurrency count and before the token check,
+//! so an injected slow answer holds one of the ten places.
+//!
+//! **Unverified choices** (the docs do not say; each is the simulator's
+//! reading, stricter where it had to choose): a call without any token
+//! answers 601; an unparseable `nextPageToken`, more than 300
+//! `filterValues`, inputs or `batchSize`, more than ten `activityTypeIds`
+//! or 30 `leadIds` answer 1003; an unknown name in `fields` answers 1006 at
+//! response level; a Merge Leads naming an unknown lead answers 1004; a
+//! write to a system field (`createdAt`…) is skipped with 1003; string
+//! lengths are not enforced (whether Marketo truncates or refuses is not
+//! documented); a merge logs only its Merge Leads activity (no Delete Lead
+//! for the losers, no data value changes for the values the winner takes
+//! over); a cleared value shows as `newValue: ""`; the feeds examine at
+//! most 3,000 log entries a call (`feed.rs`).
 //!
 //! One custom activity type is provisioned, as if an admin had created and
 //! approved it, so notes can be written: [`NOTE_ACTIVITY_TYPE_ID`] with the
