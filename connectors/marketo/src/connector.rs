@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use leadbridge_core::auth::RefreshTokenSink;
+use leadbridge_core::auth::{AuthConfig, RefreshTokenSink};
 use leadbridge_core::http::{ApiClient, ApiResponse, UsageSnapshot};
 use leadbridge_core::{
     Activity, ActivityKind, ActivityOutcome, ChangePage, ChangesRequest, Connector, ConnectorError,
@@ -89,6 +89,12 @@ impl MarketoConnector {
         config: MarketoConfig,
         sink: Option<Arc<dyn RefreshTokenSink>>,
     ) -> ConnectorResult<Self> {
+        if matches!(config.auth, AuthConfig::OAuth2Refresh { .. }) {
+            // swagger-identity.json: `grant_type` is `client_credentials` only.
+            return Err(ConnectorError::fatal(
+                "Marketo's identity endpoint has no refresh-token grant: configure the custom service's client id and secret (client credentials)",
+            ));
+        }
         let auth = config.auth.token_source(&config.token_defaults(), sink)?;
         let classify = Arc::new(MarketoClassify {
             rate_limit_wait: config.rate_limit_wait,
@@ -636,5 +642,34 @@ impl Connector for MarketoConnector {
 
     fn usage(&self) -> UsageSnapshot {
         self.client.usage()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refresh_token_grant_is_refused_as_misconfiguration() {
+        let auth = AuthConfig::OAuth2Refresh {
+            client_id: "id".into(),
+            client_secret: "s".to_owned().into(),
+            refresh_token: "r".to_owned().into(),
+            token_url: None,
+        };
+        let err = MarketoConnector::new(MarketoConfig::new("https://x.mktorest.com", auth), None)
+            .err()
+            .expect("refused");
+        assert!(matches!(err, ConnectorError::Fatal { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn marketo_data_types_map_to_value_types() {
+        assert_eq!(value_type("email"), ValueType::Text);
+        assert_eq!(value_type("currency"), ValueType::Number);
+        assert_eq!(value_type("boolean"), ValueType::Bool);
+        assert_eq!(value_type("datetime"), ValueType::DateTime);
+        assert_eq!(value_type("reference"), ValueType::Reference);
+        assert_eq!(value_type("formula"), ValueType::Other);
     }
 }
