@@ -14,7 +14,7 @@
 pub mod cases;
 mod target;
 
-pub use target::{AuthMode, RotatedTokens, Setup, SetupOptions, Target};
+pub use target::{AuthMode, ChangeCalls, RotatedTokens, Setup, SetupOptions, Target};
 
 /// Expands to one `#[tokio::test]` per conformance case, each calling the
 /// case with a fresh `$target` (an expression implementing [`Target`]):

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use leadbridge_core::auth::RefreshTokenSink;
 use leadbridge_core::http::RetryPolicy;
 use leadbridge_core::sim::SimControl;
-use leadbridge_core::{Connector, Fields};
+use leadbridge_core::{ActivityKind, Connector, Fields};
 use secrecy::{ExposeSecret, SecretString};
 
 /// How the connector under test authenticates.
@@ -16,10 +16,13 @@ use secrecy::{ExposeSecret, SecretString};
 pub enum AuthMode {
     /// A static bearer token the simulator accepts.
     StaticToken,
-    /// OAuth2 refresh-token grant against the simulator's token endpoint,
-    /// which rotates refresh tokens.
+    /// OAuth2 against the simulator's token endpoint with the vendor's
+    /// grant: refresh tokens, which the simulator rotates (HubSpot,
+    /// Salesforce), or client credentials (Marketo, which has no refresh
+    /// tokens; see [`Target::rotates_refresh_tokens`]).
     OAuthRefresh,
-    /// OAuth2 with a refresh token the simulator does not know.
+    /// OAuth2 with credentials the simulator refuses (a refresh token it
+    /// does not know, a wrong client secret).
     BadCredentials,
 }
 
@@ -88,6 +91,28 @@ impl RefreshTokenSink for RotatedTokens {
     }
 }
 
+/// What a change pass costs in API calls, for the cases that count them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeCalls {
+    /// Calls one change page costs: 1 where a query answers with the
+    /// records (HubSpot's search, Salesforce's SOQL); 2 for Marketo, which
+    /// reads a page of its activity log and then the changed leads by id.
+    pub per_page: usize,
+    /// Calls a pass makes once, whatever its size: 0 for HubSpot and
+    /// Salesforce; Marketo asks for a paging token and reads its merge
+    /// activities first.
+    pub per_pass: usize,
+}
+
+impl Default for ChangeCalls {
+    fn default() -> Self {
+        Self {
+            per_page: 1,
+            per_pass: 0,
+        }
+    }
+}
+
 /// A running simulator and a connector pointed at it.
 pub struct Setup {
     /// The connector under test.
@@ -119,6 +144,20 @@ pub trait Target: Send + Sync {
     fn update(&self) -> (String, serde_json::Value);
     /// The vendor's maximum change page size.
     fn page_max(&self) -> usize;
+    /// What a change pass costs in calls (default: one call a page).
+    fn change_calls(&self) -> ChangeCalls {
+        ChangeCalls::default()
+    }
+    /// The activity kinds the tool can hold (default: notes and tasks, as
+    /// a CRM does); others must be refused with an error.
+    fn activity_kinds(&self) -> Vec<ActivityKind> {
+        vec![ActivityKind::Note, ActivityKind::Task]
+    }
+    /// Whether the tool's OAuth grant issues refresh tokens that rotate
+    /// (default true; Marketo's client-credentials grant issues none).
+    fn rotates_refresh_tokens(&self) -> bool {
+        true
+    }
     /// Starts a fresh simulator (clock running, no records) and a connector.
     async fn setup(&self, options: SetupOptions) -> Setup;
 }
