@@ -17,3 +17,6 @@ pub mod runner;
 pub mod schedule;
 pub mod schema_check;
 pub mod stop;
+
+#[cfg(test)]
+mod tests;
