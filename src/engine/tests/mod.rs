@@ -7,6 +7,9 @@
 
 mod harness;
 
+mod batching;
 mod conflicts;
 mod echo;
+mod held_checkpoint;
 mod ownership;
+mod replay;
