@@ -9,7 +9,10 @@ mod harness;
 
 mod batching;
 mod conflicts;
+mod dead_letters;
 mod echo;
 mod held_checkpoint;
+mod outcomes;
 mod ownership;
 mod replay;
+mod sla;
