@@ -86,6 +86,19 @@ async fn run(upsert_key: bool, fault: Fault) {
     h.clear_log();
     let report = h.ok().await;
     assert!(h.pending().await.is_empty(), "{what}: replayed");
+    assert_eq!(report.handoffs, 3, "{what}: {report:?}");
+    for (i, email) in EMAILS.iter().enumerate() {
+        let leads = h.leads_with(email);
+        let link = h.link(&ids[i]).await;
+        if qualified.contains(&i) {
+            assert_eq!(leads.len(), 1, "{what}: exactly one lead for {email}");
+            let link = link.unwrap_or_else(|| panic!("{what}: {email} linked"));
+            assert_eq!(link.state.crm_id, leads[0].id, "{what}: {email}");
+            assert_eq!(leads[0].text("LastName").as_deref(), Some("Kato"));
+        } else {
+            assert!(leads.is_empty() && link.is_none(), "{what}: {email}");
+        }
+    }
     assert_eq!(
         h.write_sizes(LEADS),
         [3],
@@ -110,19 +123,6 @@ async fn run(upsert_key: bool, fault: Fault) {
             sent[0].records.iter().all(|r| r.id.is_some() == applied),
             "{what}: found records are updated by id, the rest created: {sent:?}"
         );
-    }
-    assert_eq!(report.handoffs, 3, "{what}: {report:?}");
-    for (i, email) in EMAILS.iter().enumerate() {
-        let leads = h.leads_with(email);
-        let link = h.link(&ids[i]).await;
-        if qualified.contains(&i) {
-            assert_eq!(leads.len(), 1, "{what}: exactly one lead for {email}");
-            let link = link.unwrap_or_else(|| panic!("{what}: {email} linked"));
-            assert_eq!(link.state.crm_id, leads[0].id, "{what}: {email}");
-            assert_eq!(leads[0].text("LastName").as_deref(), Some("Kato"));
-        } else {
-            assert!(leads.is_empty() && link.is_none(), "{what}: {email}");
-        }
     }
     assert_eq!(h.world.count(LEADS), 3, "{what}");
     assert_eq!(h.events(EventKind::HandedOff).await.len(), 3, "{what}");
