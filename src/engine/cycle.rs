@@ -971,6 +971,9 @@ impl<'a> Cycle<'a> {
             .link(&self.pipeline.name, Side::Marketing, &intent.marketing_id)
             .await?;
         let is_create = record.id.is_none();
+        // The key the write was decided on: a record found by it below is
+        // updated by id, but holds that key all the same.
+        let decided_key = record.key.clone();
         if side == Side::Crm && is_create && self.pipeline.upsert_key.is_none() {
             // A create by a non-unique key (Email) may have happened before
             // the stop: look it up, and update instead of creating twice.
@@ -998,9 +1001,10 @@ impl<'a> Cycle<'a> {
                 .and_then(|m| m.vendor_field(side))
                 .is_some_and(|f| record.fields.contains_key(f))
         });
-        if let (Some(key), Some(spec_name)) =
-            (record.key.as_ref(), Some(planner.fields.key().name.clone()))
-        {
+        if let (Some(key), Some(spec_name)) = (
+            decided_key.as_ref(),
+            Some(planner.fields.key().name.clone()),
+        ) {
             if self.pipeline.upsert_key.is_none() || side == Side::Marketing {
                 values.insert(spec_name, Value::String(key.to_lowercase()));
             }

@@ -16,3 +16,6 @@ pub mod plan;
 pub mod runner;
 pub mod schedule;
 pub mod stop;
+
+#[cfg(test)]
+mod tests;
