@@ -6,7 +6,6 @@
 use serde_json::{json, Value};
 
 use super::harness::*;
-use crate::engine::fields::Canonical;
 use crate::state::Side;
 
 struct Case {
@@ -118,10 +117,9 @@ async fn run(case: Case) {
 
     // The link agrees on the winner.
     let link = h.link(&id).await.expect("still linked");
-    let company = h.pipeline.planner.fields.get("company").expect("mapped");
-    let agreed = Canonical::from([("company".to_string(), json!(winner))]);
+    let tag = h.pipeline.planner.tags.of("company");
     assert!(
-        !link.state.agreed.changed(company, &agreed),
+        !link.state.agreed.changed(tag, Some(&json!(winner))),
         "{what}: the agreed fingerprint is the winner's"
     );
 

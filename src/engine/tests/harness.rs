@@ -108,7 +108,7 @@ batch_size = {batch}
 name = "{PIPELINE}"
 schedule = "0 */5 * * * *"
 marketing = {{ connector = "marketing", object = "{CONTACTS}" }}
-crm = {{ connector = "crm", object = "{LEADS}", match_on = "email"{upsert} }}
+crm = {{ connector = "crm", object = "{LEADS}", match_on = "email", owner_field = "OwnerId"{upsert} }}
 
 [pipelines.fields]
 email = {{ marketing = "email", crm = "Email", key = true }}
@@ -342,6 +342,12 @@ impl StateStore for RecordingStore {
     }
     async fn outcome(&self, pipeline: &str, outcome_id: &str) -> StateResult<Option<OutcomeLink>> {
         self.inner.outcome(pipeline, outcome_id).await
+    }
+    async fn field_tags(
+        &self,
+        pipeline: &str,
+    ) -> StateResult<std::collections::BTreeMap<String, u16>> {
+        self.inner.field_tags(pipeline).await
     }
     async fn outcomes(
         &self,
