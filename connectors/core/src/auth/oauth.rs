@@ -311,7 +311,16 @@ impl OAuth2Token {
                 message: format!("token endpoint dropped the connection: {}", e.without_url()),
                 retry_after: None,
             })?;
-        let grant = read_token_response(status, retry_after.as_deref(), &body, &s.connector_kind)?;
+        let grant =
+            match read_token_response(status, retry_after.as_deref(), &body, &s.connector_kind) {
+                // With the client-credentials grant the client's id and secret
+                // are the credentials: refused, they are what to fix, as a
+                // refused refresh token is for the other grant.
+                Err(ConnectorError::Fatal { message }) if current.refresh.is_none() => {
+                    return Err(ConnectorError::Unauthorized { message })
+                }
+                other => other?,
+            };
         let lifetime = grant.expires_in.unwrap_or(s.default_lifetime);
         current.access = Some((grant.access_token, Instant::now() + lifetime));
         *self.fields.lock().unwrap_or_else(|e| e.into_inner()) = Some(grant.fields);
