@@ -195,7 +195,9 @@ impl Daemon {
     /// The live check of the config against the tools, without refusing
     /// anything: what `leadbridge check --online` prints.
     pub async fn check_online(&self) -> live_check::Findings {
-        live_check::check(&self.config, &self.built.connectors).await
+        let findings = live_check::check(&self.config, &self.built.connectors).await;
+        learn_types(&self.built, &findings);
+        findings
     }
 
     /// One cycle of every pipeline, in config order; each pipeline's result.
@@ -460,6 +462,7 @@ impl Daemon {
 /// the reload).
 async fn verified(config: &Config, built: &Built) -> Result<live_check::Findings, DaemonError> {
     let findings = live_check::check(config, &built.connectors).await;
+    learn_types(built, &findings);
     for w in &findings.warnings {
         warn!(warning = %w, "config warning");
     }
@@ -473,6 +476,25 @@ async fn verified(config: &Config, built: &Built) -> Result<live_check::Findings
         Err(DaemonError::LiveCheck(crate::config::ConfigErrors {
             errors: findings.errors,
         }))
+    }
+}
+
+/// Tells each pipeline what its fields hold, from the metadata the live
+/// check read, so values are written as the fields expect them.
+fn learn_types(built: &Built, findings: &live_check::Findings) {
+    for s in &built.pipelines {
+        let p = &s.pipeline;
+        for (side, endpoint) in [
+            (crate::Side::Marketing, &p.marketing),
+            (crate::Side::Crm, &p.crm),
+        ] {
+            if let Some(schema) = findings
+                .schemas
+                .get(&(endpoint.connector_name.clone(), endpoint.object.clone()))
+            {
+                p.planner.fields.set_vendor_types(side, schema);
+            }
+        }
     }
 }
 

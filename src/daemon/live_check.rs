@@ -550,10 +550,9 @@ fn length(
     let source = m
         .vendor_field(side.other())
         .and_then(|name| source_schema.field(name));
-    let longer = match source.and_then(|s| s.length) {
-        Some(n) => n > limit,
-        None => source.is_some_and(|s| matches!(s.value_type, ValueType::Text)),
-    };
+    // Only a length both sides state is compared: a tool that states none
+    // (HubSpot's text properties) would make every mapping a warning.
+    let longer = source.and_then(|s| s.length).is_some_and(|n| n > limit);
     if longer && target.value_type == ValueType::Text {
         f.warn(
             places,

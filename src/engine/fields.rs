@@ -32,6 +32,54 @@ pub fn normalise(value: Value) -> Value {
 pub struct FieldMap {
     mappings: Vec<FieldMapping>,
     key: usize,
+    /// What each vendor field holds, from the tools' own metadata (set
+    /// after the live check): a value written there is given that type.
+    vendor_types: VendorTypes,
+}
+
+/// The value types of each side's vendor fields, shared by a pipeline's
+/// clones (set once the live check has read the tools' metadata).
+#[derive(Debug, Clone, Default)]
+pub struct VendorTypes(
+    std::sync::Arc<std::sync::RwLock<BTreeMap<(Side, String), leadbridge_core::ValueType>>>,
+);
+
+impl VendorTypes {
+    fn get(&self, side: Side, field: &str) -> Option<leadbridge_core::ValueType> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(side, field.to_owned()))
+            .copied()
+    }
+}
+
+/// A value as the target field holds it: the text a value map produced
+/// (`"25"` for the range `"5-25"`) becomes a number for a number field, a
+/// boolean for a checkbox; anything else is written as it is.
+fn as_vendor_type(value: Value, target: Option<leadbridge_core::ValueType>) -> Value {
+    use leadbridge_core::ValueType;
+    match (target, &value) {
+        (Some(ValueType::Number), Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .ok()
+            .or_else(|| {
+                s.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+            })
+            .unwrap_or(value),
+        (Some(ValueType::Bool), Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => value,
+        },
+        _ => value,
+    }
 }
 
 impl FieldMap {
@@ -47,11 +95,25 @@ impl FieldMap {
             [key] => Ok(Self {
                 mappings,
                 key: *key,
+                vendor_types: VendorTypes::default(),
             }),
             _ => Err(format!(
                 "expected exactly one key field, found {}",
                 keys.len()
             )),
+        }
+    }
+
+    /// Records what `side`'s fields hold, from its object's metadata, so
+    /// values are written as the fields expect them.
+    pub fn set_vendor_types(&self, side: Side, schema: &leadbridge_core::ObjectSchema) {
+        let mut types = self
+            .vendor_types
+            .0
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        for f in &schema.fields {
+            types.insert((side, f.name.clone()), f.value_type);
         }
     }
 
@@ -128,7 +190,11 @@ impl FieldMap {
             let (Some(vendor), Some(value)) = (m.vendor_field(side), values.get(&m.name)) else {
                 continue;
             };
-            out.insert(vendor.to_owned(), m.from_canonical(side, value));
+            let written = m.from_canonical(side, value);
+            out.insert(
+                vendor.to_owned(),
+                as_vendor_type(written, self.vendor_types.get(side, vendor)),
+            );
         }
         out
     }
