@@ -222,6 +222,12 @@ impl<'a> Cycle<'a> {
             // The conversion pointer, so the CRM pass sees conversions.
             fields.push(outcomes.config.converted_to.clone());
         }
+        if let (Side::Crm, Some(owner)) = (side, &self.pipeline.owner_field) {
+            // The owner, read back as the CRM shows it.
+            if !fields.contains(owner) {
+                fields.push(owner.clone());
+            }
+        }
         ChangesRequest {
             object: endpoint.object.clone(),
             since,
@@ -248,6 +254,50 @@ impl<'a> Cycle<'a> {
             .map_err(connector_err(side, endpoint))
     }
 
+    /// The owner of each linked record of a CRM page, read back from the
+    /// CRM's owner field: when sales (or an assignment rule) changed it,
+    /// the link and the lead's follow-up SLA learn the new owner, so later
+    /// tasks, escalations and the funnel's `--by owner` name the owner the
+    /// CRM shows. Updates `links` in place; returns the CRM ids whose owner
+    /// changed. The SLA states are committed here, before first touches
+    /// are read from the store.
+    async fn read_owners(
+        &mut self,
+        records: &[leadbridge_core::Record],
+        links: &mut HashMap<String, crate::state::Link>,
+    ) -> Result<Vec<String>, CycleError> {
+        let Some(field) = self.pipeline.owner_field.clone() else {
+            return Ok(Vec::new());
+        };
+        let mut changed = Vec::new();
+        let mut commit = Commit::new(self.pipeline.name.clone());
+        for record in records {
+            let (Some(link), Some(owner)) = (links.get_mut(&record.id), record.text(&field)) else {
+                continue;
+            };
+            if link.state.owner.as_deref() == Some(owner.as_str()) {
+                continue;
+            }
+            debug!(lead = %record.id, from = ?link.state.owner, to = %owner, "the CRM shows a new owner");
+            link.state.owner = Some(owner.clone());
+            changed.push(record.id.clone());
+            if self.pipeline.sla.is_some() && !self.dry_run {
+                if let Some(mut lead) = self
+                    .store
+                    .sla_lead(&self.pipeline.name, &link.marketing_id)
+                    .await?
+                {
+                    if lead.owner.as_deref() != Some(owner.as_str()) {
+                        lead.owner = Some(owner);
+                        commit.set_sla_lead(lead);
+                    }
+                }
+            }
+        }
+        self.commit(&commit).await?;
+        Ok(changed)
+    }
+
     /// Reads the CRM's changes; returns the real feedback by marketing id,
     /// and the checkpoint to commit once that feedback is applied.
     async fn read_crm(
@@ -266,15 +316,22 @@ impl<'a> Cycle<'a> {
             let page = self.page(Side::Crm, &request, token.as_ref()).await?;
             self.report.counts.read_crm += page.records.len() as u64;
             let ids: Vec<String> = page.records.iter().map(|r| r.id.clone()).collect();
-            let links = self.store.links(p, Side::Crm, &ids).await?;
+            let mut links = self.store.links(p, Side::Crm, &ids).await?;
+            let owners_changed = self.read_owners(&page.records, &mut links).await?;
             let mut commit = Commit::new(p.clone());
             for record in &page.records {
                 let link = links.get(&record.id).cloned();
                 let linked = link.is_some();
+                let owner_changed = owners_changed.contains(&record.id);
+                if let (true, Some(link)) = (owner_changed, &link) {
+                    // Stored with the page: feedback re-reads links before writing.
+                    commit.upsert_link(link.marketing_id.clone(), link.state.clone());
+                }
                 match self.pipeline.planner.crm_record(record, link) {
                     Ok(Some(change)) => {
                         feedback.insert(change.link.marketing_id.clone(), change);
                     }
+                    Ok(None) if owner_changed => {}
                     Ok(None) if linked => self.report.counts.echoes += 1,
                     Ok(None) => {}
                     Err(rejection) => self.dead_letter(
