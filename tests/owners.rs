@@ -12,7 +12,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use leadbridge::engine::clock::ManualClock;
 use leadbridge::report::{report, GroupBy};
-use leadbridge::state::{EventKind, StateStore as _};
+use leadbridge::state::EventKind;
 use serde_json::{json, Value};
 use support::*;
 

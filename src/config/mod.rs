@@ -306,7 +306,8 @@ mod tests {
         let inbound = config.pipeline("inbound").unwrap();
         assert_eq!(inbound.key_field().name, "email");
         assert_eq!(inbound.crm.match_on, "email");
-        assert_eq!(inbound.crm.upsert_key.as_deref(), Some("HubSpot_Id__c"));
+        assert_eq!(inbound.crm.upsert_key.as_deref(), Some("Leadbridge_Id__c"));
+        assert_eq!(inbound.crm.owner_field.as_deref(), Some("OwnerId"));
         let company = inbound.field("company").unwrap();
         assert_eq!(company.owner, FieldOwner::Both(ConflictPolicy::Newest));
         let status = inbound.field("status").unwrap();
@@ -371,6 +372,7 @@ mod tests {
                 "require = [\"emial\", \"last_name\"",
             );
         let errors = Config::parse(&broken, Path::new("x.toml"), &example_secrets()).unwrap_err();
-        assert_eq!(errors.len(), 4, "{errors}");
+        // Both pipelines require `email`: the typo is reported in each.
+        assert_eq!(errors.len(), 5, "{errors}");
     }
 }
