@@ -134,6 +134,7 @@ fn decode_link_inner(bytes: &[u8]) -> Result<LinkState, String> {
         handed_off_at,
         owner,
         agreed,
+        crm_object: None,
     })
 }
 
@@ -286,6 +287,7 @@ mod tests {
                     .map(|i| (i * 4099, 0x9e37_79b9 ^ u32::from(i)))
                     .collect(),
             ),
+            crm_object: None,
         }
     }
 

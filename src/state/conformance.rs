@@ -38,6 +38,8 @@ pub fn realistic(n: u64) -> (String, LinkState) {
         handed_off_at: at(11),
         owner: Some(format!("0055g00000XyZa{:04}", mix(13) % 25)),
         // Eight synced fields, as the engine stores them.
+        // One link in fifty follows a converted lead's contact.
+        crm_object: (n % 50 == 7).then(|| "Contact".to_string()),
         agreed: crate::state::Fingerprints(
             (0..8u64)
                 .map(|i| ((mix(17 + i) & 0xffff) as u16, mix(31 + i) as u32))

@@ -70,6 +70,10 @@ pub struct LinkState {
     /// Fingerprints of the values both sides agree on, per field.
     #[serde(default, skip_serializing_if = "fingerprints_empty")]
     pub agreed: Fingerprints,
+    /// The CRM record's object when it is not the pipeline's CRM object:
+    /// a converted lead's link follows the contact sales now works on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crm_object: Option<String>,
 }
 
 fn fingerprints_empty(f: &Fingerprints) -> bool {

@@ -186,13 +186,15 @@ pub(crate) struct LinkCtx {
     crm: Vec<u8>,
     owners: Table,
     tags: Table,
+    objects: Table,
     time: i128,
 }
 
 const F_HANDED_OFF: u16 = 1 << 6;
 const F_OWNER: u16 = 1 << 7;
 const F_AGREED: u16 = 1 << 8;
-const F_KNOWN: u16 = (1 << 9) - 1;
+const F_OBJECT: u16 = 1 << 9;
+const F_KNOWN: u16 = (1 << 10) - 1;
 
 impl LinkCodec {
     /// Reads one link, or only steps over it (`build` false), keeping the
@@ -247,6 +249,12 @@ impl LinkCodec {
                 r.take(tags.len() * 2)?;
             }
         }
+        let crm_object = if flags & F_OBJECT != 0 {
+            let object = ctx.objects.read(r)?;
+            build.then(|| utf8(object)).transpose()?
+        } else {
+            None
+        };
         if !build {
             return Ok(None);
         }
@@ -258,6 +266,7 @@ impl LinkCodec {
             handed_off_at,
             owner,
             agreed,
+            crm_object,
         }))
     }
 }
@@ -283,6 +292,9 @@ impl EntryCodec for LinkCodec {
         }
         if !state.agreed.0.is_empty() {
             flags |= F_AGREED;
+        }
+        if state.crm_object.is_some() {
+            flags |= F_OBJECT;
         }
         out.extend_from_slice(&flags.to_le_bytes());
         put_front(out, &ctx.crm, state.crm_id.as_bytes());
@@ -316,6 +328,9 @@ impl EntryCodec for LinkCodec {
             for fp in state.agreed.0.values() {
                 out.extend_from_slice(&fp.to_le_bytes());
             }
+        }
+        if let Some(object) = &state.crm_object {
+            ctx.objects.put(out, object.as_bytes());
         }
     }
 
@@ -698,6 +713,7 @@ mod tests {
                             .map(|i| (i * 4099 + (n % 2) as u16, (n as u32) ^ u32::from(i)))
                             .collect(),
                     ),
+                    crm_object: None,
                 }
             })
             .collect()

@@ -172,7 +172,14 @@ fn raw_sled(config: sled::Config) -> sled::Db {
 #[tokio::test]
 async fn a_store_written_by_an_older_build_is_read_and_its_links_moved() {
     let dir = tempfile::tempdir().unwrap();
-    let links: Vec<(String, LinkState)> = (0..5_000).map(realistic).collect();
+    // Links as an older build stored them: it knew no successor object.
+    let links: Vec<(String, LinkState)> = (0..5_000)
+        .map(realistic)
+        .map(|(id, mut state)| {
+            state.crm_object = None;
+            (id, state)
+        })
+        .collect();
     let event = Event::new(ts("2026-03-04T09:00:00Z"), EventKind::HandedOff, "7");
     let pending = intent(IntentId(3), "42");
     {
