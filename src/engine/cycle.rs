@@ -31,6 +31,7 @@ use crate::state::{
 };
 
 mod outcomes;
+mod successors;
 
 /// Why a cycle stopped before the end. Whatever was committed stays
 /// committed; the next cycle starts from there.
@@ -120,6 +121,11 @@ pub struct Cycle<'a> {
     conversions: outcomes::Conversions,
     /// Asked to stop: no new page is read once it is.
     stop: StopSignal,
+    /// CRM objects' fields read this cycle (successor objects' writes).
+    schemas: HashMap<String, leadbridge_core::ObjectSchema>,
+    /// Canonical keys of marketing records to look at again this cycle:
+    /// their pair ended, so they may qualify for a new handoff.
+    reconsider: Vec<String>,
 }
 
 fn connector_err(side: Side, endpoint: &Endpoint) -> impl Fn(ConnectorError) -> CycleError + '_ {
@@ -147,6 +153,8 @@ impl<'a> Cycle<'a> {
             dlq_active: false,
             conversions: outcomes::Conversions::new(),
             stop: StopSignal::never(),
+            schemas: HashMap::new(),
+            reconsider: Vec::new(),
         }
     }
 
@@ -186,6 +194,7 @@ impl<'a> Cycle<'a> {
             let mut feedback = feedback;
             self.read_marketing(&mut feedback).await?;
             self.apply_feedback(feedback, held_cursor).await?;
+            self.read_successors().await?;
             self.follow_outcomes(held_for_outcomes).await?;
             if !self.dry_run {
                 // SLA hook: fire due timers (notes, breaches, escalation, recycle).
@@ -233,7 +242,8 @@ impl<'a> Cycle<'a> {
             since,
             overlap: endpoint.overlap,
             fields,
-            include_archived: false,
+            // Deleted and merged records end or move their pairs.
+            include_archived: true,
         }
     }
 
@@ -319,7 +329,13 @@ impl<'a> Cycle<'a> {
             let mut links = self.store.links(p, Side::Crm, &ids).await?;
             let owners_changed = self.read_owners(&page.records, &mut links).await?;
             let mut commit = Commit::new(p.clone());
+            let replaced = self
+                .crm_successors(&page.records, &links, &mut commit)
+                .await?;
             for record in &page.records {
+                if replaced.contains(&record.id) {
+                    continue;
+                }
                 let link = links.get(&record.id).cloned();
                 let linked = link.is_some();
                 let owner_changed = owners_changed.contains(&record.id);
@@ -345,10 +361,16 @@ impl<'a> Cycle<'a> {
             if !self.dry_run {
                 // SLA hook: first touches stop their timers with this page's commit.
                 let now = self.clock.now();
+                let live: Vec<leadbridge_core::Record> = page
+                    .records
+                    .iter()
+                    .filter(|r| !replaced.contains(&r.id))
+                    .cloned()
+                    .collect();
                 super::follow_up::lifecycle::detect_touches(
                     self.pipeline,
                     self.store,
-                    &page.records,
+                    &live,
                     &links,
                     &mut commit,
                     now,
@@ -447,6 +469,13 @@ impl<'a> Cycle<'a> {
         let mut commit = Commit::new(p.clone());
         let mut page_no: u64 = 0;
         let mut token = None;
+        let again = self.reconsidered(&request.fields).await?;
+        if !again.is_empty() {
+            // Pairs that ended this cycle: their marketing records are decided
+            // again with the first page's batch, as if they had changed.
+            let decided = self.plan_records(&again, feedback, &mut commit).await?;
+            queue.extend(decided.into_iter().map(|d| (0, d)));
+        }
         loop {
             let page = self.page(Side::Marketing, &request, token.as_ref()).await?;
             page_no += 1;
@@ -490,6 +519,23 @@ impl<'a> Cycle<'a> {
         }
     }
 
+    /// The marketing records of the keys noted in [`Cycle::reconsider`],
+    /// read by key (their pairs ended, so they may qualify again).
+    async fn reconsidered(&mut self, fields: &[String]) -> Result<Vec<Record>, CycleError> {
+        let keys = std::mem::take(&mut self.reconsider);
+        let Some(key_field) = self.pipeline.planner.fields.key().marketing.clone() else {
+            return Ok(Vec::new());
+        };
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let m = &self.pipeline.marketing;
+        m.connector
+            .lookup(&m.object, &key_field, &keys, fields)
+            .await
+            .map_err(connector_err(Side::Marketing, m))
+    }
+
     /// Turns marketing records (one or more pages) into CRM writes.
     async fn decide_page(
         &mut self,
@@ -511,10 +557,31 @@ impl<'a> Cycle<'a> {
         feedback: &mut HashMap<String, CrmChange>,
         commit: &mut Commit,
     ) -> Result<Vec<Decided>, CycleError> {
+        // Merged and deleted marketing records move or end their pairs first.
+        let ended = if self.dry_run {
+            Default::default()
+        } else {
+            self.marketing_successors(records, commit).await?
+        };
         let p = &self.pipeline.name;
         let planner = &self.pipeline.planner;
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-        let links = self.store.links(p, Side::Marketing, &ids).await?;
+        let mut links = self.store.links(p, Side::Marketing, &ids).await?;
+        for record in records.iter().filter(|r| !r.merged_from.is_empty()) {
+            // The survivor's pair may have come from a record it absorbed in
+            // this very commit, not yet stored.
+            if !links.contains_key(&record.id) {
+                if let Some(state) = commit.pending_link(&record.id) {
+                    links.insert(
+                        record.id.clone(),
+                        Link {
+                            marketing_id: record.id.clone(),
+                            state,
+                        },
+                    );
+                }
+            }
+        }
         let mut decided = Vec::new();
         let source = |r: &Record| {
             (
@@ -525,6 +592,9 @@ impl<'a> Cycle<'a> {
             )
         };
         for record in records {
+            if record.archived || ended.contains(&record.id) {
+                continue;
+            }
             let link = links.get(&record.id).cloned();
             let linked = link.is_some();
             match planner.marketing_record(record, link, feedback) {
@@ -741,7 +811,6 @@ impl<'a> Cycle<'a> {
             self.count_writes(side, &writes);
             return Ok(());
         }
-        let endpoint = self.endpoint(side);
         let key_field = self.key_field(side);
         let now = self.clock.now();
         let mut intents = Vec::with_capacity(writes.len());
@@ -749,11 +818,15 @@ impl<'a> Cycle<'a> {
             if w.intent.is_none() {
                 let id = self.store.new_intent_id().await?;
                 w.intent = Some(id);
+                let object = match (side, &w.link) {
+                    (Side::Crm, Some(link)) => self.crm_object_of(link),
+                    _ => self.endpoint(side).object.clone(),
+                };
                 intents.push(Intent {
                     id,
                     pipeline: self.pipeline.name.clone(),
                     side,
-                    object: endpoint.object.clone(),
+                    object,
                     marketing_id: w.marketing_id.clone(),
                     action: IntentAction::Write {
                         key_field: key_field.clone(),
@@ -767,35 +840,25 @@ impl<'a> Cycle<'a> {
         if !intents.is_empty() {
             self.store.record_intents(&intents).await?;
         }
-        let batch = WriteBatch {
-            object: endpoint.object.clone(),
-            key_field,
-            records: writes.iter().map(|w| w.record.clone()).collect(),
-        };
-        let outcomes = endpoint
-            .connector
-            .write(&batch)
-            .await
-            .map_err(connector_err(side, endpoint))?;
-        if outcomes.len() != writes.len() {
-            return Err(CycleError::Connector {
-                side,
-                connector: endpoint.connector_name.clone(),
-                source: ConnectorError::fatal(format!(
-                    "{} outcomes for {} records",
-                    outcomes.len(),
-                    writes.len()
-                )),
-            });
-        }
-        self.count_writes(side, &writes);
-        for (w, outcome) in writes.into_iter().zip(outcomes) {
+        let results = self.send(side, writes, commit).await?;
+        for (w, outcome) in results {
             if let Some(id) = w.intent {
                 commit.resolve_intent(id);
             }
             match outcome {
                 WriteOutcome::Created { id } | WriteOutcome::Updated { id } => {
+                    self.count_written(side, &w);
                     self.written(side, w, id, commit)
+                }
+                WriteOutcome::Deleted { message } if side == Side::Crm => {
+                    // The CRM record is gone: the pair ends, no dead letter.
+                    if let Some(link) = &w.link {
+                        let why = format!("the CRM record was deleted ({message})");
+                        self.unlink(link, &why, None, commit).await?;
+                    }
+                    if self.dlq_active {
+                        commit.remove_dead_letter(w.source.0, w.source.2.clone());
+                    }
                 }
                 other => {
                     let (message, code, fields) = match other {
@@ -806,8 +869,8 @@ impl<'a> Cycle<'a> {
                         } => (message, code, fields),
                         WriteOutcome::Superseded { successor } => (
                             format!(
-                                "record replaced by {} {} ({:?})",
-                                successor.object, successor.id, successor.reason
+                                "the record was replaced by {} {}, which was replaced too",
+                                successor.object, successor.id
                             ),
                             None,
                             Vec::new(),
@@ -847,13 +910,135 @@ impl<'a> Cycle<'a> {
         Ok(())
     }
 
-    fn count_writes(&mut self, side: Side, writes: &[Write]) {
-        let n = writes.len() as u64;
-        match side {
-            Side::Crm => self.report.counts.written_crm += n,
-            Side::Marketing => self.report.counts.written_marketing += n,
+    /// Sends writes to `side`, each to the object its pair lives on, and
+    /// follows replaced CRM records once: a write that finds its record
+    /// converted or merged moves the pair (in `commit`) and goes to the
+    /// successor, with the fields the successor's object has.
+    async fn send(
+        &mut self,
+        side: Side,
+        writes: Vec<Write>,
+        commit: &mut Commit,
+    ) -> Result<Vec<(Write, WriteOutcome)>, CycleError> {
+        let mut results = self.send_grouped(side, writes).await?;
+        if side != Side::Crm {
+            return Ok(results);
         }
-        self.report.handoffs += writes.iter().filter(|w| w.handoff_owner.is_some()).count() as u64;
+        let mut again = Vec::new();
+        let mut done = Vec::with_capacity(results.len());
+        let mut claimed = std::collections::HashSet::new();
+        for (mut w, outcome) in results.drain(..) {
+            let WriteOutcome::Superseded { successor } = &outcome else {
+                done.push((w, outcome));
+                continue;
+            };
+            let link = w.link.clone().unwrap_or_else(|| Link {
+                marketing_id: w.marketing_id.clone(),
+                state: LinkState::new(w.record.id.clone().unwrap_or_default()),
+            });
+            let now = self.clock.now();
+            self.relink(&link, successor, now, &mut claimed, commit)
+                .await?;
+            match commit.pending_link(&w.marketing_id) {
+                Some(state) => {
+                    w.record.id = Some(state.crm_id.clone());
+                    w.record.key = None;
+                    w.link = Some(Link {
+                        marketing_id: w.marketing_id.clone(),
+                        state,
+                    });
+                    again.push(w);
+                }
+                // The successor already had its pair: this one ended.
+                None => done.push((
+                    w,
+                    WriteOutcome::Deleted {
+                        message: "the record was merged into one paired with another lead".into(),
+                    },
+                )),
+            }
+        }
+        if !again.is_empty() {
+            done.extend(self.send_grouped(side, again).await?);
+        }
+        Ok(done)
+    }
+
+    /// One write call per object the writes go to (the pipeline's object
+    /// by key or id; a successor object by id, with the fields it has).
+    async fn send_grouped(
+        &mut self,
+        side: Side,
+        writes: Vec<Write>,
+    ) -> Result<Vec<(Write, WriteOutcome)>, CycleError> {
+        let primary = self.endpoint(side).object.clone();
+        let mut groups: std::collections::BTreeMap<String, Vec<Write>> = Default::default();
+        for w in writes {
+            let object = match (side, &w.link) {
+                (Side::Crm, Some(link)) => self.crm_object_of(link),
+                _ => primary.clone(),
+            };
+            groups.entry(object).or_default().push(w);
+        }
+        let mut out = Vec::new();
+        for (object, mut ws) in groups {
+            let key_field = if object == primary {
+                self.key_field(side)
+            } else {
+                let schema = self.crm_schema(&object).await?;
+                for w in &mut ws {
+                    w.record
+                        .fields
+                        .retain(|name, _| schema.field(name).is_some_and(|f| f.updateable));
+                }
+                None
+            };
+            let endpoint = self.endpoint(side);
+            let batch = WriteBatch {
+                object,
+                key_field,
+                records: ws.iter().map(|w| w.record.clone()).collect(),
+            };
+            let outcomes = endpoint
+                .connector
+                .write(&batch)
+                .await
+                .map_err(connector_err(side, endpoint))?;
+            if outcomes.len() != ws.len() {
+                return Err(CycleError::Connector {
+                    side,
+                    connector: endpoint.connector_name.clone(),
+                    source: ConnectorError::fatal(format!(
+                        "{} outcomes for {} records",
+                        outcomes.len(),
+                        ws.len()
+                    )),
+                });
+            }
+            out.extend(ws.into_iter().zip(outcomes));
+        }
+        Ok(out)
+    }
+
+    /// Counts writes planned in a dry run (nothing is written, so what
+    /// would be is what is counted).
+    fn count_writes(&mut self, side: Side, writes: &[Write]) {
+        for w in writes {
+            self.count_written(side, w);
+        }
+    }
+
+    /// Counts one write the tool applied: outcomes, not attempts, so a
+    /// record refused (and dead-lettered) is not counted as written, and
+    /// one refused again on every re-read is never counted.
+    fn count_written(&mut self, side: Side, w: &Write) {
+        match side {
+            Side::Crm => self.report.counts.written_crm += 1,
+            Side::Marketing => self.report.counts.written_marketing += 1,
+        }
+        if w.handoff_owner.is_some() {
+            self.report.handoffs += 1;
+        }
     }
 
     /// The key field a batch to `side` upserts on.
@@ -915,6 +1100,76 @@ impl<'a> Cycle<'a> {
         commit.upsert_link(w.marketing_id, state);
     }
 
+    /// Sales' feedback from the records pairs followed to other objects (a
+    /// converted lead's contact): each such object's changes since its own
+    /// cursor, page by page, carried to marketing as the CRM pass's are.
+    /// Its cursor was set when the first pair moved there.
+    async fn read_successors(&mut self) -> Result<(), CycleError> {
+        let p = self.pipeline.name.clone();
+        let primary = self.pipeline.crm.object.clone();
+        let outcome_object = self
+            .pipeline
+            .outcomes
+            .as_ref()
+            .map(|o| o.config.object.clone());
+        let objects: Vec<(String, Cursor)> = self
+            .store
+            .cursors(&p)
+            .await?
+            .into_iter()
+            .filter(|c| c.side == Side::Crm && c.object != primary)
+            .filter(|c| Some(&c.object) != outcome_object.as_ref())
+            .map(|c| (c.object, c.cursor))
+            .collect();
+        for (object, since) in objects {
+            let schema = self.crm_schema(&object).await?;
+            let mut request = self.request(Side::Crm, Some(since));
+            request.object = object.clone();
+            request.fields.retain(|f| schema.field(f).is_some());
+            let mut token = None;
+            loop {
+                let page = self.page(Side::Crm, &request, token.as_ref()).await?;
+                self.report.counts.read_crm += page.records.len() as u64;
+                let ids: Vec<String> = page.records.iter().map(|r| r.id.clone()).collect();
+                let mut links = self.store.links(&p, Side::Crm, &ids).await?;
+                let owners_changed = self.read_owners(&page.records, &mut links).await?;
+                let mut commit = Commit::new(p.clone());
+                let replaced = self
+                    .crm_successors(&page.records, &links, &mut commit)
+                    .await?;
+                let mut feedback = HashMap::new();
+                for record in &page.records {
+                    if replaced.contains(&record.id) {
+                        continue;
+                    }
+                    let Some(link) = links.get(&record.id).cloned() else {
+                        continue;
+                    };
+                    if owners_changed.contains(&record.id) {
+                        commit.upsert_link(link.marketing_id.clone(), link.state.clone());
+                    }
+                    match self.pipeline.planner.crm_record(record, Some(link)) {
+                        Ok(Some(change)) => {
+                            feedback.insert(change.link.marketing_id.clone(), change);
+                        }
+                        Ok(None) => self.report.counts.echoes += 1,
+                        Err(rejection) => {
+                            self.dead_letter(&mut commit, rejection, &object, record.fields.clone())
+                        }
+                    }
+                }
+                self.commit(&commit).await?;
+                self.apply_feedback_of(feedback, page.checkpoint, object.clone())
+                    .await?;
+                match page.next {
+                    Some(next) => token = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Carries the CRM's remaining changes to marketing, then commits the
     /// CRM checkpoint that was held back for them.
     async fn apply_feedback(
@@ -922,8 +1177,19 @@ impl<'a> Cycle<'a> {
         feedback: HashMap<String, CrmChange>,
         held: Option<Cursor>,
     ) -> Result<(), CycleError> {
+        let object = self.pipeline.crm.object.clone();
+        self.apply_feedback_of(feedback, held, object).await
+    }
+
+    /// [`Cycle::apply_feedback`] for the changes of one CRM object, whose
+    /// checkpoint `held` is committed with the last of them.
+    async fn apply_feedback_of(
+        &mut self,
+        feedback: HashMap<String, CrmChange>,
+        held: Option<Cursor>,
+        crm_object: String,
+    ) -> Result<(), CycleError> {
         let p = self.pipeline.name.clone();
-        let crm_object = self.pipeline.crm.object.clone();
         let batch_size = self.pipeline.marketing.connector.limits().batch_size.max(1);
         // Sorted, so a run's writes are reproducible.
         let feedback: BTreeMap<String, CrmChange> = feedback

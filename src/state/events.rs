@@ -32,6 +32,14 @@ pub enum EventKind {
     Won,
     /// The opportunity was lost.
     Lost,
+    /// The pair now follows another record: the CRM record was converted
+    /// (the link follows the contact) or merged into another (the link
+    /// follows the survivor), or the marketing record was merged; `detail`
+    /// says which and from where.
+    Relinked,
+    /// The pair ended: its CRM or marketing record was deleted with no
+    /// successor. The lead is handed off again if it still qualifies.
+    Unlinked,
     /// A kind this build does not know (written by a newer leadbridge).
     #[serde(other)]
     Other,

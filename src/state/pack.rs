@@ -384,6 +384,8 @@ fn kind_code(kind: EventKind) -> u8 {
         EventKind::Converted => 8,
         EventKind::Won => 9,
         EventKind::Lost => 10,
+        EventKind::Relinked => 11,
+        EventKind::Unlinked => 12,
     }
 }
 
@@ -397,6 +399,8 @@ fn kind_of(code: u8) -> EventKind {
         6 => EventKind::Reassigned,
         7 => EventKind::Recycled,
         8 => EventKind::Converted,
+        11 => EventKind::Relinked,
+        12 => EventKind::Unlinked,
         9 => EventKind::Won,
         10 => EventKind::Lost,
         _ => EventKind::Other,

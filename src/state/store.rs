@@ -259,6 +259,22 @@ impl Commit {
             && self.field_tags.is_empty()
     }
 
+    /// The state this commit gives marketing record `marketing_id`'s link,
+    /// if it creates or changes one (the last change wins, as when applied).
+    pub fn pending_link(&self, marketing_id: &str) -> Option<LinkState> {
+        for change in self.links.iter().rev() {
+            match change {
+                LinkChange::Upsert {
+                    marketing_id: id,
+                    state,
+                } if id == marketing_id => return Some(state.clone()),
+                LinkChange::Remove { marketing_id: id } if id == marketing_id => return None,
+                _ => {}
+            }
+        }
+        None
+    }
+
     /// Gives canonical field `name` the fingerprint tag `tag`, for good.
     pub fn set_field_tag(&mut self, name: impl Into<String>, tag: u16) -> &mut Self {
         self.field_tags.insert(name.into(), tag);
