@@ -55,8 +55,8 @@ pub struct PairUpdate {
 pub enum MarketingDecision {
     /// Nothing changed that flows (an echo, an overlap re-read, a field sales owns).
     Unchanged,
-    /// A linked pair to update.
-    Update(PairUpdate),
+    /// A linked pair to update (boxed: a link is the largest variant).
+    Update(Box<PairUpdate>),
     /// A new qualified lead to hand to sales (match by key, else create).
     Handoff {
         /// The marketing record's id.
@@ -314,7 +314,7 @@ impl Planner {
         if update.to_crm.is_empty() {
             MarketingDecision::Unchanged
         } else {
-            MarketingDecision::Update(update)
+            MarketingDecision::Update(Box::new(update))
         }
     }
 
