@@ -46,6 +46,9 @@ pub struct Handoff {
     pub require: Vec<String>,
     /// Who gets the lead; `None` leaves it to the CRM's default owner.
     pub assign: Option<Assignment>,
+    /// Whether sales' feedback is also written to the marketing records
+    /// found to be duplicates of a pair's (default: only the pair's own).
+    pub feedback_to_duplicates: bool,
 }
 
 /// How a handed-off lead gets its owner.
@@ -635,6 +638,10 @@ fn handoff(raw: &RawHandoff, names: &[String], c: &Checker<'_, '_>) -> Option<Ha
         when,
         require,
         assign,
+        feedback_to_duplicates: raw
+            .feedback_to_duplicates
+            .as_ref()
+            .is_some_and(|b| *b.get_ref()),
     })
 }
 

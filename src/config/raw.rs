@@ -146,6 +146,9 @@ pub struct RawHandoff {
     pub require: Option<Spanned<Vec<Text>>>,
     /// Who gets the lead.
     pub assign: Option<RawAssign>,
+    /// Sales' feedback goes to marketing duplicates too, not only to the
+    /// pair's own record.
+    pub feedback_to_duplicates: Option<Spanned<bool>>,
     /// Where the table was written.
     #[serde(skip)]
     pub span: Range<usize>,
@@ -427,6 +430,7 @@ fn read_handoff(t: &Table<'_, '_, '_>) -> RawHandoff {
                 "assign = { strategy = \"round_robin\", owners = [\"…\"] }",
             )
             .map(|a| read_assign(&a)),
+        feedback_to_duplicates: t.boolean("feedback_to_duplicates", "true or false"),
         span: t.span(),
     };
     t.report_unknown();

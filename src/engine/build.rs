@@ -159,6 +159,7 @@ pub fn pipeline(
             tags: tags.clone(),
         },
         assignment: p.handoff.as_ref().and_then(|h| h.assign.clone()),
+        feedback_to_duplicates: p.handoff.as_ref().is_some_and(|h| h.feedback_to_duplicates),
         sla: p.sla.clone(),
         outcomes: p
             .outcomes

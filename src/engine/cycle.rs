@@ -30,6 +30,7 @@ use crate::state::{
     LinkState, Side, StateError, StateStore,
 };
 
+mod duplicates;
 mod outcomes;
 mod successors;
 
@@ -109,6 +110,37 @@ enum Decided {
     Handoff(Box<(Record, String, Canonical)>),
 }
 
+impl Decided {
+    /// The marketing record decided on.
+    fn marketing_id(&self) -> &str {
+        match self {
+            Decided::Write(w) => &w.marketing_id,
+            Decided::Handoff(h) => &h.0.id,
+        }
+    }
+}
+
+/// Queues the decisions of page `page_no`. A record decided again before
+/// its earlier decision was written (read twice in one cycle: a pair that
+/// ended and a page that holds it, or a record changed while paging)
+/// keeps only its newest decision, so one record is never written twice
+/// in one batch.
+fn queue_decisions(
+    queue: &mut std::collections::VecDeque<(u64, Decided)>,
+    page_no: u64,
+    decided: Vec<Decided>,
+) {
+    if decided.is_empty() {
+        return;
+    }
+    let newer: std::collections::HashSet<String> = decided
+        .iter()
+        .map(|d| d.marketing_id().to_owned())
+        .collect();
+    queue.retain(|(_, d)| !newer.contains(d.marketing_id()));
+    queue.extend(decided.into_iter().map(|d| (page_no, d)));
+}
+
 /// Runs cycles of one pipeline against a state store.
 pub struct Cycle<'a> {
     pipeline: &'a Pipeline,
@@ -126,6 +158,8 @@ pub struct Cycle<'a> {
     /// Canonical keys of marketing records to look at again this cycle:
     /// their pair ended, so they may qualify for a new handoff.
     reconsider: Vec<String>,
+    /// Handoffs held back for a survivor of the same key in this batch.
+    awaiting: Vec<duplicates::Awaiting>,
 }
 
 fn connector_err(side: Side, endpoint: &Endpoint) -> impl Fn(ConnectorError) -> CycleError + '_ {
@@ -155,6 +189,7 @@ impl<'a> Cycle<'a> {
             stop: StopSignal::never(),
             schemas: HashMap::new(),
             reconsider: Vec::new(),
+            awaiting: Vec::new(),
         }
     }
 
@@ -474,7 +509,7 @@ impl<'a> Cycle<'a> {
             // Pairs that ended this cycle: their marketing records are decided
             // again with the first page's batch, as if they had changed.
             let decided = self.plan_records(&again, feedback, &mut commit).await?;
-            queue.extend(decided.into_iter().map(|d| (0, d)));
+            queue_decisions(&mut queue, 0, decided);
         }
         loop {
             let page = self.page(Side::Marketing, &request, token.as_ref()).await?;
@@ -483,7 +518,7 @@ impl<'a> Cycle<'a> {
             let decided = self
                 .plan_records(&page.records, feedback, &mut commit)
                 .await?;
-            queue.extend(decided.into_iter().map(|d| (page_no, d)));
+            queue_decisions(&mut queue, page_no, decided);
             if let Some(checkpoint) = page.checkpoint {
                 checkpoints.push_back((page_no, checkpoint));
             }
@@ -497,6 +532,7 @@ impl<'a> Cycle<'a> {
                 let taken: Vec<Decided> = queue.drain(..take).map(|(_, d)| d).collect();
                 let writes = self.resolve(taken, &mut commit, &mut position).await?;
                 self.execute(Side::Crm, writes, &mut commit).await?;
+                self.settle_duplicates(&mut commit);
                 // Pages before the oldest decision still queued are done.
                 let done = queue.front().map_or(page_no, |(n, _)| n - 1);
                 let mut cursor = None;
@@ -564,7 +600,6 @@ impl<'a> Cycle<'a> {
             self.marketing_successors(records, commit).await?
         };
         let p = &self.pipeline.name;
-        let planner = &self.pipeline.planner;
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
         let mut links = self.store.links(p, Side::Marketing, &ids).await?;
         for record in records.iter().filter(|r| !r.merged_from.is_empty()) {
@@ -582,6 +617,8 @@ impl<'a> Cycle<'a> {
                 }
             }
         }
+        let known_duplicates = self.known_duplicates(records, &links, commit).await?;
+        let planner = &self.pipeline.planner;
         let mut decided = Vec::new();
         let source = |r: &Record| {
             (
@@ -593,6 +630,10 @@ impl<'a> Cycle<'a> {
         };
         for record in records {
             if record.archived || ended.contains(&record.id) {
+                continue;
+            }
+            if known_duplicates.contains(&record.id) {
+                debug!(record = %record.id, "a duplicate of a pair's record: not handed off apart");
                 continue;
             }
             let link = links.get(&record.id).cloned();
@@ -645,7 +686,6 @@ impl<'a> Cycle<'a> {
         commit: &mut Commit,
         position: &mut u64,
     ) -> Result<Vec<Write>, CycleError> {
-        let planner = &self.pipeline.planner;
         let mut writes = Vec::new();
         let mut handoffs: Vec<(Record, String, Canonical)> = Vec::new();
         for d in decided {
@@ -665,9 +705,30 @@ impl<'a> Cycle<'a> {
                 r.fields.clone(),
             )
         };
+        let handoffs = self.one_per_key(handoffs);
+        let planner = &self.pipeline.planner;
         let keys: Vec<String> = handoffs.iter().map(|(_, k, _)| k.clone()).collect();
         let existing = self.lookup_crm(&keys).await?;
+        let found_ids: Vec<String> = existing.values().map(|r| r.id.clone()).collect();
+        let paired = self
+            .store
+            .links(&self.pipeline.name, Side::Crm, &found_ids)
+            .await?;
         for (record, key, values) in handoffs {
+            if let Some(other) = existing
+                .get(&key)
+                .and_then(|found| paired.get(&found.id))
+                .filter(|other| other.marketing_id != record.id)
+            {
+                // Sales' record has its pair already: this one is its duplicate.
+                let reason = format!(
+                    "shares the key {key} with {}, whose pair has CRM record {}",
+                    other.marketing_id, other.state.crm_id
+                );
+                let (survivor, crm_id) = (other.marketing_id.clone(), other.state.crm_id.clone());
+                self.mark_duplicate(&record.id, &survivor, &crm_id, &reason, commit);
+                continue;
+            }
             let mut create_values = planner.handoff_values(&values);
             let (record_to_write, owner) = match existing.get(&key) {
                 Some(found) => {
@@ -772,7 +833,7 @@ impl<'a> Cycle<'a> {
             for record in records {
                 if let Some(key) = record.text(&key_field) {
                     // The oldest match wins when sales has duplicates; it is the one they work.
-                    found.entry(key.trim().to_lowercase()).or_insert(record);
+                    found.entry(super::key::fold(&key)).or_insert(record);
                 }
             }
         }
@@ -850,10 +911,15 @@ impl<'a> Cycle<'a> {
                     self.count_written(side, &w);
                     self.written(side, w, id, commit)
                 }
-                WriteOutcome::Deleted { message } if side == Side::Crm => {
-                    // The CRM record is gone: the pair ends, no dead letter.
+                WriteOutcome::Deleted { message } => {
+                    // The record is gone: the pair ends, no dead letter.
                     if let Some(link) = &w.link {
-                        let why = format!("the CRM record was deleted ({message})");
+                        let why = match side {
+                            Side::Crm => format!("the CRM record was deleted ({message})"),
+                            Side::Marketing => {
+                                format!("the marketing record was deleted ({message})")
+                            }
+                        };
                         self.unlink(link, &why, None, commit).await?;
                     }
                     if self.dlq_active {
@@ -875,8 +941,9 @@ impl<'a> Cycle<'a> {
                             None,
                             Vec::new(),
                         ),
-                        WriteOutcome::Deleted { message } => (message, None, Vec::new()),
-                        WriteOutcome::Created { .. } | WriteOutcome::Updated { .. } => {
+                        WriteOutcome::Created { .. }
+                        | WriteOutcome::Updated { .. }
+                        | WriteOutcome::Deleted { .. } => {
                             unreachable!("matched above")
                         }
                     };
@@ -921,17 +988,42 @@ impl<'a> Cycle<'a> {
         commit: &mut Commit,
     ) -> Result<Vec<(Write, WriteOutcome)>, CycleError> {
         let mut results = self.send_grouped(side, writes).await?;
-        if side != Side::Crm {
-            return Ok(results);
-        }
         let mut again = Vec::new();
         let mut done = Vec::with_capacity(results.len());
-        let mut claimed = std::collections::HashSet::new();
+        let mut claimed = HashMap::new();
         for (mut w, outcome) in results.drain(..) {
             let WriteOutcome::Superseded { successor } = &outcome else {
                 done.push((w, outcome));
                 continue;
             };
+            if side == Side::Marketing {
+                let Some(link) = w.link.clone() else {
+                    done.push((w, outcome));
+                    continue;
+                };
+                match self
+                    .follow_marketing_successor(&link, successor, commit)
+                    .await?
+                {
+                    Some(moved) => {
+                        w.marketing_id = moved.marketing_id.clone();
+                        w.record.id = Some(moved.marketing_id.clone());
+                        w.link = Some(moved);
+                        again.push(w);
+                    }
+                    None => {
+                        // The pair ended already; nothing more to undo.
+                        w.link = None;
+                        done.push((
+                            w,
+                            WriteOutcome::Deleted {
+                                message: "the marketing record was merged into one paired with another lead".into(),
+                            },
+                        ));
+                    }
+                }
+                continue;
+            }
             let link = w.link.clone().unwrap_or_else(|| Link {
                 marketing_id: w.marketing_id.clone(),
                 state: LinkState::new(w.record.id.clone().unwrap_or_default()),
@@ -951,7 +1043,7 @@ impl<'a> Cycle<'a> {
                 }
                 // The successor already had its pair: this one ended.
                 None => done.push((
-                    w,
+                    Write { link: None, ..w },
                     WriteOutcome::Deleted {
                         message: "the record was merged into one paired with another lead".into(),
                     },
@@ -1206,7 +1298,7 @@ impl<'a> Cycle<'a> {
             // fingerprints must not be overwritten with the older copy.
             let ids: Vec<String> = chunk.iter().map(|c| c.link.marketing_id.clone()).collect();
             let fresh = self.store.links(&p, Side::Marketing, &ids).await?;
-            let writes = chunk
+            let mut writes: Vec<Write> = chunk
                 .iter()
                 .map(|change| Write {
                     marketing_id: change.link.marketing_id.clone(),
@@ -1240,6 +1332,8 @@ impl<'a> Cycle<'a> {
                     intent: None,
                 })
                 .collect();
+            let to_duplicates = self.feedback_to_duplicates(&writes).await?;
+            writes.extend(to_duplicates);
             self.execute(Side::Marketing, writes, &mut commit).await?;
             if i == last {
                 if let Some(cursor) = held.clone() {
@@ -1304,7 +1398,7 @@ impl<'a> Cycle<'a> {
                 if let Some(found) = self
                     .lookup_crm(std::slice::from_ref(&key))
                     .await?
-                    .remove(&key.to_lowercase())
+                    .remove(&super::key::fold(&key))
                 {
                     record.id = Some(found.id);
                     record.key = None;
@@ -1329,7 +1423,7 @@ impl<'a> Cycle<'a> {
             Some(planner.fields.key().name.clone()),
         ) {
             if self.pipeline.upsert_key.is_none() || side == Side::Marketing {
-                values.insert(spec_name, Value::String(key.to_lowercase()));
+                values.insert(spec_name, Value::String(super::key::fold(key)));
             }
         }
         let owner = self
@@ -1395,7 +1489,7 @@ impl Cycle<'_> {
             .fields
             .get(&key_field)
             .and_then(Value::as_str)
-            .map(|k| k.trim().to_lowercase());
+            .map(super::key::fold);
         let found = match key {
             Some(key) => endpoint
                 .connector
@@ -1433,6 +1527,7 @@ impl Cycle<'_> {
                     )
                     .await?;
                 self.execute(Side::Crm, writes, &mut commit).await?;
+                self.settle_duplicates(&mut commit);
                 if self.pipeline.assignment.is_some() {
                     commit.set_round_robin("", position);
                 }

@@ -174,7 +174,7 @@ impl FieldMap {
             let mut value = normalise(m.to_canonical(side, raw)?);
             if m.key {
                 if let Value::String(s) = &value {
-                    value = Value::String(s.to_lowercase());
+                    value = Value::String(super::key::fold(s));
                 }
             }
             out.insert(m.name.clone(), value);

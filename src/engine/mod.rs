@@ -10,6 +10,7 @@ pub mod cycle;
 pub mod fields;
 pub mod fingerprint;
 pub mod follow_up;
+pub mod key;
 pub mod outcomes;
 pub mod pipeline;
 pub mod plan;

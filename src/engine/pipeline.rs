@@ -41,6 +41,8 @@ pub struct Pipeline {
     pub planner: Planner,
     /// Who gets new leads; `None` leaves the CRM's default owner.
     pub assignment: Option<Assignment>,
+    /// Sales' feedback also goes to the pair's marketing duplicates.
+    pub feedback_to_duplicates: bool,
     /// The follow-up SLA; `None`: no timers, notes or escalation.
     pub sla: Option<Arc<crate::config::SlaConfig>>,
     /// Sales outcomes followed back to marketing; `None`: not followed.

@@ -61,7 +61,7 @@ pub enum MarketingDecision {
     Handoff {
         /// The marketing record's id.
         marketing_id: String,
-        /// Its canonical key (lower-cased email).
+        /// Its canonical key (folded, see `engine::key`).
         key: String,
         /// All its canonical values.
         values: Canonical,

@@ -614,6 +614,69 @@ pub async fn field_tags_are_kept_per_pipeline(store: &dyn StateStore) {
     assert_eq!(store.pipelines().await.unwrap(), vec![P.to_string()]);
 }
 
+/// Marketing duplicates are found by id and by survivor, move with their
+/// survivor, are counted, cleared, and scoped to their pipeline.
+pub async fn duplicates_are_kept_by_id_and_survivor(store: &dyn StateStore) {
+    let dup = |id: &str, survivor: &str| Duplicate {
+        marketing_id: id.into(),
+        survivor: survivor.into(),
+        crm_id: format!("crm-{survivor}"),
+        at: ts("2026-12-03T10:00:00Z"),
+        reason: "same key".into(),
+    };
+    commit(store, |c| {
+        c.mark_duplicate(dup("11", "1"))
+            .mark_duplicate(dup("12", "1"))
+            .mark_duplicate(dup("21", "10"));
+    })
+    .await;
+    let ids: Vec<String> = ["11", "12", "21", "1", "99"].map(String::from).to_vec();
+    let found = store.duplicates(P, &ids).await.unwrap();
+    assert_eq!(found.len(), 3);
+    assert_eq!(found["12"], dup("12", "1"));
+    let of_1: Vec<String> = store
+        .duplicates_of(P, "1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.marketing_id)
+        .collect();
+    assert_eq!(of_1, ["11", "12"], "survivor 1 is not survivor 10's prefix");
+    assert_eq!(store.counts(P).await.unwrap().duplicates, 3);
+
+    // A duplicate that moves to another survivor leaves the first's list.
+    commit(store, |c| {
+        c.mark_duplicate(dup("12", "10")).clear_duplicate("11");
+    })
+    .await;
+    assert!(store.duplicates_of(P, "1").await.unwrap().is_empty());
+    let of_10: Vec<String> = store
+        .duplicates_of(P, "10")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.marketing_id)
+        .collect();
+    assert_eq!(of_10, ["12", "21"]);
+    assert_eq!(store.counts(P).await.unwrap().duplicates, 2);
+    let all: Vec<String> = store
+        .scan_duplicates(P, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.marketing_id)
+        .collect();
+    assert_eq!(all, ["12", "21"]);
+    assert_eq!(store.scan_duplicates(P, 1).await.unwrap().len(), 1);
+    assert!(store.scan_duplicates("other", 10).await.unwrap().is_empty());
+    // Clearing what is not there changes nothing.
+    commit(store, |c| {
+        c.clear_duplicate("nobody");
+    })
+    .await;
+    assert_eq!(store.counts(P).await.unwrap().duplicates, 2);
+}
+
 /// Runs every case, each on a fresh store from `fresh`.
 pub async fn run_all<S: StateStore>(fresh: impl Fn() -> S) {
     links_are_found_from_both_sides(&fresh()).await;
@@ -629,4 +692,5 @@ pub async fn run_all<S: StateStore>(fresh: impl Fn() -> S) {
     event_windows_cut_anywhere(&fresh()).await;
     links_agree_with_a_model(&fresh()).await;
     field_tags_are_kept_per_pipeline(&fresh()).await;
+    duplicates_are_kept_by_id_and_survivor(&fresh()).await;
 }

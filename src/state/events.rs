@@ -40,6 +40,10 @@ pub enum EventKind {
     /// The pair ended: its CRM or marketing record was deleted with no
     /// successor. The lead is handed off again if it still qualifies.
     Unlinked,
+    /// A marketing record found to be the same person as a linked pair's
+    /// (same key, or its lead merged into the pair's): remembered as a
+    /// duplicate of that pair's marketing record, never handed off apart.
+    Duplicate,
     /// A kind this build does not know (written by a newer leadbridge).
     #[serde(other)]
     Other,

@@ -19,6 +19,8 @@
 //! | `sla`       | marketing id                         | [`SlaLead`] (JSON)              |
 //! | `timers`    | due time (12 bytes), marketing id    | marketing id                    |
 //! | `outcomes`  | outcome record's CRM id              | [`OutcomeLink`] (JSON)          |
+//! | `duplicates`| `d`, duplicate's marketing id        | [`Duplicate`] (JSON)            |
+//! | `duplicates`| `s`, survivor's id, NUL, duplicate's id | (empty): the survivor's list |
 //!
 //! Buckets are described in `bucket`; an older store's `links_m` (marketing
 //! id → link) and `links_c` (CRM id → marketing id) are moved into them
@@ -36,6 +38,7 @@
 //! [`Event`]: super::Event
 //! [`SlaLead`]: super::SlaLead
 //! [`OutcomeLink`]: super::OutcomeLink
+//! [`Duplicate`]: super::Duplicate
 
 use jiff::Timestamp;
 
@@ -91,6 +94,24 @@ pub(crate) fn sided(pipeline: &str, side: Side, rest: &str) -> StateResult<Vec<u
 /// `pipeline \0 id`: an intent key.
 pub(crate) fn numbered(pipeline: &str, id: u64) -> StateResult<Vec<u8>> {
     with(pipeline, &id.to_be_bytes())
+}
+
+/// `pipeline \0 d id`: a marketing duplicate's entry.
+pub(crate) fn duplicate(pipeline: &str, marketing_id: &str) -> StateResult<Vec<u8>> {
+    let mut key = prefix(pipeline)?;
+    key.push(b'd');
+    key.extend_from_slice(marketing_id.as_bytes());
+    Ok(key)
+}
+
+/// `pipeline \0 s survivor \0`: the prefix of a survivor's duplicates; the
+/// duplicate's id follows.
+pub(crate) fn duplicates_of(pipeline: &str, survivor: &str) -> StateResult<Vec<u8>> {
+    let mut key = prefix(pipeline)?;
+    key.push(b's');
+    key.extend_from_slice(survivor.as_bytes());
+    key.push(SEP);
+    Ok(key)
 }
 
 /// `pipeline \0 time seq`: an event (or timer) key.

@@ -10,7 +10,7 @@
 //! every change of it applied, so a refused commit (a link conflict)
 //! changes nothing, as the contract says.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -18,6 +18,7 @@ use jiff::Timestamp;
 use leadbridge_core::Cursor;
 
 use super::dlq::DlqEntry;
+use super::duplicates::{Duplicate, DuplicateChange};
 use super::error::{StateError, StateResult};
 use super::events::Event;
 use super::intents::{Intent, IntentId};
@@ -54,6 +55,7 @@ struct Data {
     /// (pipeline, due, marketing id): the live timers.
     timers: BTreeSet<(String, Timestamp, String)>,
     outcomes: BTreeMap<(String, String), OutcomeLink>,
+    duplicates: BTreeMap<(String, String), Duplicate>,
     field_tags: BTreeMap<String, BTreeMap<String, u16>>,
 }
 
@@ -180,6 +182,17 @@ impl Data {
         for outcome in &commit.outcomes {
             self.outcomes
                 .insert((p.clone(), outcome.outcome_id.clone()), outcome.clone());
+        }
+        for change in &commit.duplicates {
+            match change {
+                DuplicateChange::Mark(d) => {
+                    self.duplicates
+                        .insert((p.clone(), d.marketing_id.clone()), d.clone());
+                }
+                DuplicateChange::Clear(id) => {
+                    self.duplicates.remove(&(p.clone(), id.clone()));
+                }
+            }
         }
         Ok(())
     }
@@ -344,6 +357,47 @@ impl StateStore for MemoryStore {
             links: d.links.keys().filter(|(p, _)| p == pipeline).count() as u64,
             dead_letters: d.dlq.keys().filter(|(p, _, _)| p == pipeline).count() as u64,
             pending_intents: d.intents.keys().filter(|(p, _)| p == pipeline).count() as u64,
+            duplicates: d.duplicates.keys().filter(|(p, _)| p == pipeline).count() as u64,
+        }))
+    }
+
+    async fn duplicates(
+        &self,
+        pipeline: &str,
+        ids: &[String],
+    ) -> StateResult<HashMap<String, Duplicate>> {
+        check_pipeline(pipeline)?;
+        Ok(self.read(|d| {
+            ids.iter()
+                .filter_map(|id| {
+                    d.duplicates
+                        .get(&(pipeline.to_owned(), id.clone()))
+                        .map(|dup| (id.clone(), dup.clone()))
+                })
+                .collect()
+        }))
+    }
+
+    async fn duplicates_of(&self, pipeline: &str, survivor: &str) -> StateResult<Vec<Duplicate>> {
+        check_pipeline(pipeline)?;
+        Ok(self.read(|d| {
+            d.duplicates
+                .iter()
+                .filter(|((p, _), dup)| p == pipeline && dup.survivor == survivor)
+                .map(|(_, dup)| dup.clone())
+                .collect()
+        }))
+    }
+
+    async fn scan_duplicates(&self, pipeline: &str, limit: usize) -> StateResult<Vec<Duplicate>> {
+        check_pipeline(pipeline)?;
+        Ok(self.read(|d| {
+            d.duplicates
+                .iter()
+                .filter(|((p, _), _)| p == pipeline)
+                .take(limit)
+                .map(|(_, dup)| dup.clone())
+                .collect()
         }))
     }
 

@@ -105,6 +105,7 @@ mod bucket;
 mod codec;
 pub mod conformance;
 mod dlq;
+mod duplicates;
 mod error;
 mod events;
 mod files;
@@ -122,6 +123,7 @@ mod vault;
 
 pub use crate::side::Side;
 pub use dlq::{DeadLetter, DlqEntry};
+pub use duplicates::{Duplicate, DuplicateChange};
 pub use error::{StateError, StateResult};
 pub use events::{Event, EventKind};
 pub use intents::{Intent, IntentAction, IntentId};

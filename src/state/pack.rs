@@ -386,6 +386,7 @@ fn kind_code(kind: EventKind) -> u8 {
         EventKind::Lost => 10,
         EventKind::Relinked => 11,
         EventKind::Unlinked => 12,
+        EventKind::Duplicate => 13,
     }
 }
 
@@ -401,6 +402,7 @@ fn kind_of(code: u8) -> EventKind {
         8 => EventKind::Converted,
         11 => EventKind::Relinked,
         12 => EventKind::Unlinked,
+        13 => EventKind::Duplicate,
         9 => EventKind::Won,
         10 => EventKind::Lost,
         _ => EventKind::Other,

@@ -26,6 +26,7 @@ use sled::{Db, IVec, Transactional, Tree};
 use super::bucket::{abort, Abort, BucketMap, Fences, TxMap, TxResult};
 use super::codec::{decode_link, from_json, to_json};
 use super::dlq::DlqEntry;
+use super::duplicates::{Duplicate, DuplicateChange};
 use super::error::{StateError, StateResult};
 use super::events::Event;
 use super::files::private_dir;
@@ -66,6 +67,7 @@ const COMMIT_TRIES: usize = 8;
 const LINKS: &[u8] = b"links";
 const DEAD_LETTERS: &[u8] = b"dlq";
 const INTENTS: &[u8] = b"intents";
+const DUPLICATES: &[u8] = b"duplicates";
 
 /// Tuning of the sled backend.
 #[derive(Debug, Clone)]
@@ -100,6 +102,7 @@ struct Trees {
     sla: Tree,
     timers: Tree,
     outcomes: Tree,
+    duplicates: Tree,
 }
 
 /// The state store on sled: the embedded default.
@@ -151,6 +154,7 @@ impl SledStore {
             sla: tree("sla")?,
             timers: tree("timers")?,
             outcomes: tree("outcomes")?,
+            duplicates: tree("duplicates")?,
         };
         let store = Self {
             db,
@@ -371,9 +375,17 @@ struct Plan<'a> {
     events: Vec<(Vec<u8>, Vec<u8>)>,
     rr: Vec<(Vec<u8>, [u8; 8])>,
     status: Option<Vec<u8>>,
-    counter_keys: [Vec<u8>; 3],
+    counter_keys: [Vec<u8>; 4],
     sla: Vec<PlannedSla<'a>>,
     outcomes: Vec<(Vec<u8>, Vec<u8>)>,
+    duplicates: Vec<PlannedDuplicate>,
+}
+
+/// One duplicate change: its entry's key, and for a mark its value and
+/// the survivor's list prefix.
+struct PlannedDuplicate {
+    key: Vec<u8>,
+    mark: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// One SLA state to store: its key, value and new timer key.
@@ -399,6 +411,7 @@ struct Tx<'t> {
     sla: &'t TransactionalTree,
     timers: &'t TransactionalTree,
     outcomes: &'t TransactionalTree,
+    duplicates: &'t TransactionalTree,
 }
 
 impl<'a> Plan<'a> {
@@ -432,6 +445,22 @@ impl<'a> Plan<'a> {
                 keys::with(p, outcome.outcome_id.as_bytes())?,
                 to_json("outcome", outcome)?,
             ));
+        }
+        let mut duplicates = Vec::with_capacity(commit.duplicates.len());
+        for change in &commit.duplicates {
+            duplicates.push(match change {
+                DuplicateChange::Mark(d) => PlannedDuplicate {
+                    key: keys::duplicate(p, &d.marketing_id)?,
+                    mark: Some((
+                        to_json("duplicate", d)?,
+                        keys::duplicates_of(p, &d.survivor)?,
+                    )),
+                },
+                DuplicateChange::Clear(id) => PlannedDuplicate {
+                    key: keys::duplicate(p, id)?,
+                    mark: None,
+                },
+            });
         }
         let mut cursors = Vec::with_capacity(commit.cursors.len());
         for (side, object, cursor) in &commit.cursors {
@@ -468,10 +497,12 @@ impl<'a> Plan<'a> {
                 keys::with(p, LINKS)?,
                 keys::with(p, DEAD_LETTERS)?,
                 keys::with(p, INTENTS)?,
+                keys::with(p, DUPLICATES)?,
             ],
             prefix,
             sla,
             outcomes,
+            duplicates,
         })
     }
 
@@ -562,12 +593,53 @@ impl<'a> Plan<'a> {
         for (key, value) in &self.outcomes {
             tx.outcomes.insert(key.as_slice(), value.as_slice())?;
         }
+        let duplicate_delta = self.apply_duplicates(tx)?;
 
-        let [links, dlq, intents] = &self.counter_keys;
+        let [links, dlq, intents, duplicates] = &self.counter_keys;
         add_to_counter(tx.counters, links, link_delta)?;
         add_to_counter(tx.counters, dlq, dlq_delta)?;
         add_to_counter(tx.counters, intents, intent_delta)?;
+        add_to_counter(tx.counters, duplicates, duplicate_delta)?;
         Ok(())
+    }
+
+    /// Applies the duplicate changes in order: an entry per duplicate and
+    /// one under its survivor's list (moved when the survivor changes);
+    /// returns how many duplicates there are more.
+    fn apply_duplicates(&self, tx: &Tx<'_>) -> TxResult<i64> {
+        let pipeline = &self.commit.pipeline;
+        let mut delta = 0;
+        for planned in &self.duplicates {
+            let old = match tx.duplicates.get(planned.key.as_slice())? {
+                Some(bytes) => Some(from_json::<Duplicate>("duplicate", &bytes).or_else(abort)?),
+                None => None,
+            };
+            if let Some(old) = &old {
+                let mut list = keys::duplicates_of(pipeline, &old.survivor).or_else(abort)?;
+                list.extend_from_slice(old.marketing_id.as_bytes());
+                tx.duplicates.remove(list)?;
+            }
+            match &planned.mark {
+                Some((value, list)) => {
+                    if old.is_none() {
+                        delta += 1;
+                    }
+                    tx.duplicates
+                        .insert(planned.key.as_slice(), value.as_slice())?;
+                    let mut list = list.clone();
+                    let id = &planned.key[self.prefix.len() + 1..];
+                    list.extend_from_slice(id);
+                    tx.duplicates.insert(list, &[][..])?;
+                }
+                None => {
+                    if old.is_some() {
+                        delta -= 1;
+                        tx.duplicates.remove(planned.key.as_slice())?;
+                    }
+                }
+            }
+        }
+        Ok(delta)
     }
 
     /// Applies the link changes in order to the loaded buckets (forward by
@@ -833,6 +905,7 @@ impl StateStore for SledStore {
             links: self.counter(pipeline, LINKS)?,
             dead_letters: self.counter(pipeline, DEAD_LETTERS)?,
             pending_intents: self.counter(pipeline, INTENTS)?,
+            duplicates: self.counter(pipeline, DUPLICATES)?,
         })
     }
 
@@ -934,6 +1007,43 @@ impl StateStore for SledStore {
         .transpose()
     }
 
+    async fn duplicates(
+        &self,
+        pipeline: &str,
+        ids: &[String],
+    ) -> StateResult<HashMap<String, Duplicate>> {
+        let mut out = HashMap::new();
+        for id in ids {
+            if let Some(v) = self.get(&self.trees.duplicates, &keys::duplicate(pipeline, id)?)? {
+                out.insert(id.clone(), from_json("duplicate", &v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn duplicates_of(&self, pipeline: &str, survivor: &str) -> StateResult<Vec<Duplicate>> {
+        let list = keys::duplicates_of(pipeline, survivor)?;
+        let mut out = Vec::new();
+        for item in self.trees.duplicates.scan_prefix(&list) {
+            let (key, _) = item.map_err(backend)?;
+            let id = keys::text(&key[list.len()..])?;
+            if let Some(v) = self.get(&self.trees.duplicates, &keys::duplicate(pipeline, &id)?)? {
+                out.push(from_json("duplicate", &v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn scan_duplicates(&self, pipeline: &str, limit: usize) -> StateResult<Vec<Duplicate>> {
+        let entries = keys::duplicate(pipeline, "")?;
+        let mut out = Vec::new();
+        for item in self.trees.duplicates.scan_prefix(&entries).take(limit) {
+            let (_, v) = item.map_err(backend)?;
+            out.push(from_json("duplicate", &v)?);
+        }
+        Ok(out)
+    }
+
     async fn field_tags(&self, pipeline: &str) -> StateResult<BTreeMap<String, u16>> {
         keys::check_pipeline(pipeline)?;
         match self
@@ -984,6 +1094,7 @@ impl SledStore {
             &t.sla,
             &t.timers,
             &t.outcomes,
+            &t.duplicates,
         )
             .transaction(
                 |(
@@ -1000,6 +1111,7 @@ impl SledStore {
                     sla,
                     timers,
                     outcomes,
+                    duplicates,
                 )| {
                     plan.apply(&Tx {
                         links,
@@ -1015,6 +1127,7 @@ impl SledStore {
                         sla,
                         timers,
                         outcomes,
+                        duplicates,
                     })
                 },
             )

@@ -21,6 +21,9 @@ pub struct CycleCounts {
     pub echoes: u64,
     /// Records sent to the dead letter queue.
     pub dead_lettered: u64,
+    /// Marketing records found to be duplicates of a pair's.
+    #[serde(default)]
+    pub duplicates: u64,
 }
 
 impl CycleCounts {
@@ -34,6 +37,7 @@ impl CycleCounts {
             .saturating_add(other.written_marketing);
         self.echoes = self.echoes.saturating_add(other.echoes);
         self.dead_lettered = self.dead_lettered.saturating_add(other.dead_lettered);
+        self.duplicates = self.duplicates.saturating_add(other.duplicates);
     }
 }
 
@@ -81,4 +85,7 @@ pub struct PipelineCounts {
     pub dead_letters: u64,
     /// Intents recorded and not yet resolved.
     pub pending_intents: u64,
+    /// Marketing duplicates remembered (see [`super::Duplicate`]).
+    #[serde(default)]
+    pub duplicates: u64,
 }

@@ -15,6 +15,7 @@ use leadbridge_core::Cursor;
 use serde::Serialize;
 
 use super::dlq::{DeadLetter, DlqEntry};
+use super::duplicates::{Duplicate, DuplicateChange};
 use super::error::StateResult;
 use super::events::Event;
 use super::intents::{Intent, IntentId};
@@ -113,6 +114,19 @@ pub trait StateStore: Send + Sync {
         until: Timestamp,
     ) -> StateResult<Vec<Event>>;
 
+    /// The marketing duplicates among `ids`, by marketing id.
+    async fn duplicates(
+        &self,
+        pipeline: &str,
+        ids: &[String],
+    ) -> StateResult<HashMap<String, Duplicate>>;
+
+    /// The duplicates whose survivor is `survivor`, by marketing id.
+    async fn duplicates_of(&self, pipeline: &str, survivor: &str) -> StateResult<Vec<Duplicate>>;
+
+    /// Up to `limit` duplicates, by marketing id (status page, dump).
+    async fn scan_duplicates(&self, pipeline: &str, limit: usize) -> StateResult<Vec<Duplicate>>;
+
     /// Every pipeline that has any state, sorted.
     async fn pipelines(&self) -> StateResult<Vec<String>>;
 
@@ -179,6 +193,7 @@ pub trait StateStore: Send + Sync {
                 cursors: self.cursors(&name).await?,
                 round_robin: self.round_robins(&name).await?,
                 links,
+                duplicates: self.scan_duplicates(&name, options.max_links).await?,
                 pending_intents: self.pending_intents(&name).await?,
                 dead_letters: self.dead_letters(&name).await?,
                 events: self
@@ -233,6 +248,8 @@ pub struct Commit {
     /// Fingerprint tags given to canonical fields for the first time (see
     /// [`StateStore::field_tags`]); merged into the pipeline's table.
     pub field_tags: BTreeMap<String, u16>,
+    /// Marketing duplicates to remember or forget, in order.
+    pub duplicates: Vec<DuplicateChange>,
 }
 
 impl Commit {
@@ -257,6 +274,7 @@ impl Commit {
             && self.sla.is_empty()
             && self.outcomes.is_empty()
             && self.field_tags.is_empty()
+            && self.duplicates.is_empty()
     }
 
     /// The state this commit gives marketing record `marketing_id`'s link,
@@ -273,6 +291,29 @@ impl Commit {
             }
         }
         None
+    }
+
+    /// Remembers a marketing duplicate.
+    pub fn mark_duplicate(&mut self, duplicate: Duplicate) -> &mut Self {
+        self.duplicates.push(DuplicateChange::Mark(duplicate));
+        self
+    }
+
+    /// Forgets a marketing duplicate.
+    pub fn clear_duplicate(&mut self, marketing_id: impl Into<String>) -> &mut Self {
+        self.duplicates
+            .push(DuplicateChange::Clear(marketing_id.into()));
+        self
+    }
+
+    /// The duplicate entry this commit leaves for `marketing_id`:
+    /// `Some(Some(_))` marked, `Some(None)` cleared, `None` untouched.
+    pub fn pending_duplicate(&self, marketing_id: &str) -> Option<Option<Duplicate>> {
+        self.duplicates.iter().rev().find_map(|c| match c {
+            DuplicateChange::Mark(d) if d.marketing_id == marketing_id => Some(Some(d.clone())),
+            DuplicateChange::Clear(id) if id == marketing_id => Some(None),
+            _ => None,
+        })
     }
 
     /// Gives canonical field `name` the fingerprint tag `tag`, for good.
@@ -406,6 +447,8 @@ pub struct PipelineDump {
     pub round_robin: BTreeMap<String, u64>,
     /// Links (up to the dump's limit).
     pub links: Vec<Link>,
+    /// Marketing duplicates (up to the dump's link limit).
+    pub duplicates: Vec<Duplicate>,
     /// Intents not yet resolved.
     pub pending_intents: Vec<Intent>,
     /// The dead letter queue.

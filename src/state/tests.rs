@@ -88,7 +88,8 @@ async fn everything_survives_a_reopen() {
         PipelineCounts {
             links: 1,
             dead_letters: 1,
-            pending_intents: 1
+            pending_intents: 1,
+            duplicates: 0,
         }
     );
     // Intent ids keep growing across restarts: a replayed id is never reused.

@@ -72,6 +72,8 @@ pub struct WorldOptions {
     pub rule: &'static str,
     /// The canonical fields a lead must have to be handed off.
     pub require: &'static str,
+    /// Extra lines of the `[pipelines.handoff]` table.
+    pub handoff_extra: &'static str,
     /// A `[pipelines.sla]` table appended to the pipeline; `{owner0}`,
     /// `{owner1}`, `{owner2}` are replaced by the simulator's user ids.
     pub sla: String,
@@ -113,6 +115,7 @@ impl Default for WorldOptions {
             schedule: "*/1 * * * * *",
             rule: RULE,
             require: r#"["email", "last_name", "company"]"#,
+            handoff_extra: "",
             sla: String::new(),
             outcomes: String::new(),
             secrets: Secrets::default(),
@@ -230,6 +233,7 @@ owner = {{ crm = "OwnerId", owner = "crm" }}
 when = "{rule}"
 require = {require}
 assign = {{ strategy = "round_robin", owners = [{owners_toml}] }}
+{handoff_extra}
 "#,
             hs = hubspot.url(),
             sf = salesforce.url(),
@@ -239,6 +243,7 @@ assign = {{ strategy = "round_robin", owners = [{owners_toml}] }}
             conflict = options.company_conflict,
             rule = options.rule,
             require = options.require,
+            handoff_extra = options.handoff_extra,
         );
         let mut sla = options.sla.clone();
         for (i, o) in owners.iter().enumerate() {

@@ -62,7 +62,7 @@ impl Cycle<'_> {
         commit: &mut Commit,
     ) -> Result<HashSet<String>, CycleError> {
         let mut handled = HashSet::new();
-        let mut claimed = HashSet::new();
+        let mut claimed = HashMap::new();
         for record in records {
             let Some(link) = links.get(&record.id) else {
                 continue;
@@ -111,29 +111,71 @@ impl Cycle<'_> {
                 let Some(link) = self.store.link(&p, Side::Marketing, old).await? else {
                     continue;
                 };
-                let now = self.clock.now();
-                let mut event = Event::new(now, EventKind::Relinked, record.id.clone());
-                event.crm_id = Some(link.state.crm_id.clone());
-                event.owner = link.state.owner.clone();
-                event
-                    .detail
-                    .insert("reason".into(), Value::from("marketing_merge"));
-                event
-                    .detail
-                    .insert("from_marketing_id".into(), Value::from(old.clone()));
-                commit.remove_link(old.clone());
-                if winner_linked {
-                    // The survivor has its own pair; the absorbed one ends.
-                    event.detail.insert("kept".into(), Value::Bool(false));
-                } else {
-                    commit.upsert_link(record.id.clone(), link.state.clone());
-                    winner_linked = true;
-                }
-                info!(pipeline = %p, from = %old, to = %record.id, "marketing records merged: the pair follows the survivor");
-                commit.event(event);
+                self.move_marketing_pair(&link, &record.id, winner_linked, commit)
+                    .await?;
+                winner_linked = true;
             }
         }
         Ok(handled)
+    }
+
+    /// Moves a pair to the marketing record that absorbed its own, found
+    /// by a write (the tool answered the old id with its successor).
+    /// Returns the moved link, or `None` when the survivor has a pair of
+    /// its own (this one ended).
+    pub(super) async fn follow_marketing_successor(
+        &mut self,
+        link: &Link,
+        successor: &Successor,
+        commit: &mut Commit,
+    ) -> Result<Option<Link>, CycleError> {
+        let p = self.pipeline.name.clone();
+        let taken = commit.pending_link(&successor.id).is_some()
+            || self
+                .store
+                .link(&p, Side::Marketing, &successor.id)
+                .await?
+                .is_some();
+        self.move_marketing_pair(link, &successor.id, taken, commit)
+            .await?;
+        Ok((!taken).then(|| Link {
+            marketing_id: successor.id.clone(),
+            state: link.state.clone(),
+        }))
+    }
+
+    /// The pair of `link` goes to marketing record `to`, unless `to` has
+    /// its own (`taken`): then the absorbed pair ends, its SLA stopped.
+    async fn move_marketing_pair(
+        &mut self,
+        link: &Link,
+        to: &str,
+        taken: bool,
+        commit: &mut Commit,
+    ) -> Result<(), CycleError> {
+        let old = &link.marketing_id;
+        let now = self.clock.now();
+        let mut event = Event::new(now, EventKind::Relinked, to.to_owned());
+        event.crm_id = Some(link.state.crm_id.clone());
+        event.owner = link.state.owner.clone();
+        event
+            .detail
+            .insert("reason".into(), Value::from("marketing_merge"));
+        event
+            .detail
+            .insert("from_marketing_id".into(), Value::from(old.clone()));
+        commit.remove_link(old.clone());
+        if taken {
+            // The survivor has its own pair; the absorbed one ends.
+            event.detail.insert("kept".into(), Value::Bool(false));
+            super::super::follow_up::lifecycle::ended(self.pipeline, self.store, old, commit)
+                .await?;
+        } else {
+            commit.upsert_link(to.to_owned(), link.state.clone());
+        }
+        info!(pipeline = %self.pipeline.name, from = %old, to, "marketing records merged: the pair follows the survivor");
+        commit.event(event);
+        Ok(())
     }
 
     /// Moves a pair to the record that replaced its CRM record.
@@ -142,17 +184,21 @@ impl Cycle<'_> {
         link: &Link,
         successor: &Successor,
         at: jiff::Timestamp,
-        claimed: &mut HashSet<String>,
+        claimed: &mut HashMap<String, String>,
         commit: &mut Commit,
     ) -> Result<(), CycleError> {
         let p = self.pipeline.name.clone();
         let now = self.clock.now();
-        let taken = claimed.contains(&successor.id)
-            || self
+        // The marketing record whose pair the successor has already.
+        let taken = match claimed.get(&successor.id) {
+            Some(other) => Some(other.clone()),
+            None => self
                 .store
                 .link(&p, Side::Crm, &successor.id)
                 .await?
-                .is_some_and(|other| other.marketing_id != link.marketing_id);
+                .map(|other| other.marketing_id)
+                .filter(|other| *other != link.marketing_id),
+        };
         let reason = match successor.reason {
             SuccessorReason::Converted => "converted",
             SuccessorReason::Merged => "merged",
@@ -173,8 +219,10 @@ impl Cycle<'_> {
             "to".into(),
             Value::from(format!("{} {}", successor.object, successor.id)),
         );
-        if taken {
-            // Two pairs would share one CRM record: the one already there stays.
+        if let Some(survivor) = taken {
+            // Two pairs would share one CRM record: the one already there
+            // stays, and this marketing record becomes its duplicate (the
+            // person is not handed off again as a new lead).
             event.detail.insert("kept".into(), Value::Bool(false));
             commit.event(event);
             commit.remove_link(link.marketing_id.clone());
@@ -185,9 +233,17 @@ impl Cycle<'_> {
                 commit,
             )
             .await?;
+            let reason = format!("its CRM record was {reason} into {}", successor.id);
+            self.mark_duplicate(
+                &link.marketing_id,
+                &survivor,
+                &successor.id,
+                &reason,
+                commit,
+            );
             return Ok(());
         }
-        claimed.insert(successor.id.clone());
+        claimed.insert(successor.id.clone(), link.marketing_id.clone());
         let mut state = link.state.clone();
         state.crm_id = successor.id.clone();
         state.crm_object =
@@ -271,9 +327,9 @@ impl Cycle<'_> {
         Ok(())
     }
 
-    /// The canonical key a CRM record holds, lower-cased as keys are.
+    /// The canonical key a CRM record holds, folded as keys are.
     fn crm_key_of(&self, record: &Record) -> Option<String> {
         let field = self.pipeline.planner.fields.key().crm.as_deref()?;
-        record.text(field).map(|k| k.trim().to_lowercase())
+        record.text(field).map(|k| crate::engine::key::fold(&k))
     }
 }

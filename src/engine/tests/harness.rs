@@ -31,8 +31,9 @@ use crate::engine::clock::Clock;
 use crate::engine::cycle::{Cycle, CycleError, CycleReport};
 use crate::engine::pipeline::Pipeline;
 use crate::state::{
-    Commit, CursorEntry, DlqEntry, Event, EventKind, Intent, IntentId, Link, MemoryStore,
-    OutcomeLink, PipelineCounts, PipelineStatus, Side, SlaLead, StateResult, StateStore,
+    Commit, CursorEntry, DlqEntry, Duplicate, Event, EventKind, Intent, IntentId, Link,
+    MemoryStore, OutcomeLink, PipelineCounts, PipelineStatus, Side, SlaLead, StateResult,
+    StateStore,
 };
 
 /// The pipeline's name in every test config.
@@ -322,6 +323,19 @@ impl StateStore for RecordingStore {
         until: Timestamp,
     ) -> StateResult<Vec<Event>> {
         self.inner.events(pipeline, from, until).await
+    }
+    async fn duplicates(
+        &self,
+        pipeline: &str,
+        ids: &[String],
+    ) -> StateResult<HashMap<String, Duplicate>> {
+        self.inner.duplicates(pipeline, ids).await
+    }
+    async fn duplicates_of(&self, pipeline: &str, survivor: &str) -> StateResult<Vec<Duplicate>> {
+        self.inner.duplicates_of(pipeline, survivor).await
+    }
+    async fn scan_duplicates(&self, pipeline: &str, limit: usize) -> StateResult<Vec<Duplicate>> {
+        self.inner.scan_duplicates(pipeline, limit).await
     }
     async fn pipelines(&self) -> StateResult<Vec<String>> {
         self.inner.pipelines().await
