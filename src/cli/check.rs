@@ -24,7 +24,7 @@ use crate::daemon::Daemon;
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The config file to check.
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// Also connect to every tool with the configured credentials and check
     /// the config against their metadata and users.

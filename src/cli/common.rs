@@ -9,6 +9,14 @@ use std::io::IsTerminal;
 
 use crate::config::{Config, LogFormat};
 
+/// Where the config is when neither `--config` nor [`CONFIG_ENV`] says:
+/// the unit's `ConfigurationDirectory=leadbridge`, so `leadbridge status`
+/// on the server needs no flag.
+pub const DEFAULT_CONFIG: &str = "/etc/leadbridge/leadbridge.toml";
+
+/// The environment variable that names the config when `--config` is not given.
+pub const CONFIG_ENV: &str = "LEADBRIDGE_CONFIG";
+
 /// Loads and validates the config; on failure prints every problem (file,
 /// line, column) to stderr and returns the exit code to leave with.
 pub fn load_config(path: &Path) -> Result<Config, ExitCode> {

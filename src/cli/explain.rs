@@ -15,7 +15,7 @@ use crate::state::Side;
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The config file.
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// The pipeline.
     #[arg(long)]

@@ -15,7 +15,7 @@ use crate::state::{Commit, Side};
 #[derive(Debug, Args)]
 pub struct ResyncArgs {
     /// The config file.
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// The pipeline to re-read.
     #[arg(long)]

@@ -28,7 +28,7 @@ use crate::daemon::{Daemon, Input, Notifier, Stopped};
 #[command(after_help = exit::HELP)]
 pub struct RunArgs {
     /// The config file.
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// Run one cycle of every pipeline, then exit (see the exit codes below).
     #[arg(long)]

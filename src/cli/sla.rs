@@ -31,7 +31,7 @@ pub enum SlaCommand {
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
     /// The config file.
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// The pipeline whose `[pipelines.sla]` to use.
     #[arg(long)]

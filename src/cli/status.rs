@@ -14,7 +14,7 @@ use crate::state::{CursorEntry, PipelineCounts, PipelineStatus, StateStore};
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// The config file.
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
