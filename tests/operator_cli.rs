@@ -9,7 +9,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 
 use jiff::Timestamp;
-use leadbridge::state::{Commit, DeadLetter, Side, StateStore};
+use leadbridge::state::{Commit, DeadLetter, Side};
 use support::*;
 
 fn bin() -> Command {
@@ -160,8 +160,8 @@ fn completions_and_man_pages_come_from_the_command_line_itself() {
             "status",
             "dlq",
             "resync",
-            "--dry-run",
-            "--config",
+            "dry-run",
+            "config",
             "completions",
         ] {
             assert!(text.contains(word), "{shell} completes {word}");
@@ -185,11 +185,256 @@ fn completions_and_man_pages_come_from_the_command_line_itself() {
     let out = bin().args(["man", "status"]).output().unwrap();
     assert!(out.status.success());
     let page = String::from_utf8_lossy(&out.stdout);
-    assert!(page.contains(".TH leadbridge\\-status 1"), "{page}");
+    assert!(page.contains(".TH leadbridge-status 1"), "{page}");
     assert!(
         page.contains("LEADBRIDGE_CONFIG") && page.contains("\\-\\-json"),
         "{page}"
     );
     let out = bin().args(["man", "nope"]).output().unwrap();
     assert!(!out.status.success());
+}
+
+/// Runs the binary with the world's config; returns (exit code, stdout, stderr).
+fn run_json(world: &World, args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let out = bin()
+        .args(args)
+        .arg("--config")
+        .arg(&world.config_path)
+        .output()
+        .expect("run leadbridge");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e}):\n{stdout}\n{stderr}"));
+    (out.status.code(), json, stderr)
+}
+
+const SLA: &str = r#"
+[pipelines.sla]
+calendar = { timezone = "Asia/Tokyo", days = "Mon-Fri", hours = "09:00-18:00", holidays = ["2026-12-31", "2027-01-01"] }
+first_touch = { within = "8h", touched_when = "status != 'NEW'" }
+manager = "{owner0}"
+on_breach = [
+  { after = "0h", task = { for = "owner", subject = "SLA breached: {name}" } },
+  { after = "4h", reassign = "round_robin", task = { for = "manager", subject = "Escalated: {name}" } },
+]
+recycle = { after = "5d", set = { lifecycle = "lead", disqualify_reason = "SLA_EXPIRED" } }
+tasks = { object = "Task", subject = "Subject", parent = "WhoId", owner = "OwnerId" }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_for_explain_the_dry_run_sla_preview_and_check() {
+    let world = World::start(WorldOptions {
+        contacts: 40,
+        sla: SLA.to_string(),
+        ..WorldOptions::default()
+    })
+    .await;
+    let all = contacts(&world, 40);
+    let qualifying = all.iter().filter(|c| qualifies(c)).count();
+    assert!(qualifying > 0);
+    let held = all
+        .iter()
+        .find(|c| {
+            c.text("hubspotscore")
+                .and_then(|s| s.parse::<f64>().ok())
+                .is_some_and(|s| s < 60.0)
+        })
+        .expect("a low-score contact");
+
+    // The dry run's plan: one object per write, nothing written.
+    let (code, plan, err) = run_json(&world, &["run", "--dry-run", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let p = &plan[0];
+    assert_eq!(p["pipeline"], "inbound");
+    assert_eq!((&p["ok"], &p["dry_run"]), (&true.into(), &true.into()));
+    let planned = p["planned"].as_array().unwrap();
+    assert_eq!(planned.len(), qualifying, "{plan}");
+    for w in planned {
+        assert_eq!(w["action"], "create", "{w}");
+        assert_eq!(w["side"], "crm", "{w}");
+        assert!(w["fields"]["Email"].is_string(), "{w}");
+        assert!(w["marketing_id"].is_string(), "{w}");
+    }
+    assert_eq!(p["counts"]["written_crm"], qualifying as u64);
+    assert_eq!(world.sf().count("Lead"), 0, "a dry run writes nothing");
+
+    // explain: the held-back lead's conditions with the values they read.
+    let email = held.text("email").unwrap();
+    let (code, e, err) = run_json(
+        &world,
+        &[
+            "explain",
+            "--pipeline",
+            "inbound",
+            "--email",
+            &email,
+            "--json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(e["verdict"], "held_back", "{e}");
+    assert_eq!(e["record_id"], held.id.as_str());
+    let score = e["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["condition"] == "score >= 60")
+        .unwrap_or_else(|| panic!("{e}"));
+    assert_eq!(score["held"], false, "{e}");
+    let expected: f64 = held.text("hubspotscore").unwrap().parse().unwrap();
+    assert_eq!(score["values"]["score"].as_f64(), Some(expected), "{e}");
+    let (code, e, _) = run_json(
+        &world,
+        &[
+            "explain",
+            "--pipeline",
+            "inbound",
+            "--email",
+            "nobody@example.invalid",
+            "--json",
+        ],
+    );
+    assert_eq!((code, &e["verdict"]), (Some(1), &"not_found".into()), "{e}");
+
+    // sla preview: Friday 17:00 in Tokyo with 8 business hours is due Monday 16:00.
+    let (code, s, err) = run_json(
+        &world,
+        &[
+            "sla",
+            "preview",
+            "--pipeline",
+            "inbound",
+            "--handed-off-at",
+            "2026-12-04T17:00:00+09:00",
+            "--json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(s["first_touch_due"]["at"], "2026-12-07T07:00:00Z", "{s}");
+    assert!(
+        s["first_touch_due"]["local"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-12-07T16:00:00+09:00"),
+        "{s}"
+    );
+    assert_eq!(s["escalation_steps"].as_array().unwrap().len(), 2, "{s}");
+    assert_eq!(
+        s["escalation_steps"][1]["due"]["at"], "2026-12-08T02:00:00Z",
+        "{s}"
+    );
+    assert!(s["recycle"]["due"]["at"].is_string(), "{s}");
+
+    // check, offline and online, on a good config.
+    let (code, c, err) = run_json(&world, &["check", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        (&c["ok"], &c["online"]),
+        (&true.into(), &false.into()),
+        "{c}"
+    );
+    assert_eq!(c["errors"], serde_json::json!([]));
+    let (code, c, err) = run_json(&world, &["check", "--online", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        (&c["ok"], &c["online"]),
+        (&true.into(), &true.into()),
+        "{c}"
+    );
+
+    // A field the CRM lacks: online only, located, with what was expected.
+    let text = std::fs::read_to_string(&world.config_path).unwrap();
+    let typo = text.replace(r#"crm = "FirstName""#, r#"crm = "First_Name__typo""#);
+    assert_ne!(text, typo);
+    std::fs::write(&world.config_path, &typo).unwrap();
+    let (code, c, _) = run_json(&world, &["check", "--online", "--json"]);
+    assert_eq!(code, Some(2), "{c}");
+    assert_eq!(c["ok"], false);
+    let e = c["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["message"].as_str().unwrap().contains("First_Name__typo"))
+        .unwrap_or_else(|| panic!("{c}"));
+    let line = typo
+        .lines()
+        .position(|l| l.contains("First_Name__typo"))
+        .unwrap()
+        + 1;
+    assert_eq!(e["line"], line, "{e}");
+    assert!(e["column"].as_u64().unwrap() > 0, "{e}");
+    assert!(e["file"].as_str().unwrap().ends_with(".toml"), "{e}");
+    assert!(e.get("expected").is_some(), "{e}");
+
+    // A file that does not parse: offline, located.
+    std::fs::write(&world.config_path, text.replace("[daemon]", "[deamon]")).unwrap();
+    let (code, c, _) = run_json(&world, &["check", "--json"]);
+    assert_eq!(code, Some(2), "{c}");
+    let errors = c["errors"].as_array().unwrap();
+    assert!(!errors.is_empty(), "{c}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["line"].as_u64() > Some(0)
+                && e["message"].as_str().unwrap().contains("deamon")),
+        "{c}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_systemd_error_lines_carry_the_journal_priority() {
+    use std::os::unix::fs::MetadataExt;
+    let world = World::start(WorldOptions {
+        contacts: 5,
+        ..WorldOptions::default()
+    })
+    .await;
+    let text = std::fs::read_to_string(&world.config_path).unwrap();
+    let typo = text.replace(r#"crm = "FirstName""#, r#"crm = "First_Name__typo""#);
+    std::fs::write(&world.config_path, typo).unwrap();
+    // stderr is a file standing for journald's stream; systemd names it in
+    // $JOURNAL_STREAM as device:inode, which is what the daemon checks.
+    let log_path = world.path().join("journal-stream");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let meta = log.metadata().unwrap();
+    let run = |stream: String| {
+        let log = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&log_path)
+            .unwrap();
+        let status = bin()
+            .args(["run", "--once", "--config"])
+            .arg(&world.config_path)
+            .env("JOURNAL_STREAM", stream)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(2), "the config does not fit the tools");
+        std::fs::read_to_string(&log_path).unwrap()
+    };
+    let journal = run(format!("{}:{}", meta.dev(), meta.ino()));
+    let error = journal
+        .lines()
+        .find(|l| l.contains("cannot start"))
+        .unwrap_or_else(|| panic!("{journal}"));
+    // The test config logs human lines; the prefix is the same for JSON.
+    let line = error
+        .strip_prefix("<3>")
+        .unwrap_or_else(|| panic!("{error}"));
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(
+        !line.contains('\u{1b}'),
+        "no colour codes in the journal: {line}"
+    );
+    assert!(
+        journal.lines().any(|l| l.starts_with("<6>")),
+        "info lines: {journal}"
+    );
+    // Another stream (stderr is not the journal): no prefixes.
+    let plain = run(format!("{}:{}", meta.dev(), meta.ino() + 1));
+    assert!(plain.contains("cannot start"), "{plain}");
+    assert!(!plain.lines().any(|l| l.starts_with('<')), "{plain}");
 }

@@ -140,8 +140,9 @@ pub async fn serve(
     state: AdminState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    if let Err(e) = crate::metrics::prometheus() {
-        warn!(error = %e, "/metrics will answer 500");
+    match crate::metrics::prometheus() {
+        Ok(_) => state.register_metrics(),
+        Err(e) => warn!(error = %e, "/metrics will answer 500"),
     }
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, "admin server listening");

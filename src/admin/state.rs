@@ -113,6 +113,24 @@ impl AdminState {
             .topology
             .write()
             .unwrap_or_else(|e| e.into_inner()) = topology;
+        self.register_metrics();
+    }
+
+    /// Registers every series of the current pipelines, connectors and
+    /// webhook sources at zero (see [`crate::metrics::register`]); a no-op
+    /// until the admin server has installed the recorder.
+    pub fn register_metrics(&self) {
+        let t = self.topology();
+        let pipelines: Vec<String> = t
+            .pipelines
+            .iter()
+            .map(|s| s.pipeline.name.clone())
+            .collect();
+        let connectors: Vec<String> = t.connectors.keys().cloned().collect();
+        let mut sources: Vec<&'static str> = t.webhooks.iter().map(|w| w.kind).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        crate::metrics::register(&pipelines, &connectors, &sources);
     }
 
     pub(crate) fn topology(&self) -> Arc<Topology> {

@@ -110,22 +110,7 @@ pub fn run(args: DlqArgs) -> anyhow::Result<ExitCode> {
                 } else if all.is_empty() {
                     println!("the dead letter queue is empty");
                 } else {
-                    println!(
-                        "{:<12} {:<10} {:<20} {:>8}  {:<24} {:<24} reason",
-                        "pipeline", "side", "record", "attempts", "first seen", "last seen"
-                    );
-                    for e in &all {
-                        println!(
-                            "{:<12} {:<10} {:<20} {:>8}  {:<24} {:<24} {}",
-                            e.pipeline,
-                            e.side.as_str(),
-                            e.record_id,
-                            e.attempts,
-                            e.first_seen.to_string(),
-                            e.last_seen.to_string(),
-                            e.reason
-                        );
-                    }
+                    print!("{}", super::tables::dead_letters(&all));
                 }
                 Ok(ExitCode::SUCCESS)
             }

@@ -7,6 +7,7 @@ mod demo;
 mod dlq;
 pub mod exit;
 mod explain;
+pub mod logging;
 mod manual;
 pub mod pipe;
 mod report;
@@ -15,6 +16,7 @@ mod run;
 pub mod simulate;
 mod sla;
 mod status;
+mod tables;
 
 use std::process::ExitCode;
 
