@@ -438,3 +438,57 @@ async fn under_systemd_error_lines_carry_the_journal_priority() {
     assert!(plain.contains("cannot start"), "{plain}");
     assert!(!plain.lines().any(|l| l.starts_with('<')), "{plain}");
 }
+
+/// The README's "Run one by hand": `simulate hubspot` serves the API, and
+/// the README's search request answers with the seeded people; SIGTERM
+/// stops it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_serves_the_readme_request_and_stops_on_sigterm() {
+    use std::io::BufRead;
+    let mut child = bin()
+        .args([
+            "simulate",
+            "hubspot",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            "demo-token",
+            "--seed-records",
+            "5",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .split("listening on ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{first}"))
+        .trim()
+        .to_owned();
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/crm/v3/objects/contacts/search"))
+        .bearer_auth("demo-token")
+        .json(&serde_json::json!({"limit": 2, "properties": ["email", "hubspotscore"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(2), "{body}");
+    assert!(
+        body["results"][0]["properties"]["email"].is_string(),
+        "{body}"
+    );
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|l| l.contains("simulator stopped")),
+        "{rest:?}"
+    );
+}
