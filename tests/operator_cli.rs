@@ -160,7 +160,7 @@ fn completions_and_man_pages_come_from_the_command_line_itself() {
             "status",
             "dlq",
             "resync",
-            "dry-run",
+            "only-unlinked",
             "config",
             "completions",
         ] {
@@ -490,5 +490,109 @@ async fn simulate_serves_the_readme_request_and_stops_on_sigterm() {
     assert!(
         rest.iter().any(|l| l.contains("simulator stopped")),
         "{rest:?}"
+    );
+}
+
+/// After the handoff rule is loosened, contacts that now qualify are not
+/// read again until they change; `resync --only-unlinked` re-reads
+/// marketing (only) and hands them off, without writing the linked ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resync_only_unlinked_picks_up_leads_a_loosened_rule_qualifies() {
+    let world = World::start(WorldOptions {
+        contacts: 120,
+        ..WorldOptions::default()
+    })
+    .await;
+    // Each cycle starts past both vendors' change-pass overlaps, so an
+    // incremental pass reads only what changed since the one before.
+    let later = || {
+        world
+            .hs()
+            .clock()
+            .advance(std::time::Duration::from_secs(600));
+        world
+            .sf()
+            .clock()
+            .advance(std::time::Duration::from_secs(600));
+    };
+    later();
+    let first = {
+        let daemon = world.daemon();
+        cycle(&daemon).await
+    };
+    assert!(first.handoffs > 0);
+    let text = std::fs::read_to_string(&world.config_path).unwrap();
+    let looser = text.replace("score >= 60", "score >= 30");
+    assert_ne!(text, looser);
+    std::fs::write(&world.config_path, looser).unwrap();
+    let now_qualify = contacts(&world, 120)
+        .iter()
+        .filter(|c| {
+            let has = |f: &str| c.text(f).is_some_and(|v| !v.trim().is_empty());
+            c.text("hubspotscore")
+                .and_then(|s| s.parse::<f64>().ok())
+                .is_some_and(|s| (30.0..60.0).contains(&s))
+                && c.text("lifecyclestage").as_deref() == Some("marketingqualifiedlead")
+                && has("email")
+                && has("lastname")
+                && has("company")
+        })
+        .count() as u64;
+    assert!(now_qualify > 0, "the seed has contacts between 30 and 60");
+    // Without a resync the next cycle reads only changes: nothing new.
+    let idle = {
+        let daemon = world.daemon();
+        let crm_cursor = daemon.store.cursors("inbound").await.unwrap();
+        later();
+        let idle = cycle(&daemon).await;
+        assert_eq!(
+            daemon.store.cursors("inbound").await.unwrap().len(),
+            crm_cursor.len()
+        );
+        idle
+    };
+    assert_eq!(idle.handoffs, 0, "unchanged contacts are not read again");
+
+    let crm_before: Vec<_> = {
+        let daemon = world.daemon();
+        daemon
+            .store
+            .cursors("inbound")
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.side == Side::Crm)
+            .collect()
+    };
+    let (ok, out) = leadbridge(
+        &world,
+        &["resync", "--pipeline", "inbound", "--only-unlinked"],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("marketing cursor reset"), "{out}");
+    let daemon = world.daemon();
+    let cursors = daemon.store.cursors("inbound").await.unwrap();
+    assert!(
+        cursors.iter().all(|c| c.side != Side::Marketing),
+        "{cursors:?}"
+    );
+    let crm_after: Vec<_> = cursors
+        .into_iter()
+        .filter(|c| c.side == Side::Crm)
+        .collect();
+    assert_eq!(crm_before, crm_after, "the CRM keeps its cursor");
+    let again = cycle(&daemon).await;
+    assert_eq!(
+        again.counts.read_marketing, 120,
+        "marketing re-read from the beginning"
+    );
+    assert_eq!(
+        again.handoffs, now_qualify,
+        "the newly qualifying contacts, once each"
+    );
+    assert_eq!(
+        leads(&world).await.len() as u64,
+        first.handoffs + now_qualify,
+        "no lead written twice"
     );
 }

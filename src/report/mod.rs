@@ -41,7 +41,27 @@ pub enum GroupBy {
     Owner,
 }
 
+/// The funnel's stages, in order, as `report` names them: the key (as in
+/// [`Counts`] and the JSON) and the words of its text line. The status
+/// page draws the same stages with the same names.
+pub const STAGES: [(&str, &str); 5] = [
+    ("qualified", "qualified"),
+    ("handed_off", "handed off"),
+    ("accepted", "accepted"),
+    ("converted", "converted"),
+    ("won", "won"),
+];
+
 impl GroupBy {
+    /// The flag value: `source`, `campaign` or `owner`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Source => "source",
+            Self::Campaign => "campaign",
+            Self::Owner => "owner",
+        }
+    }
+
     /// Reads `source`, `campaign` or `owner`.
     pub fn parse(text: &str) -> Option<Self> {
         match text {
@@ -52,7 +72,8 @@ impl GroupBy {
         }
     }
 
-    fn key(self, event: &Event) -> String {
+    /// The group an event counts in (`(none)` when it has no value).
+    pub fn key(self, event: &Event) -> String {
         let value = match self {
             Self::Source => &event.source,
             Self::Campaign => &event.campaign,
