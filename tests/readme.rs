@@ -63,7 +63,7 @@ fn ci_runs_the_readme_test_command_and_it_sets_itself_up() {
     let test_command = quick_start(&readme)[1].clone();
     let ci = script_commands(&read(".ci/run"));
     assert!(
-        ci.iter().any(|l| *l == test_command),
+        ci.contains(&test_command),
         ".ci/run calls `{test_command}`: {ci:?}"
     );
     assert_eq!(ci.last(), Some(&test_command), "as its last step");

@@ -63,9 +63,9 @@ pub(crate) struct FunnelParams {
 }
 
 impl FunnelParams {
-    fn query(&self) -> Result<snapshot::FunnelQuery, Response> {
+    fn query(&self) -> Result<snapshot::FunnelQuery, Box<Response>> {
         snapshot::FunnelQuery::parse(self.days.as_deref(), self.by.as_deref())
-            .map_err(|e| (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response())
+            .map_err(|e| Box::new((StatusCode::BAD_REQUEST, format!("{e}\n")).into_response()))
     }
 }
 
@@ -76,7 +76,7 @@ pub(crate) async fn api_status(
 ) -> Response {
     let query = match params.query() {
         Ok(q) => q,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match snapshot::take_with(&state, query).await {
         Ok(s) => Json(s).into_response(),
@@ -95,7 +95,7 @@ pub(crate) async fn status_page(
 ) -> Response {
     let query = match params.query() {
         Ok(q) => q,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match snapshot::take_with(&state, query).await {
         Ok(s) => Html(super::page::render(&s)).into_response(),
