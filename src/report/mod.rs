@@ -2,9 +2,11 @@
 //! prints (text, JSON or CSV) so marketing and sales read the same numbers.
 //!
 //! Everything is derived from [`Event`]s in a time window, never from the
-//! tools, so a report is cheap (one range scan) and reproducible. Stages:
-//! lead → MQL (`qualified`) → handed off → accepted (first touch) →
-//! SQL/opportunity (`converted`) → won. Definitions:
+//! tools, so a report is cheap (one range scan) and reproducible. Stages
+//! ([`STAGES`], the status page's too): MQL (`qualified`) → handed off →
+//! accepted (first touch) → SQL/opportunity (`converted`) → won. The log
+//! holds what leadbridge did, not every contact it read, so there is no
+//! stage before the MQL. Definitions:
 //!
 //! - *conversion* between two stages is `later / earlier` of the counts in
 //!   the window (not a cohort: a lead handed off last month and accepted
