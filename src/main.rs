@@ -16,6 +16,7 @@ use clap::Parser;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
+    leadbridge::cli::pipe::exit_quietly_on_broken_pipe();
     let cli = leadbridge::cli::Cli::parse();
     match leadbridge::cli::run(cli) {
         Ok(code) => code,

@@ -91,6 +91,34 @@ pub mod names {
     pub const LEADS_ACCEPTED: &str = "leadbridge_leads_accepted_total";
     /// Gauge (SLA): first-touch timers running, by pipeline.
     pub const SLA_OPEN_TIMERS: &str = "leadbridge_sla_open_timers";
+
+    /// Every name above: what the dashboard and the alert rules may use.
+    pub const ALL: &[&str] = &[
+        HANDOFFS,
+        RECORDS_READ,
+        RECORDS_WRITTEN,
+        ECHOES,
+        DEAD_LETTERED,
+        DLQ_SIZE,
+        CYCLE_DURATION,
+        CYCLES,
+        CYCLE_FAILURES,
+        LAST_SUCCESS,
+        PIPELINE_HALTED,
+        PIPELINE_PAUSED,
+        API_CALLS,
+        API_RETRIES,
+        API_CALLS_TODAY,
+        API_DAILY_CAP,
+        WEBHOOKS,
+        ADMIN_ACTIONS,
+        SLA_BREACHES,
+        SLA_ESCALATIONS,
+        LEADS_RECYCLED,
+        TIME_TO_FIRST_TOUCH,
+        LEADS_ACCEPTED,
+        SLA_OPEN_TIMERS,
+    ];
 }
 
 /// Why the Prometheus recorder is not available.
@@ -197,6 +225,83 @@ fn describe() {
         "Leads touched by sales, by whether within the SLA."
     );
     describe_gauge!(names::SLA_OPEN_TIMERS, "First-touch timers running.");
+}
+
+/// Every failure reason word of [`names::CYCLE_FAILURES`].
+const FAILURE_REASONS: [&str; 7] = [
+    "retryable",
+    "unauthorized",
+    "quota",
+    "rejected",
+    "fatal",
+    "state",
+    "other",
+];
+
+/// Registers every series the daemon exports for these pipelines,
+/// connectors and webhook sources, at zero, before the first cycle: a
+/// dashboard then shows 0 instead of "No data", and `rate()`/`increase()`
+/// see the series start at 0 rather than at its first value. Counters and
+/// gauges are touched with `increment(0)`, so a value already recorded is
+/// never reset (safe to call again after a reload). Not registered: the
+/// last-success time (0 would read as "1970") and the daily cap of an
+/// uncapped connector (there is none).
+pub fn register(pipelines: &[String], connectors: &[String], webhook_sources: &[&'static str]) {
+    for p in pipelines {
+        let p = p.clone();
+        counter!(names::HANDOFFS, "pipeline" => p.clone()).increment(0);
+        counter!(names::ECHOES, "pipeline" => p.clone()).increment(0);
+        for side in [Side::Marketing, Side::Crm].map(side_label) {
+            counter!(names::RECORDS_READ, "pipeline" => p.clone(), "side" => side).increment(0);
+            counter!(names::RECORDS_WRITTEN, "pipeline" => p.clone(), "side" => side).increment(0);
+            counter!(names::DEAD_LETTERED, "pipeline" => p.clone(), "side" => side).increment(0);
+        }
+        for outcome in ["ok", "failed"] {
+            counter!(names::CYCLES, "pipeline" => p.clone(), "outcome" => outcome).increment(0);
+        }
+        for reason in FAILURE_REASONS {
+            counter!(names::CYCLE_FAILURES, "pipeline" => p.clone(), "reason" => reason)
+                .increment(0);
+        }
+        // Registered only: an empty histogram renders its zero buckets.
+        let _ = histogram!(names::CYCLE_DURATION, "pipeline" => p.clone());
+        let _ = histogram!(names::TIME_TO_FIRST_TOUCH, "pipeline" => p.clone());
+        for name in [
+            names::DLQ_SIZE,
+            names::PIPELINE_HALTED,
+            names::PIPELINE_PAUSED,
+            names::SLA_OPEN_TIMERS,
+        ] {
+            gauge!(name, "pipeline" => p.clone()).increment(0.0);
+        }
+        for name in [
+            names::SLA_BREACHES,
+            names::SLA_ESCALATIONS,
+            names::LEADS_RECYCLED,
+        ] {
+            counter!(name, "pipeline" => p.clone()).increment(0);
+        }
+        for within in ["true", "false"] {
+            counter!(names::LEADS_ACCEPTED, "pipeline" => p.clone(), "within_sla" => within)
+                .increment(0);
+        }
+    }
+    for c in connectors {
+        counter!(names::API_RETRIES, "connector" => c.clone()).increment(0);
+        gauge!(names::API_CALLS_TODAY, "connector" => c.clone()).increment(0.0);
+    }
+    for source in webhook_sources {
+        for outcome in [
+            WebhookOutcome::Accepted,
+            WebhookOutcome::Duplicate,
+            WebhookOutcome::BadSignature,
+            WebhookOutcome::Stale,
+            WebhookOutcome::Malformed,
+        ] {
+            counter!(names::WEBHOOKS, "source" => *source, "outcome" => outcome.label())
+                .increment(0);
+        }
+    }
 }
 
 fn side_label(side: Side) -> &'static str {
@@ -343,14 +448,54 @@ pub fn record_pipeline_state(pipeline: &str, halted: bool, paused: bool) {
     gauge!(names::PIPELINE_PAUSED, "pipeline" => pipeline.to_owned()).set(flag(paused));
 }
 
+/// The `endpoint` label of a connector's call label, in one form for
+/// every connector: `METHOD /path` with ids replaced by `{id}` and no
+/// query string when the connector labels by request line (so one
+/// endpoint is one series, whatever record it touched), else the call's
+/// name in snake case (`query more` → `query_more`). Always bounded.
+pub fn endpoint_label(raw: &str) -> String {
+    const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+    let raw = raw.trim();
+    if let Some((method, rest)) = raw.split_once(' ') {
+        let method = method.to_ascii_uppercase();
+        let rest = rest.trim();
+        if METHODS.contains(&method.as_str()) && rest.starts_with('/') {
+            let path = rest.split(['?', '#']).next().unwrap_or_default();
+            let path: Vec<&str> = path
+                .split('/')
+                .map(|s| if looks_like_id(s) { "{id}" } else { s })
+                .collect();
+            return format!("{method} {}", path.join("/"));
+        }
+    }
+    raw.split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// A path segment that names one record: a number, a UUID, or a 15/18
+/// character alphanumeric id with digits in it.
+fn looks_like_id(segment: &str) -> bool {
+    let b = segment.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    (!b.is_empty() && digits == b.len())
+        || (b.len() == 36 && b.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-'))
+        || (matches!(b.len(), 15 | 18) && digits >= 3 && b.iter().all(u8::is_ascii_alphanumeric))
+}
+
 /// Copies a connector's request counters into the metrics: calls by
 /// endpoint and retries as counters (the snapshot's totals only grow),
 /// today's calls and the cap as gauges.
 pub fn record_connector_usage(connector: &str, usage: &UsageSnapshot) {
     let c = connector.to_owned();
+    let mut by_label: std::collections::BTreeMap<String, u64> = Default::default();
     for (endpoint, calls) in &usage.calls_by_endpoint {
-        counter!(names::API_CALLS, "connector" => c.clone(), "endpoint" => endpoint.clone())
-            .absolute(*calls);
+        *by_label.entry(endpoint_label(endpoint)).or_default() += *calls;
+    }
+    for (endpoint, calls) in by_label {
+        counter!(names::API_CALLS, "connector" => c.clone(), "endpoint" => endpoint)
+            .absolute(calls);
     }
     counter!(names::API_RETRIES, "connector" => c.clone()).absolute(usage.retries);
     gauge!(names::API_CALLS_TODAY, "connector" => c.clone()).set(usage.calls_today as f64);
@@ -545,32 +690,7 @@ pub fn record_open_timers(pipeline: &str, open: u64) {
 mod tests {
     use super::*;
 
-    const ALL: &[&str] = &[
-        names::HANDOFFS,
-        names::RECORDS_READ,
-        names::RECORDS_WRITTEN,
-        names::ECHOES,
-        names::DEAD_LETTERED,
-        names::DLQ_SIZE,
-        names::CYCLE_DURATION,
-        names::CYCLES,
-        names::CYCLE_FAILURES,
-        names::LAST_SUCCESS,
-        names::PIPELINE_HALTED,
-        names::PIPELINE_PAUSED,
-        names::API_CALLS,
-        names::API_RETRIES,
-        names::API_CALLS_TODAY,
-        names::API_DAILY_CAP,
-        names::WEBHOOKS,
-        names::ADMIN_ACTIONS,
-        names::SLA_BREACHES,
-        names::SLA_ESCALATIONS,
-        names::LEADS_RECYCLED,
-        names::TIME_TO_FIRST_TOUCH,
-        names::LEADS_ACCEPTED,
-        names::SLA_OPEN_TIMERS,
-    ];
+    const ALL: &[&str] = names::ALL;
 
     #[test]
     fn the_dashboard_uses_only_names_defined_here() {
@@ -591,6 +711,58 @@ mod tests {
             used += 1;
         }
         assert!(used > 20);
+    }
+
+    #[test]
+    fn endpoint_labels_have_one_form_and_no_ids() {
+        for (raw, label) in [
+            (
+                "POST /crm/v3/objects/contacts/search",
+                "POST /crm/v3/objects/contacts/search",
+            ),
+            (
+                "GET /api/v2/persons/123?limit=5",
+                "GET /api/v2/persons/{id}",
+            ),
+            (
+                "patch /services/data/v62.0/sobjects/Lead/00Q5g00000ABCDeEAF",
+                "PATCH /services/data/v62.0/sobjects/Lead/{id}",
+            ),
+            ("GET /x/3fa85f64-5717-4562-b3fc-2c963f66afa6", "GET /x/{id}"),
+            ("query more", "query_more"),
+            ("Create  Task", "create_task"),
+            ("composite", "composite"),
+        ] {
+            assert_eq!(endpoint_label(raw), label, "{raw}");
+        }
+    }
+
+    #[test]
+    fn registered_series_render_at_zero_before_anything_happens() {
+        let handle = prometheus().expect("installed");
+        register(&["zero-p".into()], &["zero-c".into()], &["zero-src"]);
+        // A value recorded before a second registration is kept.
+        record_dlq_size("zero-p", 7);
+        register(&["zero-p".into()], &["zero-c".into()], &["zero-src"]);
+        let text = handle.render();
+        for line in [
+            r#"leadbridge_handoffs_total{pipeline="zero-p"} 0"#,
+            r#"leadbridge_records_read_total{pipeline="zero-p",side="marketing"} 0"#,
+            r#"leadbridge_dead_lettered_total{pipeline="zero-p",side="crm"} 0"#,
+            r#"leadbridge_cycles_total{pipeline="zero-p",outcome="failed"} 0"#,
+            r#"leadbridge_cycle_failures_total{pipeline="zero-p",reason="unauthorized"} 0"#,
+            r#"leadbridge_pipeline_halted{pipeline="zero-p"} 0"#,
+            r#"leadbridge_sla_breaches_total{pipeline="zero-p"} 0"#,
+            r#"leadbridge_leads_accepted_total{pipeline="zero-p",within_sla="true"} 0"#,
+            r#"leadbridge_api_retries_total{connector="zero-c"} 0"#,
+            r#"leadbridge_api_calls_today{connector="zero-c"} 0"#,
+            r#"leadbridge_webhook_deliveries_total{source="zero-src",outcome="bad_signature"} 0"#,
+            r#"leadbridge_dlq_size{pipeline="zero-p"} 7"#,
+            r#"leadbridge_cycle_duration_seconds_count{pipeline="zero-p"} 0"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+        }
+        assert!(!text.contains(r#"leadbridge_last_success_timestamp_seconds{pipeline="zero-p"}"#));
     }
 
     #[test]

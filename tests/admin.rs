@@ -171,8 +171,8 @@ async fn read_endpoints_show_the_store_and_no_secret() {
         .count() as u64;
     assert_eq!(p["handoffs_in_window"], handed_off);
     let stages = json["funnel"]["stages"].as_array().unwrap();
-    assert_eq!(stages[2]["key"], "handed_off");
-    assert_eq!(stages[2]["count"], handed_off);
+    assert_eq!(stages[1]["key"], "handed_off");
+    assert_eq!(stages[1]["count"], handed_off);
     assert!(json["funnel"]["sla"].is_null(), "no SLA events yet");
     let connectors = json["connectors"].as_array().unwrap();
     let names: Vec<&str> = connectors
@@ -604,4 +604,231 @@ async fn the_status_page_renders_in_headless_chromium() {
     assert!(dom.contains("inbound"), "{dom}");
     assert!(dom.contains("<svg") && dom.contains("Handed off"), "{dom}");
     assert!(dom.contains("SLA compliance") && !dom.contains("no SLA data yet"));
+}
+
+/// Events of one lead: qualified and handed off at `at`, with a source,
+/// campaign and owner; `accepted` adds a first touch.
+fn lead_events(id: &str, at: Timestamp, source: &str, owner: &str, accepted: bool) -> Vec<Event> {
+    let mut kinds = vec![EventKind::Qualified, EventKind::HandedOff];
+    if accepted {
+        kinds.push(EventKind::Accepted);
+    }
+    kinds
+        .into_iter()
+        .map(|kind| {
+            let mut e = Event::new(at, kind, id);
+            e.source = Some(source.into());
+            e.campaign = Some("=cmd|' /C calc'!A0".into());
+            e.owner = Some(owner.into());
+            e
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_funnel_uses_reports_stages_and_the_chosen_window_and_grouping() {
+    let world = World::start(WorldOptions {
+        contacts: 0,
+        ..WorldOptions::default()
+    })
+    .await;
+    let daemon = world.daemon();
+    let admin = Admin::start(&daemon).await;
+    let now = daemon.clock.now();
+    let mut commit = Commit::new("inbound");
+    // 3 leads this week (2 from web, one accepted), 2 a month and a half ago (ads).
+    for (id, days, source, owner, accepted) in [
+        ("m1", 1, "web", "u1", true),
+        ("m2", 2, "web", "u2", false),
+        ("m3", 3, "event", "u1", false),
+        ("m4", 45, "ads", "u2", true),
+        ("m5", 50, "ads", "u2", false),
+    ] {
+        let at = now - SignedDuration::from_hours(24 * days);
+        for e in lead_events(id, at, source, owner, accepted) {
+            commit.event(e);
+        }
+    }
+    daemon.store.commit(&commit).await.unwrap();
+
+    let counts = |json: &Value| -> Vec<(String, u64)> {
+        json["funnel"]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["key"].as_str().unwrap().to_owned(),
+                    s["count"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    // The stages are report's, in report's order; the first bar is the MQLs.
+    let json = admin.status_json().await;
+    let keys: Vec<String> = counts(&json).into_iter().map(|(k, _)| k).collect();
+    let report_keys: Vec<&str> = leadbridge::report::STAGES.iter().map(|(k, _)| *k).collect();
+    assert_eq!(keys, report_keys);
+    assert_eq!(json["funnel"]["window_days"], 30);
+    assert_eq!(
+        counts(&json).iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+        [3, 3, 1, 0, 0],
+        "30 days: m1..m3"
+    );
+    // report agrees on the same window: 3 qualified, 3 handed off, 1 accepted.
+    let events = daemon
+        .store
+        .events(
+            "inbound",
+            now - SignedDuration::from_hours(24 * 30),
+            now + SignedDuration::from_secs(1),
+        )
+        .await
+        .unwrap();
+    let r = leadbridge::report::report(&events, None);
+    assert_eq!(
+        (
+            r.total.counts.qualified,
+            r.total.counts.handed_off,
+            r.total.counts.accepted
+        ),
+        (3, 3, 1)
+    );
+
+    let (code, body) = admin.get("/api/status?days=90").await;
+    assert_eq!(code, 200, "{body}");
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["funnel"]["window_days"], 90);
+    assert_eq!(counts(&json)[0].1, 5, "90 days: all five");
+    let (_, body) = admin.get("/api/status?days=7&by=source").await;
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["funnel"]["by"], "source");
+    let groups: Vec<(String, Vec<u64>)> = json["funnel"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["group"].as_str().unwrap().to_owned(),
+                g["stages"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["count"].as_u64().unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("event".to_owned(), vec![1, 1, 0, 0, 0]),
+            ("web".to_owned(), vec![2, 2, 1, 0, 0]),
+        ]
+    );
+    let (_, body) = admin.get("/api/status?days=90&by=owner").await;
+    let json: Value = serde_json::from_str(&body).unwrap();
+    let owners: Vec<&str> = json["funnel"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(owners, ["u1", "u2"]);
+    for bad in ["/api/status?days=14", "/status?by=color", "/status?days=x"] {
+        assert_eq!(admin.get(bad).await.0, 400, "{bad}");
+    }
+    // The page: the choices as links, the grouped table, the campaign escaped.
+    let (code, page) = admin.get("/status?days=90&by=campaign").await;
+    assert_eq!(code, 200);
+    assert!(page.contains("last 90 days"), "{page}");
+    for link in [
+        "/status?days=7&amp;by=campaign",
+        "/status?days=30&amp;by=campaign",
+        "/status?days=90",
+    ] {
+        assert!(page.contains(link), "{link}");
+    }
+    assert!(page.contains(">Qualified (MQL)<") && page.contains(">Handed off<"));
+    assert!(
+        page.contains("=cmd|&#39; /C calc&#39;!A0")
+            || page.contains("=cmd|&#x27; /C calc&#x27;!A0"),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_changes_the_handoff_rule_says_how_new_leads_are_picked_up() {
+    let world = small_world().await;
+    let daemon = world.daemon();
+    let admin = Admin::start(&daemon).await;
+    // A reload with the same config: no notice.
+    admin.state.set_topology(
+        daemon.built.connectors.clone(),
+        daemon.built.pipelines.clone(),
+        Vec::new(),
+    );
+    assert!(admin.status_json().await["pipelines"][0]
+        .get("rule_changed")
+        .is_none());
+    // The rule changes, as a reload of an edited config builds it.
+    let text = std::fs::read_to_string(&world.config_path).unwrap();
+    let edited = text.replace("score >= 60", "score >= 40");
+    assert_ne!(text, edited);
+    std::fs::write(&world.config_path, edited).unwrap();
+    let config = world.config();
+    let pipeline = leadbridge::engine::build::pipeline(
+        &config,
+        &config.pipelines[0],
+        &daemon.built.connectors,
+    )
+    .unwrap();
+    let mut pipelines = daemon.built.pipelines.clone();
+    pipelines[0].pipeline = pipeline;
+    admin
+        .state
+        .set_topology(daemon.built.connectors.clone(), pipelines, Vec::new());
+    let json = admin.status_json().await;
+    let change = &json["pipelines"][0]["rule_changed"];
+    assert!(
+        change["before"].as_str().unwrap().contains("score >= 60"),
+        "{change}"
+    );
+    assert!(
+        change["now"].as_str().unwrap().contains("score >= 40"),
+        "{change}"
+    );
+    assert!(
+        change["advice"]
+            .as_str()
+            .unwrap()
+            .contains("resync --only-unlinked --pipeline inbound"),
+        "{change}"
+    );
+    let page = admin.get("/status").await.1;
+    assert!(page.contains("Handoff rule changed"), "{page}");
+    assert!(page.contains("leadbridge resync --only-unlinked --pipeline inbound"));
+    // The admin resync (marketing only) clears it and keeps the CRM cursor.
+    cycle_and_report(&daemon, &admin.state).await;
+    let before = daemon.store.cursors("inbound").await.unwrap();
+    assert!(
+        before.iter().any(|c| c.side == Side::Marketing),
+        "{before:?}"
+    );
+    let (code, body) = admin
+        .post(
+            "/api/pipelines/inbound/resync?only_unlinked=true",
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(code, 202, "{body}");
+    assert_eq!(body["cursors"], "marketing reset");
+    let after = daemon.store.cursors("inbound").await.unwrap();
+    assert!(after.iter().all(|c| c.side != Side::Marketing), "{after:?}");
+    let crm_before: Vec<_> = before.iter().filter(|c| c.side == Side::Crm).collect();
+    let crm_after: Vec<_> = after.iter().filter(|c| c.side == Side::Crm).collect();
+    assert_eq!(crm_before, crm_after, "the CRM cursor stays");
+    assert!(admin.status_json().await["pipelines"][0]
+        .get("rule_changed")
+        .is_none());
 }

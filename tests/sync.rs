@@ -221,7 +221,7 @@ async fn a_dry_run_plans_without_writing_or_moving_cursors() {
             report
                 .planned
                 .iter()
-                .all(|l| l.starts_with("create crm record")),
+                .all(|l| l.to_string().starts_with("create crm record")),
             "{:?}",
             &report.planned[..2]
         );

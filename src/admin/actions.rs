@@ -7,7 +7,7 @@
 //! and asks for a run; dead letter retry runs the same code as
 //! `leadbridge dlq retry`, and drop removes the entry in one commit.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -186,9 +186,12 @@ pub(crate) async fn resume(
 /// already in sync cause no writes); a cycle in flight may still commit
 /// the checkpoint of the page it is on, in which case that side resumes
 /// from there: resync again, or pause first, to re-read everything.
+/// `?only_unlinked=true` resets only the marketing cursor, as
+/// `leadbridge resync --only-unlinked` does (after a handoff rule change).
 pub(crate) async fn resync(
     State(state): State<AdminState>,
     Path(name): Path<String>,
+    Query(query): Query<ResyncQuery>,
     headers: HeaderMap,
 ) -> Response {
     if let Some(r) = refused(&state, &headers, "resync", &name) {
@@ -200,7 +203,9 @@ pub(crate) async fn resync(
     };
     let mut commit = Commit::new(name.clone());
     commit.reset_cursor(Side::Marketing, s.pipeline.marketing.object.clone());
-    commit.reset_cursor(Side::Crm, s.pipeline.crm.object.clone());
+    if !query.only_unlinked {
+        commit.reset_cursor(Side::Crm, s.pipeline.crm.object.clone());
+    }
     if let Err(e) = state.inner.store.commit(&commit).await {
         return done(
             "resync",
@@ -210,19 +215,33 @@ pub(crate) async fn resync(
             json!({"error": format!("state store: {e}")}),
         );
     }
+    state.clear_rule_changed(&name);
     let queued = state
         .send(AdminCommand::RunNow {
             pipeline: name.clone(),
             reason: "resync",
         })
         .is_ok();
+    let cursors = if query.only_unlinked {
+        "marketing reset"
+    } else {
+        "reset"
+    };
     done(
         "resync",
         &name,
         StatusCode::ACCEPTED,
         "",
-        json!({"pipeline": name, "cursors": "reset", "run_queued": queued}),
+        json!({"pipeline": name, "cursors": cursors, "run_queued": queued}),
     )
+}
+
+/// The query of `POST …/resync`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct ResyncQuery {
+    /// Re-read marketing only (see [`resync`]).
+    #[serde(default)]
+    only_unlinked: bool,
 }
 
 /// The dead letter an action names, or the answer to give when there is

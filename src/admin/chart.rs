@@ -13,9 +13,22 @@ const ROW: u32 = 46;
 const LABEL_W: u32 = 150;
 const RATE_W: u32 = 110;
 const BAR_H: u32 = 34;
-const COLORS: [&str; 6] = [
-    "#c7d2fe", "#a5b4fc", "#818cf8", "#6366f1", "#4f46e5", "#059669",
-];
+const COLORS: [&str; 5] = ["#a5b4fc", "#818cf8", "#6366f1", "#4f46e5", "#059669"];
+
+/// A stage's name on the page: `report`'s word, capitalised; the first
+/// stage says it is the MQLs.
+pub(crate) fn stage_title(stage: &Stage) -> String {
+    let mut chars = stage.label.chars();
+    let word = match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if stage.key == "qualified" {
+        format!("{word} (MQL)")
+    } else {
+        word
+    }
+}
 
 /// The SVG element for `stages`.
 pub(crate) fn funnel_svg(stages: &[Stage]) -> String {
@@ -48,10 +61,10 @@ pub(crate) fn funnel_svg(stages: &[Stage]) -> String {
             r#"<text x="{lx}" y="{ty}" class="stage">{label}</text><rect x="{x:.1}" y="{y}" width="{w:.1}" height="{BAR_H}" rx="5" fill="{color}"><title>{label}: {count}</title></rect>"#,
             lx = 4,
             ty = mid + 5,
-            label = esc(stage.label),
+            label = esc(&stage_title(stage)),
             count = stage.count,
         );
-        let dark = i >= 2 && stage.count > 0;
+        let dark = i >= 1 && stage.count > 0;
         let _ = write!(
             svg,
             r#"<text x="{cx:.1}" y="{ty}" class="count{cls}" text-anchor="middle">{n}</text>"#,
@@ -83,15 +96,18 @@ mod tests {
 
     #[test]
     fn draws_one_bar_per_stage_with_rates() {
-        let stages: Vec<Stage> = super::super::funnel::STAGES
+        let stages: Vec<Stage> = crate::report::STAGES
             .iter()
-            .zip([10, 8, 4, 2, 1, 0])
+            .zip([8, 4, 2, 1, 0])
             .map(|((key, label), count)| Stage { key, label, count })
             .collect();
         let svg = funnel_svg(&stages);
-        assert_eq!(svg.matches("<rect").count(), 6);
+        assert_eq!(svg.matches("<rect").count(), 5);
         assert!(svg.contains(">50 %<"), "{svg}");
-        assert!(svg.contains("SQL / opportunity"));
+        assert!(
+            svg.contains(">Qualified (MQL)<") && svg.contains(">Handed off<"),
+            "{svg}"
+        );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
     }
 }

@@ -1,39 +1,43 @@
 //! The shared funnel and SLA compliance, counted from the state's event log.
 //!
-//! Stages are cumulative: a lead counts in every stage up to the furthest
-//! one it reached, so a lead handed off without a separate "qualified"
-//! event still counts as an MQL, and the bars never grow down the funnel.
-//! Events that are not stages imply one (a breach, an escalation, a
-//! reassignment or a recycle imply a handoff; a lost opportunity implies
-//! an opportunity). A lead is one marketing id in one pipeline.
+//! The stages and their names are `leadbridge report`'s
+//! ([`crate::report::STAGES`]): qualified (MQL) → handed off → accepted →
+//! converted → won. The page counts *leads* (one marketing id in one
+//! pipeline) where `report` counts events, so the bars never grow down
+//! the funnel: a lead counts in every stage up to the furthest one it
+//! reached in the window, so a lead handed off without a separate
+//! "qualified" event still counts as an MQL. Events that are not stages
+//! imply one (a breach, an escalation, a reassignment or a recycle imply a
+//! handoff; a lost opportunity implies a conversion). Events of kinds this
+//! build does not know count nowhere.
+//!
+//! Grouped (by source, campaign or owner, as `report --by`), an event
+//! counts in the group of its own value, as in `report`: a lead reassigned
+//! from one owner to another reaches its stages in each owner's funnel.
+//!
+//! The event log records what leadbridge did (qualify, hand off, SLA,
+//! outcomes), not every contact it read, so there is no "seen in
+//! marketing" stage: the first bar is the MQLs, by `report`'s definition.
 //!
 //! SLA compliance: of the leads whose first-touch deadline is decided (they
 //! were touched, or breached), the share touched without a breach. With no
 //! `accepted` or `sla_breached` event in the window there is no figure
 //! (the page says "no SLA data yet"), rather than a misleading 100 %.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::report::{GroupBy, STAGES};
 use crate::state::{Event, EventKind};
-
-/// The stages, in funnel order: key and label.
-pub const STAGES: [(&str, &str); 6] = [
-    ("lead", "Lead"),
-    ("mql", "MQL"),
-    ("handed_off", "Handed off"),
-    ("accepted", "Accepted"),
-    ("opportunity", "SQL / opportunity"),
-    ("won", "Won"),
-];
 
 /// One stage's count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Stage {
-    /// Its key (`lead`, `mql`, `handed_off`, `accepted`, `opportunity`, `won`).
+    /// Its key, as in `report`'s JSON (`qualified`, `handed_off`,
+    /// `accepted`, `converted`, `won`).
     pub key: &'static str,
-    /// Its label on the page.
+    /// Its name, as in `report`'s text.
     pub label: &'static str,
     /// Leads that reached it (or a later one).
     pub count: u64,
@@ -53,31 +57,41 @@ pub struct SlaCompliance {
 /// The funnel over some events.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Funnel {
-    /// The six stages, in order.
+    /// The stages, in order.
     pub stages: Vec<Stage>,
     /// `None` when there is no SLA event yet.
     pub sla: Option<SlaCompliance>,
 }
 
+/// One group's funnel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupFunnel {
+    /// The group's value (`(none)` for events without one).
+    pub group: String,
+    /// Its funnel.
+    #[serde(flatten)]
+    pub funnel: Funnel,
+}
+
 /// The furthest stage an event shows (index into [`STAGES`]).
-fn stage_of(kind: EventKind) -> usize {
+fn stage_of(kind: EventKind) -> Option<usize> {
     match kind {
-        EventKind::Qualified => 1,
+        EventKind::Qualified => Some(0),
         EventKind::HandedOff
         | EventKind::SlaBreached
         | EventKind::Escalated
         | EventKind::Reassigned
-        | EventKind::Recycled => 2,
-        EventKind::Accepted => 3,
-        EventKind::Converted | EventKind::Lost => 4,
-        EventKind::Won => 5,
-        _ => 0,
+        | EventKind::Recycled => Some(1),
+        EventKind::Accepted => Some(2),
+        EventKind::Converted | EventKind::Lost => Some(3),
+        EventKind::Won => Some(4),
+        _ => None,
     }
 }
 
 #[derive(Default)]
 struct Lead {
-    stage: usize,
+    stage: Option<usize>,
     accepted: bool,
     breached: bool,
 }
@@ -86,10 +100,13 @@ struct Lead {
 pub fn count<'a>(events: impl IntoIterator<Item = (&'a str, &'a Event)>) -> Funnel {
     let mut leads: HashMap<(&str, &str), Lead> = HashMap::new();
     for (pipeline, e) in events {
+        let Some(stage) = stage_of(e.kind) else {
+            continue;
+        };
         let lead = leads
             .entry((pipeline, e.marketing_id.as_str()))
             .or_default();
-        lead.stage = lead.stage.max(stage_of(e.kind));
+        lead.stage = Some(lead.stage.map_or(stage, |s| s.max(stage)));
         match e.kind {
             EventKind::Accepted => {
                 lead.accepted = true;
@@ -108,7 +125,7 @@ pub fn count<'a>(events: impl IntoIterator<Item = (&'a str, &'a Event)>) -> Funn
         .map(|(i, (key, label))| Stage {
             key,
             label,
-            count: leads.values().filter(|l| l.stage >= i).count() as u64,
+            count: leads.values().filter(|l| l.stage >= Some(i)).count() as u64,
         })
         .collect();
     let met = leads.values().filter(|l| l.accepted && !l.breached).count() as u64;
@@ -121,6 +138,26 @@ pub fn count<'a>(events: impl IntoIterator<Item = (&'a str, &'a Event)>) -> Funn
     Funnel { stages, sla }
 }
 
+/// One funnel per group of `by`, sorted by group value.
+pub fn count_by<'a>(
+    events: impl IntoIterator<Item = (&'a str, &'a Event)>,
+    by: GroupBy,
+) -> Vec<GroupFunnel> {
+    let mut groups: BTreeMap<String, Vec<(&'a str, &'a Event)>> = BTreeMap::new();
+    for (pipeline, e) in events {
+        if stage_of(e.kind).is_some() {
+            groups.entry(by.key(e)).or_default().push((pipeline, e));
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(group, events)| GroupFunnel {
+            group,
+            funnel: count(events),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,16 +167,20 @@ mod tests {
         Event::new(Timestamp::UNIX_EPOCH, kind, id)
     }
 
+    fn counts(f: &Funnel) -> Vec<u64> {
+        f.stages.iter().map(|s| s.count).collect()
+    }
+
     #[test]
     fn stages_are_cumulative_and_sla_needs_data() {
         let events = [
             ev(EventKind::HandedOff, "1"),
             ev(EventKind::HandedOff, "2"),
             ev(EventKind::Qualified, "3"),
+            ev(EventKind::Other, "4"),
         ];
         let f = count(events.iter().map(|e| ("p", e)));
-        let counts: Vec<u64> = f.stages.iter().map(|s| s.count).collect();
-        assert_eq!(counts, [3, 3, 2, 0, 0, 0]);
+        assert_eq!(counts(&f), [3, 2, 0, 0, 0]);
         assert_eq!(f.sla, None);
 
         let events = [
@@ -154,10 +195,60 @@ mod tests {
             ev(EventKind::Accepted, "3"),
         ];
         let f = count(events.iter().map(|e| ("p", e)));
-        let counts: Vec<u64> = f.stages.iter().map(|s| s.count).collect();
-        assert_eq!(counts, [3, 3, 3, 3, 1, 1]);
+        assert_eq!(counts(&f), [3, 3, 3, 1, 1]);
         let sla = f.sla.unwrap();
         assert_eq!((sla.met, sla.breached), (2, 1));
         assert!((sla.compliance_pct - 66.666).abs() < 0.01);
+    }
+
+    #[test]
+    fn the_stages_are_named_as_report_names_them() {
+        let f = count(std::iter::empty());
+        let keys: Vec<&str> = f.stages.iter().map(|s| s.key).collect();
+        assert_eq!(
+            keys,
+            ["qualified", "handed_off", "accepted", "converted", "won"]
+        );
+        // The same words `report` prints on its funnel line.
+        let text = crate::report::to_text(&crate::report::report(&[], None));
+        for s in &f.stages {
+            assert!(
+                text.contains(&format!(" {}", s.label)),
+                "{} in {text}",
+                s.label
+            );
+        }
+    }
+
+    #[test]
+    fn groups_count_each_event_under_its_own_value() {
+        let mut events = Vec::new();
+        for (id, source, accepted) in [("1", "web", true), ("2", "web", false), ("3", "ads", true)]
+        {
+            for kind in [EventKind::Qualified, EventKind::HandedOff] {
+                let mut e = ev(kind, id);
+                e.source = Some(source.into());
+                events.push(e);
+            }
+            if accepted {
+                let mut e = ev(EventKind::Accepted, id);
+                e.source = Some(source.into());
+                events.push(e);
+            }
+        }
+        events.push(ev(EventKind::Won, "3"));
+        let groups = count_by(events.iter().map(|e| ("p", e)), GroupBy::Source);
+        let got: Vec<(&str, Vec<u64>)> = groups
+            .iter()
+            .map(|g| (g.group.as_str(), counts(&g.funnel)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("(none)", vec![1, 1, 1, 1, 1]),
+                ("ads", vec![1, 1, 1, 0, 0]),
+                ("web", vec![2, 2, 1, 0, 0]),
+            ]
+        );
     }
 }

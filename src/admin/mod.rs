@@ -8,11 +8,11 @@
 //! | `GET /healthz` | the process answers (200 `ok`) | none |
 //! | `GET /readyz` | 200 when the state store answers, every connector a pipeline uses is proven authenticated and no pipeline is halted; 503 listing why not | none |
 //! | `GET /metrics` | Prometheus text (names in [`crate::metrics::names`]) | none |
-//! | `GET /status` | the HTML status page: pipelines, connectors, funnel, SLA | none |
-//! | `GET /api/status` | the same as JSON ([`StatusSnapshot`]) | none |
+//! | `GET /status[?days=7\|30\|90&by=source\|campaign\|owner]` | the HTML status page: pipelines, connectors, funnel (window and grouping as asked; 400 for other values), SLA, handoff-rule changes | none |
+//! | `GET /api/status[?days=…&by=…]` | the same as JSON ([`StatusSnapshot`]) | none |
 //! | `POST /api/pipelines/{name}/run` | a cycle now (202) | bearer |
 //! | `POST /api/pipelines/{name}/pause`, `/resume` | stop / restart scheduled cycles | bearer |
-//! | `POST /api/pipelines/{name}/resync` | reset both cursors, then a cycle (202) | bearer |
+//! | `POST /api/pipelines/{name}/resync[?only_unlinked=true]` | reset both cursors (or marketing's only), then a cycle (202) | bearer |
 //! | `POST /api/dlq/{pipeline}/{side}/{record}/retry`, `/drop` | one dead letter | bearer |
 //! | `POST /webhooks/<kind>` | a tool's signed push ([`webhook`]) | the tool's signature |
 //!
@@ -140,8 +140,9 @@ pub async fn serve(
     state: AdminState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    if let Err(e) = crate::metrics::prometheus() {
-        warn!(error = %e, "/metrics will answer 500");
+    match crate::metrics::prometheus() {
+        Ok(_) => state.register_metrics(),
+        Err(e) => warn!(error = %e, "/metrics will answer 500"),
     }
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, "admin server listening");

@@ -6,10 +6,11 @@ use std::fmt::Write;
 
 use jiff::Timestamp;
 
-use super::chart::funnel_svg;
+use super::chart::{funnel_svg, stage_title};
 use super::health::{ConnectorAuth, PipelineState};
 use super::html::{esc, num, relative, utc};
-use super::snapshot::{ConnectorSnapshot, PipelineSnapshot, StatusSnapshot};
+use super::snapshot::{ConnectorSnapshot, PipelineSnapshot, StatusSnapshot, FUNNEL_WINDOWS};
+use crate::report::GroupBy;
 
 const STYLE: &str = r#"
 :root{--ink:#0f172a;--muted:#64748b;--line:#e2e8f0;--bg:#f1f5f9;--card:#fff;--ok:#059669;--warn:#d97706;--bad:#dc2626;--accent:#4f46e5}
@@ -30,7 +31,10 @@ h2{font-size:13px;text-transform:uppercase;letter-spacing:.08em;color:var(--mute
 .ready-list{margin:4px 0 0;padding-left:18px;color:#fde68a;font-size:12px;text-align:left}
 .funnel .stage{font-size:14px;fill:#334155;font-weight:600}
 .funnel .count{font-size:14px;font-weight:700;fill:#1e1b4b}.funnel .count.on-dark{fill:#fff}
-.funnel .rate{font-size:13px;fill:#64748b}.funnel .rate-h{font-size:11px;fill:#94a3b8;text-transform:uppercase;letter-spacing:.06em}
+.funnel .rate{font-size:13px;fill:#64748b}
+.choose{margin-left:10px;font-size:12px;text-transform:none;letter-spacing:0}.choose a{color:var(--accent);text-decoration:none;padding:1px 6px;border-radius:6px}.choose a.on{background:var(--accent);color:#fff}
+.groups{margin-top:12px}.groups td.n,.groups th.n{text-align:right;font-variant-numeric:tabular-nums}
+.notice{margin-top:12px;background:#eef2ff;border:1px solid #c7d2fe;border-radius:8px;padding:8px 12px;font-size:13px;color:#3730a3;word-break:break-word}.funnel .rate-h{font-size:11px;fill:#94a3b8;text-transform:uppercase;letter-spacing:.06em}
 .sla{display:flex;flex-direction:column;justify-content:center;align-items:center;text-align:center;min-height:180px}
 .sla .big{font-size:56px;font-weight:750;line-height:1.1}
 .sla .none{font-size:18px;color:var(--muted);margin:18px 0 6px}
@@ -74,7 +78,7 @@ pub(crate) fn render(s: &StatusSnapshot) -> String {
     out.push_str("</main>");
     let _ = write!(
         out,
-        r#"<footer>JSON of this page: <a href="/api/status">/api/status</a> · Prometheus: <a href="/metrics">/metrics</a> · funnel counts leads by the furthest stage reached in the last {} days.</footer></body></html>"#,
+        r#"<footer>JSON of this page: <a href="/api/status">/api/status</a> · Prometheus: <a href="/metrics">/metrics</a> · funnel counts leads by the furthest stage reached in the last {} days, with the stages of <code>leadbridge report</code>.</footer></body></html>"#,
         s.funnel.window_days
     );
     out
@@ -101,14 +105,83 @@ fn header(out: &mut String, s: &StatusSnapshot) {
     out.push_str("</div></header>");
 }
 
-fn funnel_row(out: &mut String, s: &StatusSnapshot) {
-    let f = &s.funnel;
+/// The link to this page with another window or grouping.
+fn funnel_link(days: i64, by: Option<GroupBy>) -> String {
+    match by {
+        Some(by) => format!("/status?days={days}&amp;by={}", by.as_str()),
+        None => format!("/status?days={days}"),
+    }
+}
+
+/// The window and grouping choices (links: the page has no script).
+fn funnel_choices(out: &mut String, days: i64, by: Option<GroupBy>) {
+    out.push_str(r#"<span class="choose">"#);
+    for d in FUNNEL_WINDOWS {
+        let _ = write!(
+            out,
+            r#"<a href="{}"{}>{d} days</a>"#,
+            funnel_link(d, by),
+            if d == days { r#" class="on""# } else { "" }
+        );
+    }
+    out.push_str(" · by ");
+    for (label, choice) in [
+        ("all", None),
+        ("source", Some(GroupBy::Source)),
+        ("campaign", Some(GroupBy::Campaign)),
+        ("owner", Some(GroupBy::Owner)),
+    ] {
+        let _ = write!(
+            out,
+            r#"<a href="{}"{}>{label}</a>"#,
+            funnel_link(days, choice),
+            if choice == by { r#" class="on""# } else { "" }
+        );
+    }
+    out.push_str("</span>");
+}
+
+/// One row per group: each stage's count, as `report --by` groups.
+fn funnel_groups(out: &mut String, f: &super::snapshot::FunnelSnapshot) {
+    let (Some(by), Some(first)) = (f.by, f.groups.first()) else {
+        if f.by.is_some() {
+            out.push_str(r#"<div class="sub groups">no events in the window</div>"#);
+        }
+        return;
+    };
     let _ = write!(
         out,
-        r#"<h2>Shared funnel · last {} days</h2><div class="grid"><div class="card">{}</div>"#,
-        f.window_days,
+        r#"<table class="groups"><tr><th>{}</th>"#,
+        esc(by.as_str())
+    );
+    for stage in &first.funnel.stages {
+        let _ = write!(out, r#"<th class="n">{}</th>"#, esc(&stage_title(stage)));
+    }
+    out.push_str(r#"<th class="n">SLA</th></tr>"#);
+    for g in &f.groups {
+        let _ = write!(out, "<tr><td>{}</td>", esc(&g.group));
+        for stage in &g.funnel.stages {
+            let _ = write!(out, r#"<td class="n">{}</td>"#, num(stage.count));
+        }
+        let sla = g.funnel.sla.as_ref().map_or("–".to_owned(), |s| {
+            format!("{:.0}&#8239;%", s.compliance_pct)
+        });
+        let _ = write!(out, r#"<td class="n">{sla}</td></tr>"#);
+    }
+    out.push_str("</table>");
+}
+
+fn funnel_row(out: &mut String, s: &StatusSnapshot) {
+    let f = &s.funnel;
+    let _ = write!(out, "<h2>Shared funnel · last {} days", f.window_days);
+    funnel_choices(out, f.window_days, f.by);
+    let _ = write!(
+        out,
+        r#"</h2><div class="grid"><div class="card">{}"#,
         funnel_svg(&f.funnel.stages)
     );
+    funnel_groups(out, f);
+    out.push_str("</div>");
     out.push_str(r#"<div class="card sla"><div class="sub">SLA compliance (first touch)</div>"#);
     match &f.funnel.sla {
         Some(sla) => {
@@ -212,7 +285,7 @@ fn pipeline(out: &mut String, p: &PipelineSnapshot, now: Timestamp) {
     );
     stat(
         out,
-        "Handed off (30 d)",
+        "Handed off (window)",
         &format!(
             "{} <small>· {} linked</small>",
             num(p.handoffs_in_window),
@@ -227,6 +300,16 @@ fn pipeline(out: &mut String, p: &PipelineSnapshot, now: Timestamp) {
         p.dead_letters > 0,
     );
     out.push_str("</div>");
+    if let Some(change) = &p.rule_changed {
+        let _ = write!(
+            out,
+            r#"<div class="notice"><b>Handoff rule changed</b> {when}: <span class="mono">{before}</span> → <span class="mono">{now_rule}</span>. Contacts it now qualifies are handed off only when they next change in marketing, or after <span class="mono">leadbridge resync --only-unlinked --pipeline {name}</span> (re-reads marketing from the beginning; linked records cause no writes).</div>"#,
+            when = when(Some(change.at), now, ""),
+            before = esc(&change.before),
+            now_rule = esc(&change.now),
+            name = esc(&p.name),
+        );
+    }
     if let Some(reason) = &p.halted_reason {
         let _ = write!(
             out,

@@ -1,7 +1,7 @@
 //! The read-only endpoints: liveness, readiness, metrics, the status page
 //! and its JSON.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -55,9 +55,30 @@ pub(crate) async fn metrics(State(state): State<AdminState>) -> Response {
         .into_response()
 }
 
-/// `GET /api/status`: the status as JSON.
-pub(crate) async fn api_status(State(state): State<AdminState>) -> Response {
-    match snapshot::take(&state).await {
+/// The funnel's window and grouping, from `?days=7|30|90&by=…`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct FunnelParams {
+    days: Option<String>,
+    by: Option<String>,
+}
+
+impl FunnelParams {
+    fn query(&self) -> Result<snapshot::FunnelQuery, Box<Response>> {
+        snapshot::FunnelQuery::parse(self.days.as_deref(), self.by.as_deref())
+            .map_err(|e| Box::new((StatusCode::BAD_REQUEST, format!("{e}\n")).into_response()))
+    }
+}
+
+/// `GET /api/status[?days=7|30|90&by=source|campaign|owner]`: the status as JSON.
+pub(crate) async fn api_status(
+    State(state): State<AdminState>,
+    Query(params): Query<FunnelParams>,
+) -> Response {
+    let query = match params.query() {
+        Ok(q) => q,
+        Err(r) => return *r,
+    };
+    match snapshot::take_with(&state, query).await {
         Ok(s) => Json(s).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -67,9 +88,16 @@ pub(crate) async fn api_status(State(state): State<AdminState>) -> Response {
     }
 }
 
-/// `GET /status`: the status page.
-pub(crate) async fn status_page(State(state): State<AdminState>) -> Response {
-    match snapshot::take(&state).await {
+/// `GET /status[?days=7|30|90&by=source|campaign|owner]`: the status page.
+pub(crate) async fn status_page(
+    State(state): State<AdminState>,
+    Query(params): Query<FunnelParams>,
+) -> Response {
+    let query = match params.query() {
+        Ok(q) => q,
+        Err(r) => return *r,
+    };
+    match snapshot::take_with(&state, query).await {
         Ok(s) => Html(super::page::render(&s)).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,

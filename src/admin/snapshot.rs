@@ -13,13 +13,59 @@ use std::collections::BTreeSet;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use super::funnel::{self, Funnel};
+use super::funnel::{self, Funnel, GroupFunnel};
 use super::health::{ConnectorAuth, PipelineState};
-use super::state::AdminState;
+use super::state::{AdminState, RuleChanged};
+use crate::report::GroupBy;
 use crate::state::{CycleCounts, Side, StateError};
 
-/// How far back the funnel counts.
+/// How far back the funnel counts unless the page asks otherwise.
 pub const FUNNEL_WINDOW_DAYS: i64 = 30;
+
+/// The windows the page offers, in days.
+pub const FUNNEL_WINDOWS: [i64; 3] = [7, 30, 90];
+
+/// What the funnel counts: the window and an optional grouping, as the
+/// page's `?days=7|30|90&by=source|campaign|owner` asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunnelQuery {
+    /// Days back from now.
+    pub days: i64,
+    /// Group by source, campaign or owner, as `report --by`.
+    pub by: Option<GroupBy>,
+}
+
+impl Default for FunnelQuery {
+    fn default() -> Self {
+        Self {
+            days: FUNNEL_WINDOW_DAYS,
+            by: None,
+        }
+    }
+}
+
+impl FunnelQuery {
+    /// Reads `days` and `by` from a query string's values; `Err` says
+    /// what is accepted.
+    pub fn parse(days: Option<&str>, by: Option<&str>) -> Result<Self, String> {
+        let days = match days.filter(|d| !d.is_empty()) {
+            None => FUNNEL_WINDOW_DAYS,
+            Some(d) => d
+                .parse::<i64>()
+                .ok()
+                .filter(|d| FUNNEL_WINDOWS.contains(d))
+                .ok_or_else(|| format!("days must be 7, 30 or 90, not {d:?}"))?,
+        };
+        let by = match by.filter(|b| !b.is_empty() && *b != "none") {
+            None => None,
+            Some(b) => Some(
+                GroupBy::parse(b)
+                    .ok_or_else(|| format!("by must be source, campaign or owner, not {b:?}"))?,
+            ),
+        };
+        Ok(Self { days, by })
+    }
+}
 
 /// How many dead letters a pipeline lists (the size is always exact).
 pub const DLQ_LISTED: usize = 20;
@@ -81,6 +127,10 @@ pub struct PipelineSnapshot {
     pub dead_letter_entries: Vec<DeadLetterSummary>,
     /// Leads handed off in the funnel window.
     pub handoffs_in_window: u64,
+    /// After a reload changed this pipeline's handoff rule: what that
+    /// means for contacts the new rule would qualify.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_changed: Option<RuleChanged>,
     /// Follow-up SLA timers running (0 without an SLA).
     pub open_sla_timers: u64,
 }
@@ -139,18 +189,30 @@ pub struct FunnelSnapshot {
     pub window_days: i64,
     /// From when.
     pub since: Timestamp,
-    /// Stages and SLA compliance.
+    /// What the groups are by, when grouped.
+    pub by: Option<GroupBy>,
+    /// Stages and SLA compliance, over everything.
     #[serde(flatten)]
     pub funnel: Funnel,
+    /// One funnel per group (empty when not grouped).
+    pub groups: Vec<GroupFunnel>,
 }
 
-/// Takes the snapshot.
+/// Takes the snapshot with the default funnel window.
 pub async fn take(state: &AdminState) -> Result<StatusSnapshot, StateError> {
+    take_with(state, FunnelQuery::default()).await
+}
+
+/// Takes the snapshot, the funnel counted as `query` asks.
+pub async fn take_with(
+    state: &AdminState,
+    query: FunnelQuery,
+) -> Result<StatusSnapshot, StateError> {
     let topology = state.topology();
     let store = &*state.inner.store;
     let now = state.inner.clock.now();
     let since = now
-        .checked_sub(SignedDuration::from_hours(24 * FUNNEL_WINDOW_DAYS))
+        .checked_sub(SignedDuration::from_hours(24 * query.days))
         .unwrap_or(Timestamp::MIN);
     let until = now
         .checked_add(SignedDuration::from_secs(1))
@@ -223,6 +285,7 @@ pub async fn take(state: &AdminState) -> Result<StatusSnapshot, StateError> {
             pending_intents: counts.pending_intents,
             dead_letter_entries,
             handoffs_in_window,
+            rule_changed: state.rule_changed(&p.name),
             open_sla_timers,
         });
     }
@@ -245,11 +308,16 @@ pub async fn take(state: &AdminState) -> Result<StatusSnapshot, StateError> {
             }
         })
         .collect();
-    let funnel = funnel::count(
+    let tagged = || {
         all_events
             .iter()
-            .flat_map(|(p, events)| events.iter().map(move |e| (p.as_str(), e))),
-    );
+            .flat_map(|(p, events)| events.iter().map(move |e| (p.as_str(), e)))
+    };
+    let funnel = funnel::count(tagged());
+    let groups = match query.by {
+        Some(by) => funnel::count_by(tagged(), by),
+        None => Vec::new(),
+    };
     let not_ready = readiness(state).await;
     Ok(StatusSnapshot {
         generated_at: now,
@@ -258,9 +326,11 @@ pub async fn take(state: &AdminState) -> Result<StatusSnapshot, StateError> {
         pipelines,
         connectors,
         funnel: FunnelSnapshot {
-            window_days: FUNNEL_WINDOW_DAYS,
+            window_days: query.days,
             since,
+            by: query.by,
             funnel,
+            groups,
         },
     })
 }

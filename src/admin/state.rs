@@ -62,6 +62,48 @@ pub(crate) struct Inner {
     /// When this state was made: a cycle finished since then proves its
     /// connectors even if the daemon forwards no reports.
     pub(crate) started_at: Timestamp,
+    /// Pipelines whose handoff rule a reload changed, by name.
+    rule_changes: Mutex<BTreeMap<String, RuleChanged>>,
+}
+
+/// A reload changed a pipeline's handoff rule (its condition, required
+/// fields, or whether it hands off at all). Contacts the new rule would
+/// qualify are handed off only when they next change in marketing (the
+/// marketing pass reads changes since its cursor), or once
+/// `leadbridge resync --only-unlinked` has the pass read marketing again
+/// from the beginning: the page and the log say so.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleChanged {
+    /// When the reload was applied.
+    pub at: Timestamp,
+    /// The rule before (`None`: no condition; `"(no handoff)"` when the
+    /// pipeline handed nothing off).
+    pub before: String,
+    /// The rule now.
+    pub now: String,
+    /// What to do about it, in words.
+    pub advice: String,
+}
+
+/// A pipeline's handoff rule in words, to compare and show.
+fn handoff_text(s: &Scheduled) -> String {
+    let h = &s.pipeline.planner.handoff;
+    if !h.enabled {
+        return "(no handoff)".to_owned();
+    }
+    let when = h.when.as_ref().map_or("(any lead)", |r| r.source());
+    if h.require.is_empty() {
+        when.to_owned()
+    } else {
+        format!("{when}; require {}", h.require.join(", "))
+    }
+}
+
+/// What ops should know after `pipeline`'s rule changed.
+pub fn rule_change_advice(pipeline: &str) -> String {
+    format!(
+        "the handoff rule changed: contacts it now qualifies are handed off only when they next change in marketing, or after `leadbridge resync --only-unlinked --pipeline {pipeline}` (re-reads marketing from the beginning; linked records cause no writes)"
+    )
 }
 
 /// The admin server's shared state: cheap to clone (one `Arc`), given to
@@ -91,6 +133,7 @@ impl AdminState {
                 admin_token: parts.admin_token,
                 seen_events: Mutex::new(SeenEvents::default()),
                 started_at: parts.clock.now(),
+                rule_changes: Mutex::new(BTreeMap::new()),
             }),
         }
     }
@@ -103,6 +146,7 @@ impl AdminState {
         pipelines: Vec<Scheduled>,
         webhooks: Vec<WebhookEndpoint>,
     ) {
+        self.note_rule_changes(&self.topology().pipelines, &pipelines);
         let topology = Arc::new(Topology {
             connectors,
             pipelines,
@@ -113,6 +157,76 @@ impl AdminState {
             .topology
             .write()
             .unwrap_or_else(|e| e.into_inner()) = topology;
+        self.register_metrics();
+    }
+
+    /// Compares the handoff rules of pipelines that kept their name; logs
+    /// and keeps a notice for each one that changed.
+    fn note_rule_changes(&self, old: &[Scheduled], new: &[Scheduled]) {
+        let now = self.inner.clock.now();
+        let mut notes = self
+            .inner
+            .rule_changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for s in new {
+            let name = &s.pipeline.name;
+            let Some(before) = old.iter().find(|o| &o.pipeline.name == name) else {
+                continue;
+            };
+            let (before, after) = (handoff_text(before), handoff_text(s));
+            if before == after {
+                continue;
+            }
+            let advice = rule_change_advice(name);
+            tracing::warn!(pipeline = %name, before = %before, now = %after, "{advice}");
+            notes.insert(
+                name.clone(),
+                RuleChanged {
+                    at: now,
+                    before,
+                    now: after,
+                    advice,
+                },
+            );
+        }
+        notes.retain(|name, _| new.iter().any(|s| &s.pipeline.name == name));
+    }
+
+    /// The notice of a reload that changed `pipeline`'s handoff rule.
+    pub fn rule_changed(&self, pipeline: &str) -> Option<RuleChanged> {
+        self.inner
+            .rule_changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(pipeline)
+            .cloned()
+    }
+
+    /// Forgets the notice once a resync re-reads the pipeline.
+    pub fn clear_rule_changed(&self, pipeline: &str) {
+        self.inner
+            .rule_changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(pipeline);
+    }
+
+    /// Registers every series of the current pipelines, connectors and
+    /// webhook sources at zero (see [`crate::metrics::register`]); a no-op
+    /// until the admin server has installed the recorder.
+    pub fn register_metrics(&self) {
+        let t = self.topology();
+        let pipelines: Vec<String> = t
+            .pipelines
+            .iter()
+            .map(|s| s.pipeline.name.clone())
+            .collect();
+        let connectors: Vec<String> = t.connectors.keys().cloned().collect();
+        let mut sources: Vec<&'static str> = t.webhooks.iter().map(|w| w.kind).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        crate::metrics::register(&pipelines, &connectors, &sources);
     }
 
     pub(crate) fn topology(&self) -> Arc<Topology> {

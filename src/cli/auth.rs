@@ -41,7 +41,7 @@ pub struct AuthArgs {
     #[arg(value_parser = super::common::kind_parser())]
     pub tool: String,
     /// The config file naming the connector and its refresh-token file.
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// The connector, when the config has several of this tool.
     #[arg(long, value_name = "NAME")]

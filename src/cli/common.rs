@@ -5,9 +5,16 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use std::io::IsTerminal;
 
-use crate::config::{Config, LogFormat};
+use crate::config::Config;
+
+/// Where the config is when neither `--config` nor [`CONFIG_ENV`] says:
+/// the unit's `ConfigurationDirectory=leadbridge`, so `leadbridge status`
+/// on the server needs no flag.
+pub const DEFAULT_CONFIG: &str = "/etc/leadbridge/leadbridge.toml";
+
+/// The environment variable that names the config when `--config` is not given.
+pub const CONFIG_ENV: &str = "LEADBRIDGE_CONFIG";
 
 /// Loads and validates the config; on failure prints every problem (file,
 /// line, column) to stderr and returns the exit code to leave with.
@@ -45,25 +52,7 @@ pub fn print_findings(findings: &crate::daemon::live_check::Findings, path: &Pat
     findings.is_ok()
 }
 
-/// Starts logging: human-readable on a terminal, JSON lines otherwise (the
-/// journal), or as the config says. `RUST_LOG` narrows or widens it.
-pub fn init_logging(format: LogFormat, default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let json = match format {
-        LogFormat::Json => true,
-        LogFormat::Human => false,
-        LogFormat::Auto => !std::io::stderr().is_terminal(),
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().flatten_event(true).try_init()
-    } else {
-        builder.try_init()
-    };
-}
+pub use super::logging::init_logging;
 
 /// The tokio runtime for one command: a single thread. The daemon's work
 /// is waiting on vendor APIs, one page at a time per pipeline; a second

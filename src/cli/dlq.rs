@@ -15,8 +15,8 @@ use crate::state::{Commit, DlqEntry, Side, StateStore};
 #[derive(Debug, Args)]
 pub struct DlqArgs {
     /// The config file.
-    #[arg(long, short = 'c', value_name = "FILE", global = true)]
-    pub config: Option<PathBuf>,
+    #[arg(long, short = 'c', value_name = "FILE", global = true, env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
+    pub config: PathBuf,
     /// What to do.
     #[command(subcommand)]
     pub action: DlqAction,
@@ -86,9 +86,7 @@ async fn select(store: &dyn StateStore, args: &EntryArgs) -> anyhow::Result<Vec<
 
 /// Runs the DLQ command.
 pub fn run(args: DlqArgs) -> anyhow::Result<ExitCode> {
-    let Some(path) = args.config.clone() else {
-        anyhow::bail!("--config FILE is required");
-    };
+    let path = args.config.clone();
     let config = match load_config(&path) {
         Ok(c) => c,
         Err(code) => return Ok(code),
@@ -112,22 +110,7 @@ pub fn run(args: DlqArgs) -> anyhow::Result<ExitCode> {
                 } else if all.is_empty() {
                     println!("the dead letter queue is empty");
                 } else {
-                    println!(
-                        "{:<12} {:<10} {:<20} {:>8}  {:<24} {:<24} reason",
-                        "pipeline", "side", "record", "attempts", "first seen", "last seen"
-                    );
-                    for e in &all {
-                        println!(
-                            "{:<12} {:<10} {:<20} {:>8}  {:<24} {:<24} {}",
-                            e.pipeline,
-                            e.side.as_str(),
-                            e.record_id,
-                            e.attempts,
-                            e.first_seen.to_string(),
-                            e.last_seen.to_string(),
-                            e.reason
-                        );
-                    }
+                    print!("{}", super::tables::dead_letters(&all));
                 }
                 Ok(ExitCode::SUCCESS)
             }

@@ -7,12 +7,16 @@ mod demo;
 mod dlq;
 pub mod exit;
 mod explain;
+pub mod logging;
+mod manual;
+pub mod pipe;
 mod report;
 mod resync;
 mod run;
 pub mod simulate;
 mod sla;
 mod status;
+mod tables;
 
 use std::process::ExitCode;
 
@@ -53,6 +57,10 @@ pub enum Command {
     Auth(auth::AuthArgs),
     /// Serve a local simulator of a tool's API on loopback (tests, demo, trying things).
     Simulate(simulate::SimulateArgs),
+    /// Print a shell completion script: `leadbridge completions bash > /etc/bash_completion.d/leadbridge`.
+    Completions(manual::CompletionsArgs),
+    /// Print a man page (roff): `leadbridge man > /usr/local/share/man/man1/leadbridge.1`.
+    Man(manual::ManArgs),
 }
 
 /// Runs a parsed command line.
@@ -69,5 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sla(args) => sla::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Auth(args) => auth::run(args),
+        Command::Completions(args) => manual::completions(args),
+        Command::Man(args) => manual::man(args),
     }
 }

@@ -15,7 +15,7 @@ use crate::report::{report, to_csv, to_text, GroupBy};
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The config file.
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// How far back: a wall-clock duration such as `30d`, `12h`.
     #[arg(long, default_value = "30d")]

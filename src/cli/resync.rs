@@ -2,6 +2,14 @@
 //! beginning at the next cycle. Safe at any time: links and fingerprints
 //! stay, so re-read records that are in sync cause no writes, and
 //! handoffs upsert by key.
+//!
+//! `--only-unlinked` is for after a handoff rule changed: contacts the new
+//! rule qualifies are otherwise handed off only when they next change in
+//! marketing, since each pass reads changes since its cursor. It resets
+//! the marketing cursor alone: the next pass reads marketing from the
+//! beginning and hands off the unlinked contacts that now qualify, while
+//! linked ones are compared with what was last agreed (no write unless
+//! they changed) and the CRM is not re-read.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,11 +23,15 @@ use crate::state::{Commit, Side};
 #[derive(Debug, Args)]
 pub struct ResyncArgs {
     /// The config file.
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// The pipeline to re-read.
     #[arg(long)]
     pub pipeline: String,
+    /// Re-read marketing only, for the unlinked contacts a changed handoff
+    /// rule now qualifies (the CRM side keeps its cursor).
+    #[arg(long)]
+    pub only_unlinked: bool,
 }
 
 /// Resets the pipeline's cursors.
@@ -37,7 +49,9 @@ pub fn run(args: ResyncArgs) -> anyhow::Result<ExitCode> {
     };
     let mut commit = Commit::new(p.name.clone());
     commit.reset_cursor(Side::Marketing, p.marketing.object.clone());
-    commit.reset_cursor(Side::Crm, p.crm.side.object.clone());
+    if !args.only_unlinked {
+        commit.reset_cursor(Side::Crm, p.crm.side.object.clone());
+    }
     let path = args.config.clone();
     let daemon = crate::daemon::Daemon::open(config.clone())?;
     let rt = runtime()?;
@@ -51,9 +65,16 @@ pub fn run(args: ResyncArgs) -> anyhow::Result<ExitCode> {
         }));
     }
     rt.block_on(daemon.store.commit(&commit))?;
-    println!(
-        "{}: cursors reset; the next cycle re-reads both tools from the beginning",
-        p.name
-    );
+    if args.only_unlinked {
+        println!(
+            "{}: marketing cursor reset; the next cycle re-reads marketing from the beginning and hands off the unlinked contacts the handoff rule now qualifies",
+            p.name
+        );
+    } else {
+        println!(
+            "{}: cursors reset; the next cycle re-reads both tools from the beginning",
+            p.name
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

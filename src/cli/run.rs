@@ -28,7 +28,7 @@ use crate::daemon::{Daemon, Input, Notifier, Stopped};
 #[command(after_help = exit::HELP)]
 pub struct RunArgs {
     /// The config file.
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// Run one cycle of every pipeline, then exit (see the exit codes below).
     #[arg(long)]
@@ -36,6 +36,10 @@ pub struct RunArgs {
     /// Read and decide, but write nothing anywhere; print what would change.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --once or --dry-run: print each pipeline's outcome (and the
+    /// dry run's plan) as JSON on stdout instead of lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT, or one cycle with `--once`.
@@ -69,7 +73,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!(warning = %w.as_warning(), "config warning");
         }
         if args.once || args.dry_run {
-            return once(&daemon, args.dry_run).await;
+            return once(&daemon, args.dry_run, args.json).await;
         }
         let (inputs, inputs_rx) = mpsc::unbounded_channel();
         let reloads = match forward_reloads(inputs.clone()) {
@@ -124,11 +128,32 @@ fn forward_reloads(
 
 /// One cycle of every pipeline; the exit code says whether any failed
 /// (3) or dead-lettered records (4).
-async fn once(daemon: &Daemon, dry_run: bool) -> ExitCode {
+async fn once(daemon: &Daemon, dry_run: bool, json: bool) -> ExitCode {
     let mut failed = false;
     let mut dead_lettered = 0;
+    let mut outcomes = Vec::new();
     for (name, result) in daemon.run_once(dry_run).await {
+        if json {
+            outcomes.push(match &result {
+                Ok(report) => serde_json::json!({
+                    "pipeline": name,
+                    "ok": true,
+                    "dry_run": dry_run,
+                    "counts": report.counts,
+                    "handoffs": report.handoffs,
+                    "planned": report.planned,
+                }),
+                Err(e) => serde_json::json!({
+                    "pipeline": name,
+                    "ok": false,
+                    "dry_run": dry_run,
+                    "error": e.to_string(),
+                }),
+            });
+        }
         match result {
+            Ok(report) if json => dead_lettered += report.counts.dead_lettered,
+            Err(_) if json => failed = true,
             Ok(report) => {
                 let c = report.counts;
                 dead_lettered += c.dead_lettered;
@@ -151,6 +176,12 @@ async fn once(daemon: &Daemon, dry_run: bool) -> ExitCode {
                 failed = true;
                 println!("{name}: failed: {e}");
             }
+        }
+    }
+    if json {
+        match serde_json::to_string_pretty(&outcomes) {
+            Ok(text) => println!("{text}"),
+            Err(e) => error!(error = %e, "cannot print the outcome as JSON"),
         }
     }
     if failed {

@@ -79,25 +79,23 @@ pub async fn start(kind: &str, options: SimulatorOptions) -> std::io::Result<Run
     (entry.start)(options).await
 }
 
-/// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).
-pub async fn stop_requested() {
+/// Resolves when the process is asked to stop (SIGTERM or Ctrl-C). The
+/// SIGTERM handler is installed when this is called, not when it is first
+/// polled, so a SIGTERM sent right after the caller announced itself (a
+/// test reading the simulator's URL, systemd after READY=1) is not lost to
+/// the default action. Call it inside the runtime.
+pub fn stop_requested() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -115,6 +113,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         let name = crate::registry::builtin()
             .get(&args.tool)
             .map_or("the", |f| f.display_name());
+        let stop = stop_requested();
         println!("{name} simulator listening on {}", sim.url());
         println!(
             "control surface: {}/__sim (seed, clock, faults, requests)",
@@ -126,7 +125,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                 args.seed_records, args.seed
             );
         }
-        stop_requested().await;
+        stop.await;
         sim.server.stop().await.context("stopping the simulator")?;
         println!("{name} simulator stopped");
         Ok(ExitCode::SUCCESS)

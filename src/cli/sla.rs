@@ -31,7 +31,7 @@ pub enum SlaCommand {
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
     /// The config file.
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// The pipeline whose `[pipelines.sla]` to use.
     #[arg(long)]
@@ -39,6 +39,9 @@ pub struct PreviewArgs {
     /// When the lead is handed off, with an offset: 2026-12-30T17:00:00+09:00.
     #[arg(long)]
     pub handed_off_at: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `leadbridge sla …`.
@@ -70,8 +73,72 @@ fn preview(args: PreviewArgs) -> anyhow::Result<ExitCode> {
             args.handed_off_at
         )
     })?;
-    print!("{}", preview_text(sla, at)?);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&preview_json(sla, at)?)?);
+    } else {
+        print!("{}", preview_text(sla, at)?);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What one step does, in words (`notify webhook:…`, `task for owner`,
+/// `reassign round_robin`).
+fn step_actions(step: &crate::config::EscalationStep) -> Vec<String> {
+    let mut what = Vec::new();
+    if let Some(n) = &step.notify {
+        what.push(format!("notify {}", n.reference));
+    }
+    if let Some(task) = &step.task {
+        what.push(format!("task for {:?}", task.for_whom).to_lowercase());
+    }
+    if step.reassign {
+        what.push("reassign round_robin".into());
+    }
+    what
+}
+
+/// The preview as JSON: each moment as an instant (`…Z`) and in the
+/// calendar's zone, with the configured durations as written.
+pub fn preview_json(
+    sla: &crate::config::SlaConfig,
+    at: Timestamp,
+) -> anyhow::Result<serde_json::Value> {
+    use serde_json::json;
+    let t = Timeline::new(sla, at)?;
+    let moment = |ts: Timestamp| {
+        json!({
+            "at": ts,
+            "local": sla.calendar.local(ts).strftime("%Y-%m-%dT%H:%M:%S%:z[%Q]").to_string(),
+        })
+    };
+    let steps: Vec<serde_json::Value> = t
+        .steps
+        .iter()
+        .zip(&sla.steps)
+        .enumerate()
+        .map(|(i, (when, step))| {
+            json!({
+                "step": i + 1,
+                "due": moment(*when),
+                "after_deadline": step.after.to_string(),
+                "actions": step_actions(step),
+            })
+        })
+        .collect();
+    let recycle = match (&t.recycle, &sla.recycle) {
+        (Some(when), Some(r)) => {
+            json!({ "due": moment(*when), "after_handoff": r.after.to_string() })
+        }
+        _ => serde_json::Value::Null,
+    };
+    Ok(json!({
+        "calendar": sla.calendar.to_string(),
+        "handed_off": moment(at),
+        "first_touch_due": moment(t.deadline),
+        "within": sla.within.to_string(),
+        "escalation_steps": steps,
+        "recycle": recycle,
+    }))
 }
 
 /// The preview as printed.
@@ -91,16 +158,7 @@ pub fn preview_text(sla: &crate::config::SlaConfig, at: Timestamp) -> anyhow::Re
         sla.within
     ));
     for (i, (when, step)) in t.steps.iter().zip(&sla.steps).enumerate() {
-        let mut what = Vec::new();
-        if let Some(n) = &step.notify {
-            what.push(format!("notify {}", n.reference));
-        }
-        if let Some(task) = &step.task {
-            what.push(format!("task for {:?}", task.for_whom).to_lowercase());
-        }
-        if step.reassign {
-            what.push("reassign round_robin".into());
-        }
+        let what = step_actions(step);
         out.push_str(&format!(
             "escalation step {}:  {}  (+{} after the deadline: {})\n",
             i + 1,

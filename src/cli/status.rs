@@ -14,7 +14,7 @@ use crate::state::{CursorEntry, PipelineCounts, PipelineStatus, StateStore};
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// The config file.
-    #[arg(long, short = 'c', value_name = "FILE")]
+    #[arg(long, short = 'c', value_name = "FILE", env = super::common::CONFIG_ENV, default_value = super::common::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -64,37 +64,6 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&reports)?);
         return Ok(ExitCode::SUCCESS);
     }
-    for r in reports {
-        let s = &r.status;
-        println!("pipeline {}", r.name);
-        match (&s.last_cycle_started, &s.last_cycle_finished) {
-            (Some(start), Some(end)) => println!("  last cycle: {start} → {end}"),
-            (Some(start), None) => println!("  last cycle: started {start}, not finished"),
-            _ => println!("  last cycle: never ran"),
-        }
-        let c = &s.last_cycle;
-        println!(
-            "  last cycle moved: {} read from marketing, {} from crm; {} written to crm, {} to marketing; {} echoes; {} dead-lettered",
-            c.read_marketing, c.read_crm, c.written_crm, c.written_marketing, c.echoes, c.dead_lettered
-        );
-        let t = &s.totals;
-        println!(
-            "  since the start: {} written to crm, {} to marketing",
-            t.written_crm, t.written_marketing
-        );
-        println!(
-            "  links: {}   dead letters: {}   pending intents: {}",
-            r.counts.links, r.counts.dead_letters, r.counts.pending_intents
-        );
-        for cursor in &r.cursors {
-            println!(
-                "  cursor {} {}: {} / {}",
-                cursor.side, cursor.object, cursor.cursor.modified_at, cursor.cursor.id
-            );
-        }
-        if let (Some(e), Some(at)) = (&s.last_error, &s.last_error_at) {
-            println!("  last error at {at}: {e}");
-        }
-    }
+    print!("{}", super::tables::status(&reports));
     Ok(ExitCode::SUCCESS)
 }

@@ -76,8 +76,38 @@ pub struct CycleReport {
     pub counts: CycleCounts,
     /// Leads handed off to sales.
     pub handoffs: u64,
-    /// In a dry run: one line per change that would be made.
-    pub planned: Vec<String>,
+    /// In a dry run: each change that would be made.
+    pub planned: Vec<PlannedWrite>,
+}
+
+/// A write a dry run would make: printed as a line by `run --dry-run`, as
+/// an object by `run --dry-run --json`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PlannedWrite {
+    /// `create`, `link and update` or `update`.
+    pub action: &'static str,
+    /// The side written to.
+    pub side: Side,
+    /// The record's id there, or its key for a create (`?` when neither).
+    pub record: String,
+    /// The marketing record it is about.
+    pub marketing_id: String,
+    /// The vendor fields it would write.
+    pub fields: Fields,
+}
+
+impl std::fmt::Display for PlannedWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} record {} for marketing {}: {}",
+            self.action,
+            self.side,
+            self.record,
+            self.marketing_id,
+            serde_json::to_string(&self.fields).unwrap_or_default()
+        )
+    }
 }
 
 /// One remote write decided by the engine, with what to record once it is done.
@@ -858,16 +888,19 @@ impl<'a> Cycle<'a> {
                     (Some(_), Some(_)) => "link and update",
                     _ => "update",
                 };
-                self.report.planned.push(format!(
-                    "{what} {side} record {} for marketing {}: {}",
-                    w.record
+                self.report.planned.push(PlannedWrite {
+                    action: what,
+                    side,
+                    record: w
+                        .record
                         .id
                         .as_deref()
                         .or(w.record.key.as_deref())
-                        .unwrap_or("?"),
-                    w.marketing_id,
-                    serde_json::to_string(&w.record.fields).unwrap_or_default()
-                ));
+                        .unwrap_or("?")
+                        .to_owned(),
+                    marketing_id: w.marketing_id.clone(),
+                    fields: w.record.fields.clone(),
+                });
             }
             self.count_writes(side, &writes);
             return Ok(());

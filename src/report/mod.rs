@@ -2,9 +2,11 @@
 //! prints (text, JSON or CSV) so marketing and sales read the same numbers.
 //!
 //! Everything is derived from [`Event`]s in a time window, never from the
-//! tools, so a report is cheap (one range scan) and reproducible. Stages:
-//! lead → MQL (`qualified`) → handed off → accepted (first touch) →
-//! SQL/opportunity (`converted`) → won. Definitions:
+//! tools, so a report is cheap (one range scan) and reproducible. Stages
+//! ([`STAGES`], the status page's too): MQL (`qualified`) → handed off →
+//! accepted (first touch) → SQL/opportunity (`converted`) → won. The log
+//! holds what leadbridge did, not every contact it read, so there is no
+//! stage before the MQL. Definitions:
 //!
 //! - *conversion* between two stages is `later / earlier` of the counts in
 //!   the window (not a cohort: a lead handed off last month and accepted
@@ -41,7 +43,27 @@ pub enum GroupBy {
     Owner,
 }
 
+/// The funnel's stages, in order, as `report` names them: the key (as in
+/// [`Counts`] and the JSON) and the words of its text line. The status
+/// page draws the same stages with the same names.
+pub const STAGES: [(&str, &str); 5] = [
+    ("qualified", "qualified"),
+    ("handed_off", "handed off"),
+    ("accepted", "accepted"),
+    ("converted", "converted"),
+    ("won", "won"),
+];
+
 impl GroupBy {
+    /// The flag value: `source`, `campaign` or `owner`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Source => "source",
+            Self::Campaign => "campaign",
+            Self::Owner => "owner",
+        }
+    }
+
     /// Reads `source`, `campaign` or `owner`.
     pub fn parse(text: &str) -> Option<Self> {
         match text {
@@ -52,7 +74,8 @@ impl GroupBy {
         }
     }
 
-    fn key(self, event: &Event) -> String {
+    /// The group an event counts in (`(none)` when it has no value).
+    pub fn key(self, event: &Event) -> String {
         let value = match self {
             Self::Source => &event.source,
             Self::Campaign => &event.campaign,

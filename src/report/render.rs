@@ -68,41 +68,162 @@ pub fn to_text(report: &Report) -> String {
     out
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+/// A cell a spreadsheet would not run as a formula. Group keys come from
+/// the tools (a campaign named in HubSpot, a source): a value starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with a
+/// single quote, as OWASP's "CSV Injection" page advises, so Excel,
+/// LibreOffice and Google Sheets show it as text instead of evaluating it.
+/// Numbers are written by us and never pass through here.
+pub fn csv_text(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}").into()
     } else {
-        s.to_string()
+        value.into()
     }
 }
 
-/// One row per group (the total first), one column per number.
+/// The CSV header: every rate is a percentage (`_pct`, 0–100), never a
+/// 0–1 ratio, so one file holds one kind of number.
+pub const CSV_HEADER: [&str; 19] = [
+    "group",
+    "qualified",
+    "handed_off",
+    "accepted",
+    "accepted_in_time",
+    "breached",
+    "escalated",
+    "reassigned",
+    "recycled",
+    "converted",
+    "won",
+    "lost",
+    "qualified_to_handed_off_pct",
+    "handed_off_to_accepted_pct",
+    "accepted_to_converted_pct",
+    "converted_to_won_pct",
+    "median_time_to_first_touch_s",
+    "p90_time_to_first_touch_s",
+    "sla_compliance_pct",
+];
+
+/// One row per group (the total first), one column per number, through
+/// the `csv` crate (quoting of commas, quotes and line breaks) with group
+/// keys guarded by [`csv_text`]. An empty cell is "no figure" (nothing to
+/// divide by).
 pub fn to_csv(report: &Report) -> String {
-    let mut out = String::from("group,qualified,handed_off,accepted,accepted_in_time,breached,escalated,reassigned,recycled,converted,won,lost,handed_off_to_accepted,median_time_to_first_touch_s,p90_time_to_first_touch_s,sla_compliance_pct\n");
-    let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let pct = |r: Option<f64>| r.map_or(String::new(), |r| format!("{:.2}", r * 100.0));
     let int = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
+    // Writing to a Vec cannot fail; a row that did would only be missing.
+    let _ = w.write_record(CSV_HEADER);
     for f in std::iter::once(&report.total).chain(&report.groups) {
         let c = &f.counts;
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            csv_field(&f.group),
-            c.qualified,
-            c.handed_off,
-            c.accepted,
-            c.accepted_in_time,
-            c.breached,
-            c.escalated,
-            c.reassigned,
-            c.recycled,
-            c.converted,
-            c.won,
-            c.lost,
-            opt(f.conversion.handed_off_to_accepted),
+        let k = &f.conversion;
+        let mut row = vec![csv_text(&f.group).into_owned()];
+        row.extend(
+            [
+                c.qualified,
+                c.handed_off,
+                c.accepted,
+                c.accepted_in_time,
+                c.breached,
+                c.escalated,
+                c.reassigned,
+                c.recycled,
+                c.converted,
+                c.won,
+                c.lost,
+            ]
+            .map(|n| n.to_string()),
+        );
+        row.extend([
+            pct(k.qualified_to_handed_off),
+            pct(k.handed_off_to_accepted),
+            pct(k.accepted_to_converted),
+            pct(k.converted_to_won),
             int(f.median_time_to_first_touch_s),
             int(f.p90_time_to_first_touch_s),
-            opt(f.sla_compliance_pct)
-        );
+            f.sla_compliance_pct
+                .map_or(String::new(), |p| format!("{p:.2}")),
+        ]);
+        let _ = w.write_record(&row);
     }
-    out
+    w.into_inner()
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Counts, Funnel};
+
+    #[test]
+    fn csv_guards_formulas_quotes_separators_and_uses_one_unit() {
+        let group = |name: &str| Funnel {
+            group: name.into(),
+            counts: Counts {
+                qualified: 4,
+                handed_off: 2,
+                ..Counts::default()
+            },
+            conversion: crate::report::Conversion {
+                qualified_to_handed_off: Some(0.5),
+                ..Default::default()
+            },
+            sla_compliance_pct: Some(75.0),
+            ..Funnel::default()
+        };
+        let report = Report {
+            by: Some(crate::report::GroupBy::Campaign),
+            total: group("all"),
+            groups: [
+                "=HYPERLINK(\"http://evil\",\"x\")",
+                "+1",
+                "-2",
+                "@SUM(A1)",
+                "\tTab",
+                "\rCR",
+                "Spring, \"VIP\"\nlaunch",
+                "plain",
+            ]
+            .into_iter()
+            .map(group)
+            .collect(),
+        };
+        let text = to_csv(&report);
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(
+            r.headers().unwrap(),
+            &csv::StringRecord::from(CSV_HEADER.to_vec())
+        );
+        let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        let groups: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+        assert_eq!(
+            groups,
+            [
+                "all",
+                "'=HYPERLINK(\"http://evil\",\"x\")",
+                "'+1",
+                "'-2",
+                "'@SUM(A1)",
+                "'\tTab",
+                "'\rCR",
+                "Spring, \"VIP\"\nlaunch",
+                "plain",
+            ]
+        );
+        for row in &rows {
+            assert_eq!(row.len(), CSV_HEADER.len());
+            // Both rates are percentages: 50 (not 0.5) and 75.
+            assert_eq!(&row[12], "50.00");
+            assert_eq!(&row[18], "75.00");
+            assert_eq!(&row[13], "", "no figure where nothing was handed off");
+        }
+        // No raw line starts with a formula character.
+        for line in text.lines() {
+            assert!(!line.starts_with(['=', '+', '-', '@']), "{line}");
+        }
+    }
 }
